@@ -1,0 +1,28 @@
+# Every target sets up what it needs from scratch in $(VENV), idempotently.
+# torch==2.13.0 (CPU build) is installed before the package so that pip never
+# pulls a multi-GB CUDA build; an environment that already has a torch keeps it.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: venv demo test test-slow test-all lint
+
+venv:
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -c "import torch" 2>/dev/null || $(PIP) torch==2.13.0
+
+demo: venv
+	$(PIP) -e .
+	$(PY) examples/quickstart.py
+
+test: venv
+	$(PIP) -e ".[test]"
+	$(PY) -m pytest
+
+test-slow: venv
+	$(PIP) -e ".[test]"
+	$(PY) -m pytest -m slow
+
+lint: venv
+	$(PIP) -e ".[test]"
+	$(PY) -m ruff check sklearn_mtl tests examples benchmarks

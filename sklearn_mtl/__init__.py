@@ -1,0 +1,14 @@
+"""sklearn_mtl: multi-task learning for scikit-learn users.
+
+One estimator, :class:`MultiTaskEstimator`, learns several supervised tasks
+(binary, multiclass, regression) over the same rows with one PyTorch network
+trained through skorch.
+"""
+
+from ._estimator import MultiTaskEstimator
+from ._targets import TargetDict
+from .metrics import task_scorer
+
+__version__ = "0.1.0"
+
+__all__ = ["MultiTaskEstimator", "TargetDict", "task_scorer", "__version__"]

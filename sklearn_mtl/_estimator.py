@@ -1,0 +1,612 @@
+"""MultiTaskEstimator: the scikit-learn face of the package."""
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._engine import MultiTaskNet, make_dataset
+from ._network import ACTIVATIONS, MultiTaskLoss, MultiTaskNetwork
+from ._targets import (
+    encode_column,
+    encode_targets,
+    fit_encoding,
+    labelled_values,
+    read_targets,
+    resolve_task_types,
+    wrap_like,
+)
+from ._tasks import TASK_TYPES
+from .architectures import ARCHITECTURES, BaseArchitecture
+from .weighting import WEIGHTINGS, BaseWeighting
+
+# Parameters that take a name from a registry or an instance, and whose
+# hyper-parameters are addressable as ``<name>__<hyper-parameter>``.
+_STRATEGY_PARAMS = {
+    "weighting": (WEIGHTINGS, BaseWeighting),
+    "architecture": (ARCHITECTURES, BaseArchitecture),
+}
+
+
+class MultiTaskEstimator(BaseEstimator):
+    """Learn several supervised tasks over the same rows with one neural network.
+
+    A shared body (hard parameter sharing by default) feeds one head per task.
+    Training minimises ``sum_t w_t * L_t``, each task's loss ``L_t`` averaged
+    over the rows labelled for that task; the weights ``w_t`` are fixed
+    (``task_weights``) or set by a dynamic ``weighting`` strategy. Training runs
+    through skorch on CPU or CUDA.
+
+    Targets may be a dict of 1-D arrays, a :class:`TargetDict`, a pandas
+    DataFrame (one column per task), a 2-D array (one column per task, named
+    ``task_0``, ``task_1``, ...) or a 1-D array (one task, ``task_0``);
+    :meth:`predict` returns the same kind of container.
+
+    Parameters
+    ----------
+    tasks : dict of str -> {"binary", "multiclass", "regression"}, default=None
+        Declared task types. Tasks not named here have their type inferred
+        from their labels, as :func:`sklearn.utils.multiclass.type_of_target`
+        does ("continuous" means regression). Declare numeric quantities such
+        as counts as ``"regression"``: integer labels are inferred as classes.
+
+    hidden_layer_sizes : tuple of int, default=(128, 64)
+        Sizes of the shared trunk's hidden layers (or of each expert / column
+        for other architectures).
+
+    head_hidden_sizes : tuple of int, default=()
+        Hidden layers inside each task head, before its output layer.
+
+    activation : {"relu", "tanh", "logistic", "gelu", "silu"}, default="relu"
+        Activation of every hidden layer.
+
+    dropout : float, default=0.0
+        Dropout probability after each hidden layer.
+
+    task_weights : dict of str -> float, default=None
+        Static weight of each task's loss; tasks not named weigh 1.0. Entries
+        are addressable as ``task_weights__<task>`` by ``set_params`` and
+        ``GridSearchCV``. Dynamic strategies combine them with their own
+        weights as their documentation says.
+
+    weighting : str or BaseWeighting instance, default="static"
+        How task losses are combined: a name in
+        :data:`sklearn_mtl.weighting.WEIGHTINGS` or a strategy instance (cloned
+        at fit). Hyper-parameters are addressable as ``weighting__<name>``.
+
+    architecture : str or BaseArchitecture instance, default="shared"
+        How tasks share the network: a name in
+        :data:`sklearn_mtl.architectures.ARCHITECTURES` or an instance (cloned
+        at fit). Hyper-parameters are addressable as ``architecture__<name>``.
+
+    standardize_targets : bool, default=True
+        Standardise regression targets (zero mean, unit variance over labelled
+        rows) for training and undo it at predict, so that regression losses are
+        on the scale of classification losses whatever the target's units.
+
+    max_epochs : int, default=50
+        Number of passes over the training data (fewer with early stopping).
+
+    batch_size : int, default=256
+        Rows per training step.
+
+    lr : float, default=1e-3
+        Learning rate of the Adam optimizer.
+
+    weight_decay : float, default=0.0
+        L2 penalty (Adam's ``weight_decay``).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, stop when the validation
+        loss (the ``task_weights``-weighted sum of per-task validation losses)
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
+        the weights of the best epoch.
+
+    validation_fraction : float, default=0.1
+        Share of rows held out when ``early_stopping=True``. The split is
+        random by row; a row keeps all its labels, missing or not.
+
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+
+    tol : float, default=1e-4
+        Smallest decrease of the validation loss that counts as improvement.
+
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+        Where to train. ``"auto"`` picks CUDA when available, else the CPU.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, batch order and the validation
+        split. With an int, fitting twice on CPU gives the same model.
+
+    verbose : int, default=0
+        If positive, print one line per epoch with each task's losses.
+
+    Attributes
+    ----------
+    tasks_ : dict of str -> str
+        Task name -> task type, in the targets' order.
+    classes_ : dict of str -> ndarray
+        Classification task -> its sorted class labels.
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of str
+        Feature names, when ``X`` had string column names.
+    net_ : skorch.NeuralNet
+        The fitted skorch net (a private subclass).
+    history_ : skorch.History
+        Per epoch: ``train_loss``, ``train_loss_<task>``, ``weight_<task>``
+        (mean weight in force), and with early stopping ``valid_loss`` and
+        ``valid_loss_<task>``; ``dur`` in seconds.
+    task_weights_ : dict of str -> float
+        The task weights in force at the end of training.
+    n_epochs_ : int
+        Number of epochs run.
+    weighting_ : BaseWeighting
+        The strategy object used in fit.
+    architecture_ : BaseArchitecture
+        The architecture object used in fit.
+    device_ : str
+        The device trained on.
+
+    See Also
+    --------
+    TargetDict : Targets that scikit-learn can slice by rows.
+    task_scorer : A scorer for one task, for GridSearchCV and cross_validate.
+    sklearn.multioutput.MultiOutputClassifier : One independent model per task.
+
+    Notes
+    -----
+    A missing label (NaN, None, pandas NA, a masked entry) removes that row
+    from that task's loss and score only. Classification losses are
+    cross-entropies (binary or multiclass); regression uses the squared error on
+    the standardised target.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mtl import MultiTaskEstimator
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 4))
+    >>> Y = {"size": X @ [1.0, 2.0, 0.0, 0.0], "big": X[:, 0] > 0}
+    >>> est = MultiTaskEstimator(hidden_layer_sizes=(16,), max_epochs=20,
+    ...                          random_state=0).fit(X, Y)
+    >>> est.tasks_
+    {'size': 'regression', 'big': 'binary'}
+    >>> sorted(est.predict(X[:3]))
+    ['big', 'size']
+    """
+
+    _parameter_constraints = {
+        "tasks": [dict, None],
+        "hidden_layer_sizes": ["array-like"],
+        "head_hidden_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "task_weights": [dict, None],
+        "weighting": [StrOptions(set(WEIGHTINGS)), HasMethods(["initialize", "backward"])],
+        "architecture": [StrOptions(set(ARCHITECTURES)), HasMethods(["build"])],
+        "standardize_targets": ["boolean"],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "device": [StrOptions({"auto", "cpu", "cuda"}), str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        tasks=None,
+        *,
+        hidden_layer_sizes=(128, 64),
+        head_hidden_sizes=(),
+        activation="relu",
+        dropout=0.0,
+        task_weights=None,
+        weighting="static",
+        architecture="shared",
+        standardize_targets=True,
+        max_epochs=50,
+        batch_size=256,
+        lr=1e-3,
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.tasks = tasks
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.head_hidden_sizes = head_hidden_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.task_weights = task_weights
+        self.weighting = weighting
+        self.architecture = architecture
+        self.standardize_targets = standardize_targets
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- parameters ---------------------------------------------------------------
+
+    def get_params(self, deep=True):
+        """Get the parameters of this estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of nested objects (``weighting``,
+            ``architecture`` instances) and each ``task_weights__<task>`` entry.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        if deep and isinstance(self.task_weights, dict):
+            for task, weight in self.task_weights.items():
+                params[f"task_weights__{task}"] = weight
+        return params
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Besides the usual parameters, accepts ``task_weights__<task>`` (sets one
+        entry of a copy of ``task_weights``) and ``weighting__<name>`` /
+        ``architecture__<name>`` also when ``weighting`` / ``architecture`` is
+        a name: the name is then replaced by an instance of its class.
+
+        Parameters
+        ----------
+        **params : dict
+
+        Returns
+        -------
+        self
+        """
+        params = dict(params)
+        entries = {
+            key[len("task_weights__") :]: params.pop(key)
+            for key in list(params)
+            if key.startswith("task_weights__")
+        }
+        if entries:
+            task_weights = dict(params.get("task_weights", self.task_weights) or {})
+            task_weights.update(entries)
+            params["task_weights"] = task_weights
+        for name, (registry, _) in _STRATEGY_PARAMS.items():
+            prefix = name + "__"
+            nested = {
+                key[len(prefix) :]: params.pop(key)
+                for key in list(params)
+                if key.startswith(prefix)
+            }
+            if not nested:
+                continue
+            value = params.get(name, getattr(self, name))
+            if isinstance(value, str):
+                if value not in registry:
+                    raise ValueError(
+                        f"{name}={value!r} is not a known {name}; known names are "
+                        f"{sorted(registry)}."
+                    )
+                value = registry[value]()
+            else:
+                value = clone(value)
+            params[name] = value.set_params(**nested)
+        return super().set_params(**params)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    # -- fit --------------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, Y, sample_weight=None):
+        """Fit the network to every task in ``Y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric features, no missing values.
+        Y : dict, TargetDict, DataFrame, ndarray of shape (n_samples, n_tasks) or (n_samples,)
+            One target per task; missing labels (NaN, None, pandas NA) are
+            left out of that task's loss.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, applied to every task's loss.
+
+        Returns
+        -------
+        self : MultiTaskEstimator
+            The fitted estimator.
+        """
+        X = validate_data(self, X, reset=True, dtype=np.float32)
+        targets = read_targets(Y)
+        if targets.n_samples != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} rows but the targets have {targets.n_samples}; "
+                "every task needs one label (or a missing value) per row of X."
+            )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float32, ensure_non_negative=True
+        )
+        self._check_layer_sizes()
+        names = targets.names
+        task_types = resolve_task_types(targets, self.tasks)
+        encodings = {
+            name: fit_encoding(
+                name,
+                task_types[name],
+                labelled_values(targets.columns[i], targets.missing(i)),
+                self.standardize_targets,
+            )
+            for i, name in enumerate(names)
+        }
+        y, mask = encode_targets(targets, names, encodings)
+        unlabelled = ~mask.any(axis=1)
+        if unlabelled.any():
+            warnings.warn(
+                f"{int(unlabelled.sum())} rows have every label missing and do not "
+                "contribute to training; drop them from X and the targets.",
+                UserWarning,
+                stacklevel=2,
+            )
+        base_weights = self._check_task_weights(names)
+        device = self._resolve_device()
+        weighting = self._resolve("weighting")
+        architecture = self._resolve("architecture")
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+        types = [TASK_TYPES[task_types[name]]() for name in names]
+        n_outputs = [
+            task.n_outputs(len(encodings[name].classes) if task.is_classifier else 1)
+            for name, task in zip(names, types)
+        ]
+        devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            body = architecture.build(
+                X.shape[1],
+                names,
+                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                activation=self.activation,
+                dropout=self.dropout,
+            )
+            network = MultiTaskNetwork(
+                body, names, n_outputs, tuple(self.head_hidden_sizes), self.activation, self.dropout
+            )
+            net = MultiTaskNet(
+                network,
+                MultiTaskLoss(names, types),
+                task_names=names,
+                weighting=weighting,
+                base_weights=torch.tensor(base_weights, dtype=torch.float32, device=device),
+                seed=seed,
+                early_stopping=self.early_stopping,
+                validation_fraction=self.validation_fraction,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                optimizer=torch.optim.Adam,
+                optimizer__weight_decay=self.weight_decay,
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                device=device,
+                verbose=self.verbose,
+            )
+            weights = mask * sample_weight[:, None]
+            net.fit(make_dataset(X, y, weights.astype(np.float32), device))
+
+        self.net_ = net
+        self.tasks_ = dict(task_types)
+        self.classes_ = {
+            name: encodings[name].classes for name in names if encodings[name].classes is not None
+        }
+        self._encodings = encodings
+        self._target_kind = (targets.kind, targets.labels)
+        self.weighting_ = weighting
+        self.architecture_ = architecture
+        self.device_ = str(device)
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
+        self.task_weights_ = dict(zip(names, weighting.weights_.cpu().tolist()))
+        return self
+
+    def _check_layer_sizes(self):
+        for name in ("hidden_layer_sizes", "head_hidden_sizes"):
+            sizes = getattr(self, name)
+            if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
+                raise ValueError(
+                    f"{name} must hold positive integers, got {sizes!r}; e.g. {name}=(64, 32)."
+                )
+
+    def _check_task_weights(self, names):
+        weights = dict.fromkeys(names, 1.0)
+        for task, weight in (self.task_weights or {}).items():
+            if task not in weights:
+                raise ValueError(
+                    f"task_weights has a key {task!r} that is not a task; tasks are {names}."
+                )
+            if not isinstance(weight, numbers.Real) or not np.isfinite(weight) or weight < 0:
+                raise ValueError(
+                    f"task_weights[{task!r}] is {weight!r}; task weights must be finite "
+                    "non-negative numbers."
+                )
+            weights[task] = float(weight)
+        if not any(weights.values()):
+            raise ValueError(
+                f"Every task weight is 0 ({weights}); give at least one task a positive weight."
+            )
+        return [weights[name] for name in names]
+
+    def _resolve(self, name):
+        """A fresh strategy object for a name, a clone for an instance."""
+        registry, base = _STRATEGY_PARAMS[name]
+        value = getattr(self, name)
+        if isinstance(value, str):
+            return registry[value]()
+        if not isinstance(value, base):
+            raise TypeError(
+                f"{name} must be a name in {sorted(registry)} or an instance of "
+                f"{base.__name__}; got {type(value).__name__}."
+            )
+        return clone(value)
+
+    def _resolve_device(self):
+        device = self.device
+        if device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        device = torch.device(device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} was requested but CUDA is not available on "
+                "this machine; use device='auto' or device='cpu'."
+            )
+        return str(device)
+
+    # -- predict ----------------------------------------------------------------------
+
+    def _outputs(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        return self.net_.predict_outputs(X)
+
+    def _decode(self, name, output):
+        task = TASK_TYPES[self.tasks_[name]]()
+        encoding = self._encodings[name]
+        decoded = task.decode(output).numpy()
+        if task.is_classifier:
+            return encoding.classes[decoded]
+        return decoded.astype(np.float64) * encoding.scale + encoding.mean
+
+    def predict(self, X):
+        """Predict every task.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Y_pred : dict, TargetDict, DataFrame or ndarray
+            The same kind of container as the targets given to ``fit``, with
+            class labels for classification tasks and values in the original
+            units for regression tasks.
+        """
+        outputs = self._outputs(X)
+        predictions = {name: self._decode(name, outputs[name]) for name in self.tasks_}
+        kind, labels = self._target_kind
+        return wrap_like(kind, labels, list(self.tasks_), predictions, getattr(X, "index", None))
+
+    def _predict_task(self, X, task):
+        """Predictions of one task as a 1-D array."""
+        return self._decode(task, self._outputs(X)[task])
+
+    def predict_proba(self, X):
+        """Class probabilities of every classification task.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : dict of str -> ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_[task]``.
+        """
+        outputs = self._outputs(X)
+        proba = {}
+        for name, kind in self.tasks_.items():
+            task = TASK_TYPES[kind]()
+            if task.is_classifier:
+                proba[name] = task.proba(outputs[name]).numpy().astype(np.float64)
+        if not proba:
+            raise AttributeError(
+                "predict_proba needs a classification task; every task is a regression."
+            )
+        return proba
+
+    def score_tasks(self, X, Y, sample_weight=None):
+        """Default score of each task over its labelled rows.
+
+        Accuracy for classification tasks, R^2 for regression tasks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        Y : dict, TargetDict, DataFrame or ndarray
+            Targets of some or all fitted tasks, in any supported container.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        scores : dict of str -> float
+        """
+        check_is_fitted(self)
+        targets = read_targets(Y)
+        unknown = [name for name in targets.names if name not in self.tasks_]
+        if unknown:
+            raise ValueError(
+                f"The targets have tasks {unknown} that were not fitted; fitted tasks "
+                f"are {list(self.tasks_)}."
+            )
+        outputs = self._outputs(X)
+        if targets.n_samples != len(next(iter(outputs.values()))):
+            raise ValueError(
+                f"X has {len(next(iter(outputs.values())))} rows but the targets have "
+                f"{targets.n_samples}."
+            )
+        scores = {}
+        for i, name in enumerate(targets.names):
+            missing = targets.missing(i)
+            y_true = labelled_values(targets.columns[i], missing)
+            task = TASK_TYPES[self.tasks_[name]]()
+            if task.is_classifier:
+                # Raises a clear error for labels never seen in fit.
+                encode_column(name, self._encodings[name], y_true)
+            y_pred = self._decode(name, outputs[name][torch.from_numpy(~missing)])
+            weight = None if sample_weight is None else np.asarray(sample_weight)[~missing]
+            scores[name] = float(task.score(y_true, y_pred, sample_weight=weight))
+        return scores
+
+    def score(self, X, Y, sample_weight=None):
+        """Unweighted mean of the per-task default scores (see :meth:`score_tasks`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        Y : dict, TargetDict, DataFrame or ndarray
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(list(self.score_tasks(X, Y, sample_weight).values())))

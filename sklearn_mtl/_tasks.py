@@ -1,0 +1,135 @@
+"""Task types: what a task's head outputs, its loss, its predictions and its score.
+
+A task type is a small stateless object. The estimator resolves each task's type
+once per fit (declared in ``tasks=`` or inferred from the target) and from then on
+asks the type for everything that differs between classification and regression.
+"""
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.multiclass import type_of_target
+
+#: Numeric targets inferred as multiclass with more classes than this trigger a
+#: warning: they are more often quantities than categories.
+MANY_CLASSES = 20
+
+
+class _TaskType:
+    """Base of the task types; subclasses fill in the class attributes and methods."""
+
+    name = ""
+    is_classifier = False
+
+    def n_outputs(self, n_classes):
+        """Number of network outputs for a task with ``n_classes`` classes."""
+        raise NotImplementedError
+
+    def loss(self, output, target):
+        """Per-row loss of the raw network ``output`` against the encoded ``target``."""
+        raise NotImplementedError
+
+    def decode(self, output):
+        """Encoded predictions (class codes, or standardised values) from outputs."""
+        raise NotImplementedError
+
+    def score(self, y_true, y_pred, sample_weight=None):
+        """Default score of the task, as used by ``MultiTaskEstimator.score``."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class _ClassificationTask(_TaskType):
+    is_classifier = True
+    score_name = "accuracy"
+
+    def score(self, y_true, y_pred, sample_weight=None):
+        return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+
+class BinaryTask(_ClassificationTask):
+    """Two classes; one logit per row and the binary cross-entropy loss."""
+
+    name = "binary"
+
+    def n_outputs(self, n_classes):
+        return 1
+
+    def loss(self, output, target):
+        return torch.nn.functional.binary_cross_entropy_with_logits(
+            output[:, 0], target, reduction="none"
+        )
+
+    def decode(self, output):
+        return (output[:, 0] > 0).long()
+
+    def proba(self, output):
+        p = torch.sigmoid(output[:, 0])
+        return torch.stack([1 - p, p], dim=1)
+
+
+class MulticlassTask(_ClassificationTask):
+    """Three or more classes; one logit per class and the cross-entropy loss."""
+
+    name = "multiclass"
+
+    def n_outputs(self, n_classes):
+        return n_classes
+
+    def loss(self, output, target):
+        return torch.nn.functional.cross_entropy(output, target.long(), reduction="none")
+
+    def decode(self, output):
+        return output.argmax(dim=1)
+
+    def proba(self, output):
+        return torch.softmax(output, dim=1)
+
+
+class RegressionTask(_TaskType):
+    """A real-valued target; one output and the squared error on the standardised target."""
+
+    name = "regression"
+    score_name = "r2"
+
+    def n_outputs(self, n_classes):
+        return 1
+
+    def loss(self, output, target):
+        return (output[:, 0] - target) ** 2
+
+    def decode(self, output):
+        return output[:, 0]
+
+    def score(self, y_true, y_pred, sample_weight=None):
+        return r2_score(y_true, y_pred, sample_weight=sample_weight)
+
+
+TASK_TYPES = {
+    "binary": BinaryTask,
+    "multiclass": MulticlassTask,
+    "regression": RegressionTask,
+}
+
+
+def infer_task_type(y):
+    """Name of the task type of the labelled values ``y`` (no missing entries).
+
+    Follows :func:`sklearn.utils.multiclass.type_of_target`: ``"binary"`` and
+    ``"multiclass"`` keep their names, ``"continuous"`` becomes ``"regression"``.
+    Returns the raw ``type_of_target`` answer for anything else, which the caller
+    turns into an error.
+    """
+    kind = type_of_target(y)
+    return "regression" if kind == "continuous" else kind
+
+
+def is_many_class_number(y, kind):
+    """Whether a numeric target inferred as multiclass looks like a quantity."""
+    return (
+        kind == "multiclass"
+        and np.asarray(y).dtype.kind in "iuf"
+        and len(np.unique(y)) > MANY_CLASSES
+    )

@@ -1,0 +1,131 @@
+"""Scoring one task of a multi-task model."""
+
+import numpy as np
+from sklearn.metrics import get_scorer
+from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
+
+from ._targets import labelled_values, read_targets
+
+
+class _TaskScorer:
+    """Score one task with a scikit-learn scorer; see :func:`task_scorer`."""
+
+    def __init__(self, task, scorer):
+        self.task = task
+        self.scorer = scorer
+
+    def __call__(self, estimator, X, Y, sample_weight=None):
+        targets = read_targets(Y)
+        if self.task not in targets.names:
+            raise ValueError(
+                f"task_scorer: task {self.task!r} is not in the targets; targets have "
+                f"tasks {targets.names}."
+            )
+        i = targets.names.index(self.task)
+        missing = targets.missing(i)
+        keep = np.flatnonzero(~missing)
+        y_true = labelled_values(targets.columns[i], missing)
+        view = _OneTask(estimator, self.task)
+        X_kept = X.iloc[keep] if hasattr(X, "iloc") else np.asarray(X)[keep]
+        kwargs = {}
+        if sample_weight is not None:
+            kwargs["sample_weight"] = np.asarray(sample_weight)[keep]
+        return self.scorer(view, X_kept, y_true, **kwargs)
+
+    def __repr__(self):
+        return f"task_scorer({self.task!r}, {self.scorer!r})"
+
+
+class _OneTask:
+    """A fitted multi-task estimator seen as a single-task one, for scorers."""
+
+    def __init__(self, estimator, task):
+        self.estimator = estimator
+        self.task = task
+        kind = estimator.tasks_[task]
+        self._estimator_type = "regressor" if kind == "regression" else "classifier"
+        if kind != "regression":
+            self.classes_ = estimator.classes_[task]
+
+    def __sklearn_tags__(self):
+        tags = Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=True))
+        if self._estimator_type == "classifier":
+            tags.classifier_tags = ClassifierTags()
+        else:
+            tags.regressor_tags = RegressorTags()
+        return tags
+
+    def fit(self, X, y=None):  # scorers check for a fit method only
+        return self
+
+    def predict(self, X):
+        return self.estimator._predict_task(X, self.task)
+
+    def predict_proba(self, X):
+        return self.estimator.predict_proba(X)[self.task]
+
+    def decision_function(self, X):
+        proba = self.predict_proba(X)
+        return proba[:, 1] if proba.shape[1] == 2 else proba
+
+
+def task_scorer(task, scoring=None):
+    """A scorer that scores one task of a :class:`MultiTaskEstimator`.
+
+    Rows whose label for ``task`` is missing are skipped. The result works
+    wherever scikit-learn takes a scorer: ``GridSearchCV(scoring=...)``
+    (alone or in a multi-metric dict with ``refit=``), ``cross_validate``,
+    ``permutation_importance``.
+
+    Parameters
+    ----------
+    task : str
+        Name of the task to score.
+    scoring : str or callable, default=None
+        Any scikit-learn scorer name (``"roc_auc"``, ``"neg_log_loss"``,
+        ``"r2"``...) or a scorer callable ``scorer(estimator, X, y)``. None
+        means the task's default score (accuracy or R^2).
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, Y, sample_weight=None) -> float``.
+
+    See Also
+    --------
+    sklearn.metrics.get_scorer : The scorers available by name.
+    sklearn.metrics.make_scorer : Make a scorer from a metric function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mtl import MultiTaskEstimator, task_scorer
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> Y = {"pos": X[:, 0] > 0, "val": X[:, 1]}
+    >>> est = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=5,
+    ...                          random_state=0).fit(X, Y)
+    >>> 0.0 <= task_scorer("pos", "roc_auc")(est, X, Y) <= 1.0
+    True
+    """
+    if scoring is None:
+        scorer = _DefaultScore()
+    elif isinstance(scoring, str):
+        scorer = get_scorer(scoring)
+    elif callable(scoring):
+        scorer = scoring
+    else:
+        raise TypeError(
+            f"scoring must be None, a scorer name or a callable; got {type(scoring).__name__}."
+        )
+    return _TaskScorer(task, scorer)
+
+
+class _DefaultScore:
+    def __call__(self, estimator, X, y, sample_weight=None):
+        return estimator.estimator.score_tasks(X, {estimator.task: y}, sample_weight=sample_weight)[
+            estimator.task
+        ]
+
+    def __repr__(self):
+        return "default score"

@@ -1,0 +1,140 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import KFold, train_test_split
+
+from sklearn_mtl import TargetDict
+from sklearn_mtl._targets import (
+    encode_targets,
+    fit_encoding,
+    labelled_values,
+    read_targets,
+    resolve_task_types,
+    wrap_like,
+)
+
+
+def test_targetdict_has_sample_shape_and_slices_by_row():
+    Y = TargetDict(a=np.arange(5.0), b=["x", "y", "x", "y", "x"])
+    assert Y.shape == (5, 2)
+    assert isinstance(Y["b"], np.ndarray)
+    part = Y.iloc[[0, 3]]
+    assert isinstance(part, TargetDict)
+    np.testing.assert_array_equal(part["a"], [0.0, 3.0])
+    np.testing.assert_array_equal(part["b"], ["x", "y"])
+
+
+def test_targetdict_splits_with_sklearn():
+    Y = TargetDict(a=np.arange(10.0), b=pd.Series(list("ababababab")))
+    X = np.arange(20.0).reshape(10, 2)
+    X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=3, random_state=0)
+    assert Y_train.shape == (7, 2) and Y_test.shape == (3, 2)
+    np.testing.assert_array_equal(Y_test["a"], X_test[:, 0] / 2)
+
+
+def test_targetdict_unequal_lengths_are_reported():
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        _ = TargetDict(a=[1, 2], b=[1, 2, 3]).shape
+
+
+def test_targetdict_pickles_as_targetdict():
+    import pickle
+
+    Y = TargetDict(a=np.arange(3))
+    assert isinstance(pickle.loads(pickle.dumps(Y)), TargetDict)
+
+
+@pytest.mark.parametrize(
+    "Y, kind, names",
+    [
+        ({"p": [1.0, 2.0], "q": ["a", "b"]}, "dict", ["p", "q"]),
+        (TargetDict(p=[1.0, 2.0]), "targetdict", ["p"]),
+        (pd.DataFrame({"p": [1.0, 2.0], 3: ["a", "b"]}), "frame", ["p", "3"]),
+        (np.zeros((2, 3)), "array2d", ["task_0", "task_1", "task_2"]),
+        (np.zeros(2), "array1d", ["task_0"]),
+        ([0.0, 1.0], "array1d", ["task_0"]),
+    ],
+)
+def test_read_targets_containers(Y, kind, names):
+    targets = read_targets(Y)
+    assert targets.kind == kind
+    assert targets.names == names
+    assert targets.n_samples == 2
+
+
+def test_missing_values_of_every_kind():
+    column = pd.Series([1.0, None, np.nan, pd.NA, 2.0], dtype=object)
+    targets = read_targets({"t": column})
+    np.testing.assert_array_equal(targets.missing(0), [False, True, True, True, False])
+    masked = np.ma.array([1.0, 2.0, 3.0], mask=[False, True, False])
+    targets = read_targets({"t": masked})
+    np.testing.assert_array_equal(targets.missing(0), [False, True, False])
+
+
+def test_task_types_are_inferred_and_declared():
+    targets = read_targets(
+        {"r": [0.5, 1.5, 2.25], "b": ["no", "yes", "no"], "m": [1, 2, 3], "d": [1, 2, 3]}
+    )
+    types = resolve_task_types(targets, {"d": "regression"})
+    assert types == {"r": "regression", "b": "binary", "m": "multiclass", "d": "regression"}
+
+
+def test_many_class_numeric_target_warns():
+    targets = read_targets({"hours": np.arange(100) % 40})
+    with pytest.warns(UserWarning, match="declare tasks=\\{'hours': 'regression'\\}"):
+        assert resolve_task_types(targets, None) == {"hours": "multiclass"}
+
+
+@pytest.mark.parametrize(
+    "labels, classes",
+    [
+        (["b", "a", "b"], ["a", "b"]),
+        ([True, False, True], [False, True]),
+        ([3, 1, 2], [1, 2, 3]),
+        (pd.Series(["lo", "hi", "lo"], dtype="category"), ["hi", "lo"]),
+        (pd.Series([1, None, 2], dtype="Int64"), [1, 2]),
+    ],
+)
+def test_class_labels_of_every_type(labels, classes):
+    targets = read_targets({"t": labels})
+    kind = resolve_task_types(targets, None)["t"]
+    encoding = fit_encoding(
+        "t", kind, labelled_values(targets.columns[0], targets.missing(0)), True
+    )
+    assert list(encoding.classes) == classes
+    y, mask = encode_targets(targets, ["t"], {"t": encoding})
+    decoded = encoding.classes[y[mask[:, 0], 0].astype(int)]
+    assert list(decoded) == [v for v in labels if not pd.isna(v)]
+
+
+def test_regression_is_standardised_over_labelled_rows():
+    targets = read_targets({"r": [10.0, np.nan, 30.0]})
+    values = labelled_values(targets.columns[0], targets.missing(0))
+    encoding = fit_encoding("r", "regression", values, standardize=True)
+    assert (encoding.mean, encoding.scale) == (20.0, 10.0)
+    y, mask = encode_targets(targets, ["r"], {"r": encoding})
+    np.testing.assert_allclose(y[:, 0], [-1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(mask[:, 0], [True, False, True])
+    assert fit_encoding("r", "regression", values, standardize=False).scale == 1.0
+
+
+def test_wrap_like_gives_back_the_container():
+    preds = {"a": np.array([1.0, 2.0]), "b": np.array(["x", "y"])}
+    frame = wrap_like("frame", ["a", 7], ["a", "b"], preds, index=pd.Index([5, 6]))
+    assert list(frame.columns) == ["a", 7] and list(frame.index) == [5, 6]
+    assert isinstance(wrap_like("targetdict", ["a", "b"], ["a", "b"], preds), TargetDict)
+    stacked = wrap_like("array2d", None, ["a", "b"], preds)
+    assert stacked.shape == (2, 2) and stacked.dtype == object
+    assert wrap_like("array1d", None, ["a"], preds) is preds["a"]
+
+
+def test_kfold_slices_targetdict_for_fit():
+    from sklearn_mtl import MultiTaskEstimator
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 3))
+    Y = TargetDict(a=X[:, 0], b=X[:, 1] > 0)
+    est = MultiTaskEstimator(hidden_layer_sizes=(4,), max_epochs=1, random_state=0)
+    for train, test in KFold(2).split(X, Y):
+        est.fit(X[train], Y.iloc[train])
+        assert est.predict(X[test])["a"].shape == (20,)
