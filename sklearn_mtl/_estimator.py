@@ -21,7 +21,7 @@ from ._targets import (
     resolve_task_types,
     wrap_like,
 )
-from ._tasks import TASK_TYPES
+from ._tasks import TASK_TYPES, make_task
 from .architectures import ARCHITECTURES, BaseArchitecture
 from .weighting import WEIGHTINGS, BaseWeighting
 
@@ -67,6 +67,12 @@ class MultiTaskEstimator(BaseEstimator):
 
     dropout : float, default=0.0
         Dropout probability after each hidden layer.
+
+    losses : dict of str -> str, default=None
+        Loss of each task by name; tasks not named use their type's default:
+        ``"cross_entropy"`` for classification, ``"squared_error"`` for
+        regression. Regression also takes ``"absolute_error"`` and ``"huber"``
+        (quadratic within one standard deviation of the target).
 
     task_weights : dict of str -> float, default=None
         Static weight of each task's loss; tasks not named weigh 1.0. Entries
@@ -165,7 +171,7 @@ class MultiTaskEstimator(BaseEstimator):
     A missing label (NaN, None, pandas NA, a masked entry) removes that row
     from that task's loss and score only. Classification losses are
     cross-entropies (binary or multiclass); regression uses the squared error on
-    the standardised target.
+    the standardised target unless ``losses`` says otherwise.
 
     Examples
     --------
@@ -188,6 +194,7 @@ class MultiTaskEstimator(BaseEstimator):
         "head_hidden_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "losses": [dict, None],
         "task_weights": [dict, None],
         "weighting": [StrOptions(set(WEIGHTINGS)), HasMethods(["initialize", "backward"])],
         "architecture": [StrOptions(set(ARCHITECTURES)), HasMethods(["build"])],
@@ -213,6 +220,7 @@ class MultiTaskEstimator(BaseEstimator):
         head_hidden_sizes=(),
         activation="relu",
         dropout=0.0,
+        losses=None,
         task_weights=None,
         weighting="static",
         architecture="shared",
@@ -234,6 +242,7 @@ class MultiTaskEstimator(BaseEstimator):
         self.head_hidden_sizes = head_hidden_sizes
         self.activation = activation
         self.dropout = dropout
+        self.losses = losses
         self.task_weights = task_weights
         self.weighting = weighting
         self.architecture = architecture
@@ -384,7 +393,8 @@ class MultiTaskEstimator(BaseEstimator):
         architecture = self._resolve("architecture")
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-        types = [TASK_TYPES[task_types[name]]() for name in names]
+        losses = self._check_losses(names)
+        types = [make_task(name, task_types[name], losses.get(name)) for name in names]
         n_outputs = [
             task.n_outputs(len(encodings[name].classes) if task.is_classifier else 1)
             for name, task in zip(names, types)
@@ -446,6 +456,13 @@ class MultiTaskEstimator(BaseEstimator):
                 raise ValueError(
                     f"{name} must hold positive integers, got {sizes!r}; e.g. {name}=(64, 32)."
                 )
+
+    def _check_losses(self, names):
+        losses = dict(self.losses or {})
+        unknown = sorted(set(losses) - set(names))
+        if unknown:
+            raise ValueError(f"losses has keys {unknown} that are not tasks; tasks are {names}.")
+        return losses
 
     def _check_task_weights(self, names):
         weights = dict.fromkeys(names, 1.0)

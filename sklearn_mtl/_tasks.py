@@ -16,10 +16,21 @@ MANY_CLASSES = 20
 
 
 class _TaskType:
-    """Base of the task types; subclasses fill in the class attributes and methods."""
+    """Base of the task types; subclasses fill in the class attributes and methods.
+
+    Parameters
+    ----------
+    loss : str or None
+        One of the type's ``losses``; None means the first (the default).
+    """
 
     name = ""
     is_classifier = False
+    #: Loss names this type accepts; the first is the default.
+    losses = ()
+
+    def __init__(self, loss=None):
+        self.loss_name = self.losses[0] if loss is None else loss
 
     def n_outputs(self, n_classes):
         """Number of network outputs for a task with ``n_classes`` classes."""
@@ -38,12 +49,13 @@ class _TaskType:
         raise NotImplementedError
 
     def __repr__(self):
-        return f"{type(self).__name__}()"
+        return f"{type(self).__name__}(loss={self.loss_name!r})"
 
 
 class _ClassificationTask(_TaskType):
     is_classifier = True
     score_name = "accuracy"
+    losses = ("cross_entropy",)
 
     def score(self, y_true, y_pred, sample_weight=None):
         return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
@@ -89,16 +101,27 @@ class MulticlassTask(_ClassificationTask):
 
 
 class RegressionTask(_TaskType):
-    """A real-valued target; one output and the squared error on the standardised target."""
+    """A real-valued target; one output and a regression loss.
+
+    Losses, on the (by default standardised) target: ``"squared_error"``
+    (default), ``"absolute_error"`` (robust to outliers; predicts a median) and
+    ``"huber"`` (squared below 1 standard deviation, absolute above).
+    """
 
     name = "regression"
     score_name = "r2"
+    losses = ("squared_error", "absolute_error", "huber")
 
     def n_outputs(self, n_classes):
         return 1
 
     def loss(self, output, target):
-        return (output[:, 0] - target) ** 2
+        residual = output[:, 0] - target
+        if self.loss_name == "absolute_error":
+            return residual.abs()
+        if self.loss_name == "huber":
+            return torch.nn.functional.huber_loss(output[:, 0], target, reduction="none", delta=1.0)
+        return residual**2
 
     def decode(self, output):
         return output[:, 0]
@@ -112,6 +135,17 @@ TASK_TYPES = {
     "multiclass": MulticlassTask,
     "regression": RegressionTask,
 }
+
+
+def make_task(name, kind, loss=None):
+    """The task type object of task ``name``, checking that it accepts ``loss``."""
+    task_type = TASK_TYPES[kind]
+    if loss is not None and loss not in task_type.losses:
+        raise ValueError(
+            f"losses gives task '{name}' the loss {loss!r}, which a {kind} task does not "
+            f"take; choose one of {list(task_type.losses)}."
+        )
+    return task_type(loss)
 
 
 def infer_task_type(y):

@@ -222,3 +222,34 @@ def test_adult_tasks_beat_their_baselines():
     assert scores["income"] > majority_income + 0.05
     assert scores["marital_status"] > majority_marital + 0.15
     assert scores["hours_per_week"] > 0.15
+
+
+def test_absolute_error_loss_resists_outliers(rng):
+    X = rng.normal(size=(400, 2))
+    y = 3.0 * X[:, 0]
+    y_dirty = y.copy()
+    y_dirty[:20] += 500.0  # 5% gross outliers
+    Y = {"y": y_dirty, "s": X[:, 1] > 0}
+    scores = {}
+    for loss in ("squared_error", "absolute_error", "huber"):
+        est = MultiTaskEstimator(
+            hidden_layer_sizes=(32,),
+            max_epochs=60,
+            batch_size=32,
+            lr=3e-3,
+            losses={"y": loss},
+            random_state=0,
+        ).fit(X, Y)
+        assert "loss='" + loss in repr(est.net_.criterion_.task_types[0])
+        scores[loss] = est.score_tasks(X[20:], {"y": y[20:]})["y"]
+    # The outliers drag the squared-error fit far off; the median fit ignores them.
+    assert scores["absolute_error"] > 0.9
+    assert scores["squared_error"] < scores["huber"] < scores["absolute_error"]
+
+
+def test_losses_are_checked_against_tasks(mixed_data, fast):
+    X, Y = mixed_data
+    with pytest.raises(ValueError, match="losses has keys \\['nope'\\] that are not tasks"):
+        MultiTaskEstimator(losses={"nope": "huber"}, **fast).fit(X, Y)
+    with pytest.raises(ValueError, match="task 'task_1' the loss 'huber', which a binary"):
+        MultiTaskEstimator(losses={"task_1": "huber"}, **fast).fit(X, Y)
