@@ -12,7 +12,12 @@ training differs:
 - ``run_single_epoch``: per-task losses accumulated on the device and recorded
   once per epoch (no host sync per batch);
 - ``get_all_learnable_params``: adds the strategy's own learnable tensors.
+
+Data-parallel training (:mod:`sklearn_mtl.parallel`) plugs in through one
+hook, :data:`DATA_PARALLEL`; without it every code path is single-process.
 """
+
+import contextvars
 
 import numpy as np
 import torch
@@ -21,6 +26,15 @@ from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog
 
 #: Rows per forward pass at prediction and validation time.
 INFERENCE_BATCH_SIZE = 8192
+
+#: Data-parallel hook: ``None`` (one process) or the plan that
+#: :func:`sklearn_mtl.parallel.data_parallel` installs for the fits it encloses.
+#: The engine asks the plan to agree on the seed (``broadcast_seed``), to wrap
+#: the module and the criterion for training (``wrap_module``,
+#: ``wrap_criterion``, undone by ``unwrap`` after fit), to keep this process's
+#: share of every batch (``shard``) and to average the epoch's loss
+#: accumulators over processes (``all_reduce``).
+DATA_PARALLEL = contextvars.ContextVar("sklearn_mtl_data_parallel", default=None)
 
 
 class TensorData(torch.utils.data.Dataset):
@@ -69,13 +83,17 @@ class BatchIterator:
     shuffle : bool
     generator : torch.Generator or None
         CPU generator for the permutation; seeded by the engine.
+    shard : callable or None
+        Data-parallel training: maps a batch's row indices to this process's
+        share of them.
     """
 
-    def __init__(self, data, batch_size, shuffle, generator=None):
+    def __init__(self, data, batch_size, shuffle, generator=None, shard=None):
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.shard = shard
 
     def __len__(self):
         return -(-len(self.data) // self.batch_size)
@@ -83,7 +101,7 @@ class BatchIterator:
     def __iter__(self):
         data, size = self.data, self.batch_size
         n = len(data)
-        if not self.shuffle:
+        if not self.shuffle and self.shard is None:
             for start in range(0, n, size):
                 yield (
                     data.X[start : start + size],
@@ -91,9 +109,15 @@ class BatchIterator:
                     data.w[start : start + size],
                 )
             return
-        order = torch.randperm(n, generator=self.generator).to(data.X.device)
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+        else:
+            order = torch.arange(n)
+        order = order.to(data.X.device)
         for start in range(0, n, size):
             index = order[start : start + size]
+            if self.shard is not None:
+                index = self.shard(index)
             yield data.X[index], data.y[index], data.w[index]
 
 
@@ -173,6 +197,10 @@ class MultiTaskNet(NeuralNet):
         tol,
         **kwargs,
     ):
+        plan = DATA_PARALLEL.get()
+        if plan is not None:
+            # Every process must draw the same batches and validation split.
+            seed = plan.broadcast_seed(seed)
         self.task_names = task_names
         self.weighting = weighting
         self.base_weights = base_weights
@@ -207,7 +235,26 @@ class MultiTaskNet(NeuralNet):
         super().initialize_module()
         self.weighting.initialize(self.task_names, self.base_weights, self.device)
         self.generator_ = torch.Generator().manual_seed(self.seed)
+        plan = DATA_PARALLEL.get()
+        if plan is not None:
+            self.module_ = plan.wrap_module(self.module_, self.weighting)
         return self
+
+    def initialize_criterion(self):
+        super().initialize_criterion()
+        plan = DATA_PARALLEL.get()
+        if plan is not None:
+            self.criterion_ = plan.wrap_criterion(self.criterion_)
+        return self
+
+    def fit(self, X, y=None, **fit_params):
+        try:
+            return super().fit(X, y, **fit_params)
+        finally:
+            plan = DATA_PARALLEL.get()
+            if plan is not None:
+                self.module_ = plan.unwrap(self.module_)
+                self.criterion_ = plan.unwrap(self.criterion_)
 
     def get_all_learnable_params(self):
         yield from super().get_all_learnable_params()
@@ -215,9 +262,11 @@ class MultiTaskNet(NeuralNet):
             yield f"weighting.{i}", parameter
 
     def get_iterator(self, dataset, training=False):
+        plan = DATA_PARALLEL.get()
+        shard = None if plan is None else plan.shard
         if training:
-            return BatchIterator(dataset, self.batch_size, True, self.generator_)
-        return BatchIterator(dataset, max(self.batch_size, INFERENCE_BATCH_SIZE), False)
+            return BatchIterator(dataset, self.batch_size, True, self.generator_, shard)
+        return BatchIterator(dataset, max(self.batch_size, INFERENCE_BATCH_SIZE), False, None, shard)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
@@ -275,6 +324,9 @@ class MultiTaskNet(NeuralNet):
                 task_weights += step["weights"]
             self.notify("on_batch_end", batch=batch, training=training, **step)
             batch_count += 1
+        plan = DATA_PARALLEL.get()
+        if plan is not None:
+            plan.all_reduce(loss_sums, weight_sums, task_weights)
         # One host transfer per epoch: the per-task means over labelled rows.
         counted = torch.where(weight_sums > 0, weight_sums, torch.ones_like(weight_sums))
         task_losses = (loss_sums / counted).cpu()
