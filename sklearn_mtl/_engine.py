@@ -266,7 +266,8 @@ class MultiTaskNet(NeuralNet):
         shard = None if plan is None else plan.shard
         if training:
             return BatchIterator(dataset, self.batch_size, True, self.generator_, shard)
-        return BatchIterator(dataset, max(self.batch_size, INFERENCE_BATCH_SIZE), False, None, shard)
+        size = max(self.batch_size, INFERENCE_BATCH_SIZE)
+        return BatchIterator(dataset, size, False, None, shard)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)

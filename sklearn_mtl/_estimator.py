@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._engine import MultiTaskNet, make_dataset
+from ._mapped import MappedData, is_memmap, map_chunks, validate_mapped
 from ._network import ACTIVATIONS, MultiTaskLoss, MultiTaskNetwork
 from ._targets import (
     encode_column,
@@ -344,7 +345,9 @@ class MultiTaskEstimator(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Numeric features, no missing values.
+            Numeric features, no missing values. A NumPy memory map
+            (``np.load(path, mmap_mode="r")``) is not loaded whole: it is
+            checked in chunks and each batch is read from it.
         Y : dict, TargetDict, DataFrame, ndarray of shape (n_samples, n_tasks) or (n_samples,)
             One target per task; missing labels (NaN, None, pandas NA) are
             left out of that task's loss.
@@ -356,7 +359,7 @@ class MultiTaskEstimator(BaseEstimator):
         self : MultiTaskEstimator
             The fitted estimator.
         """
-        X = validate_data(self, X, reset=True, dtype=np.float32)
+        X = self._validate_X(X, reset=True)
         targets = read_targets(Y)
         if targets.n_samples != X.shape[0]:
             raise ValueError(
@@ -431,8 +434,9 @@ class MultiTaskEstimator(BaseEstimator):
                 device=device,
                 verbose=self.verbose,
             )
-            weights = mask * sample_weight[:, None]
-            net.fit(make_dataset(X, y, weights.astype(np.float32), device))
+            weights = (mask * sample_weight[:, None]).astype(np.float32)
+            dataset = MappedData if is_memmap(X) else make_dataset
+            net.fit(dataset(X, y, weights, device))
 
         self.net_ = net
         self.tasks_ = dict(task_types)
@@ -510,9 +514,16 @@ class MultiTaskEstimator(BaseEstimator):
 
     # -- predict ----------------------------------------------------------------------
 
+    def _validate_X(self, X, reset):
+        if is_memmap(X):
+            return validate_mapped(self, X, reset=reset)
+        return validate_data(self, X, reset=reset, dtype=np.float32)
+
     def _outputs(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float32)
+        X = self._validate_X(X, reset=False)
+        if is_memmap(X):
+            return map_chunks(self.net_.predict_outputs, X)
         return self.net_.predict_outputs(X)
 
     def _decode(self, name, output):
