@@ -253,8 +253,10 @@ class MultiTaskNet(NeuralNet):
         finally:
             plan = DATA_PARALLEL.get()
             if plan is not None:
-                self.module_ = plan.unwrap(self.module_)
-                self.criterion_ = plan.unwrap(self.criterion_)
+                # A fitted net holds no process group, so that it pickles.
+                for name in ("module_", "criterion_"):
+                    if hasattr(self, name):
+                        setattr(self, name, plan.unwrap(getattr(self, name)))
 
     def get_all_learnable_params(self):
         yield from super().get_all_learnable_params()

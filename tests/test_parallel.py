@@ -1,0 +1,169 @@
+import json
+import os
+import pickle
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+
+from sklearn_mtl import MultiTaskEstimator, TargetDict
+from sklearn_mtl.datasets import make_multitask
+from sklearn_mtl.parallel import data_parallel
+from sklearn_mtl.weighting import LossWeighting
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Two fits run by tests/_ddp_fit.py in each of 2 gloo processes: one full-batch
+# step, and several epochs of small batches with early stopping.
+CONFIGS = [
+    dict(hidden_layer_sizes=[16], max_epochs=1, batch_size=200, random_state=0),
+    dict(
+        hidden_layer_sizes=[16, 8],
+        max_epochs=6,
+        batch_size=32,
+        early_stopping=True,
+        n_iter_no_change=2,
+        random_state=1,
+    ),
+]
+
+
+def _data():
+    X, Y = make_multitask(200, 5, 3, ["regression", "binary", "multiclass"], random_state=0)
+    Y = {name: np.asarray(column, dtype=float) for name, column in Y.items()}
+    Y["task_0"][::7] = np.nan
+    Y["task_1"][::5] = np.nan
+    return X.astype(np.float32), Y
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ddp_results(tmp_path_factory):
+    """Each config's per-rank results of a real 2-process torchrun job on gloo."""
+    directory = tmp_path_factory.mktemp("ddp")
+    X, Y = _data()
+    np.save(directory / "X.npy", X)
+    np.savez(directory / "Y.npz", **Y)
+    (directory / "configs.json").write_text(json.dumps(CONFIGS))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--rdzv_backend=c10d",
+        f"--rdzv_endpoint=127.0.0.1:{_free_port()}",
+        str(ROOT / "tests" / "_ddp_fit.py"),
+        str(directory),
+        str(directory),
+    ]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return [
+        [torch.load(directory / f"{i}-rank{rank}.pt", weights_only=False) for rank in (0, 1)]
+        for i in range(len(CONFIGS))
+    ]
+
+
+def _single_process(config):
+    X, Y = _data()
+    params = dict(config, hidden_layer_sizes=tuple(config["hidden_layer_sizes"]))
+    return MultiTaskEstimator(**params).fit(X, TargetDict(Y))
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["one-full-batch-step", "epochs-early-stopping"])
+def test_ddp_ranks_agree_with_each_other_and_with_one_process(ddp_results, which):
+    rank0, rank1 = ddp_results[which]
+    assert rank0["world_size"] == 2
+    for key, value in rank0["state"].items():
+        assert torch.equal(value, rank1["state"][key]), key
+    assert rank0["history"] == rank1["history"]
+
+    single = _single_process(CONFIGS[which])
+    expected = single.net_.module_.state_dict()
+    assert list(rank0["state"]) == list(expected)
+    for key, value in rank0["state"].items():
+        # The gradient of the full batch, up to floating-point summation order.
+        torch.testing.assert_close(value, expected[key], rtol=1e-5, atol=1e-6)
+    assert len(rank0["history"]) == single.n_epochs_
+    for epoch, reference in zip(rank0["history"], single.history_):
+        for key, value in epoch.items():
+            if key.startswith(("train_loss", "valid_loss")):
+                assert value == pytest.approx(reference[key], rel=1e-5), key
+    proba = single.predict_proba(_data()[0])
+    for task, values in rank0["proba"].items():
+        np.testing.assert_allclose(values, proba[task], atol=1e-5)
+
+
+def test_ddp_training_lowers_the_loss(ddp_results):
+    # The comparison above would hold vacuously if nothing was trained.
+    history = ddp_results[1][0]["history"]
+    assert len(history) >= 3
+    assert history[-1]["train_loss"] < history[0]["train_loss"] - 0.05
+
+
+@pytest.fixture
+def one_process_group():
+    """A real single-process gloo group, destroyed afterwards."""
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1
+    )
+    yield
+    dist.destroy_process_group()
+
+
+def test_world_of_one_matches_plain_fit_and_leaves_a_plain_model(one_process_group, mixed_data):
+    X, Y = mixed_data
+    params = dict(hidden_layer_sizes=(8,), max_epochs=2, batch_size=50, random_state=0)
+    with data_parallel() as plan:
+        assert (plan.rank, plan.world_size) == (0, 1)
+        est = MultiTaskEstimator(**params).fit(X, Y)
+    assert dist.is_initialized()  # an existing group is left to its owner
+    assert type(est.net_.module_).__name__ == "MultiTaskNetwork"
+    plain = MultiTaskEstimator(**params).fit(X, Y)
+    for key, value in plain.net_.module_.state_dict().items():
+        torch.testing.assert_close(est.net_.module_.state_dict()[key], value)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict(X)["task_1"], plain.predict(X)["task_1"])
+
+
+class _LearnedWeighting(LossWeighting):
+    def initialize(self, task_names, base_weights, device):
+        super().initialize(task_names, base_weights, device)
+        self.log_weights_ = torch.zeros(len(task_names), requires_grad=True)
+        return self
+
+    def parameters(self):
+        return [self.log_weights_]
+
+    def combine(self, losses, present):
+        weights = self.log_weights_.exp()
+        return (weights * losses).sum(), weights
+
+
+def test_strategies_with_parameters_are_refused_before_training(one_process_group, mixed_data):
+    X, Y = mixed_data
+    est = MultiTaskEstimator(weighting=_LearnedWeighting(), max_epochs=1)
+    with data_parallel(), pytest.raises(ValueError, match="loss-level weighting strategies"):
+        est.fit(X, Y)
+    assert not hasattr(est, "net_")
+
+
+def test_without_process_group_or_torchrun_it_says_how_to_launch(monkeypatch):
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with pytest.raises(RuntimeError, match="launch the script with `torchrun"):
+        with data_parallel():
+            pass
