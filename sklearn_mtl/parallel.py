@@ -90,12 +90,12 @@ def data_parallel(*, backend=None):
     -----
     On CUDA each process trains on ``cuda:LOCAL_RANK`` (set as the current
     device, so keep ``device="auto"`` or ``"cuda"``). Supported weighting
-    strategies are the loss-level ones without learnable parameters (such as
-    ``"static"``); strategies that take per-task gradients bypass
-    ``DistributedDataParallel``'s gradient all-reduce and raise an error.
-    The result equals single-process training in expectation, and exactly
-    (to rounding) when dropout is 0 and every process starts from the same
-    ``random_state``.
+    strategies are the loss-level ones; the gradients of their own learnable
+    tensors are averaged over processes too. Strategies that take per-task
+    gradients bypass ``DistributedDataParallel``'s gradient all-reduce and
+    raise an error before training.
+    The result equals single-process training in expectation, and to
+    rounding when ``dropout=0`` (dropout masks differ between processes).
 
     Examples
     --------
@@ -146,6 +146,7 @@ class _DataParallelPlan:
         self.rank = dist.get_rank()
         self.world_size = dist.get_world_size()
         self.cuda = dist.get_backend() == "nccl"
+        self.hooks_ = []
         if self.cuda:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
         # Where collective tensors must live for the backend.
@@ -160,21 +161,34 @@ class _DataParallelPlan:
         return index[self.rank :: self.world_size]
 
     def wrap_module(self, module, weighting):
-        if weighting.level != "loss" or list(weighting.parameters()):
+        if weighting.level != "loss":
             raise ValueError(
-                f"Data-parallel training supports loss-level weighting strategies "
-                f"without learnable parameters (such as 'static'); got "
-                f"{type(weighting).__name__}. Train it in one process, or pick such "
-                "a strategy."
+                f"Data-parallel training supports loss-level weighting strategies; "
+                f"{type(weighting).__name__} combines per-task gradients, which "
+                "DistributedDataParallel does not all-reduce. Train it in one process, "
+                "or pick a loss-level strategy."
             )
+        # The strategy's own learnable tensors (e.g. log-variances) are outside
+        # the module: average their gradients as soon as backward produces them.
+        self.hooks_ = [
+            tensor.register_post_accumulate_grad_hook(self._average_gradient)
+            for tensor in weighting.parameters()
+        ]
         device_ids = [self.device.index] if self.cuda else None
         return DistributedDataParallel(module, device_ids=device_ids)
+
+    def _average_gradient(self, tensor):
+        dist.all_reduce(tensor.grad)
+        tensor.grad /= self.world_size
 
     def wrap_criterion(self, criterion):
         return _ShardedLoss(criterion, self.world_size)
 
     def unwrap(self, obj):
         if isinstance(obj, DistributedDataParallel):
+            for hook in self.hooks_:
+                hook.remove()
+            self.hooks_ = []
             return obj.module
         if isinstance(obj, _ShardedLoss):
             return obj.criterion

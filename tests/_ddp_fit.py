@@ -15,6 +15,31 @@ import torch
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
 from sklearn_mtl.parallel import data_parallel
+from sklearn_mtl.weighting import LossWeighting
+
+
+class LearnedWeighting(LossWeighting):
+    """Uncertainty-style weighting: ``exp(-s_t) * L_t + s_t`` with learned ``s``."""
+
+    def initialize(self, task_names, base_weights, device):
+        super().initialize(task_names, base_weights, device)
+        self.log_vars_ = torch.zeros(len(task_names), device=device, requires_grad=True)
+        return self
+
+    def parameters(self):
+        return [self.log_vars_]
+
+    def combine(self, losses, present):
+        weights = torch.exp(-self.log_vars_)
+        return (weights * losses + self.log_vars_ * present).sum(), weights
+
+
+def make_estimator(params):
+    """The estimator of one config (a JSON-able dict)."""
+    params = dict(params, hidden_layer_sizes=tuple(params["hidden_layer_sizes"]))
+    if params.get("weighting") == "learned":
+        params["weighting"] = LearnedWeighting()
+    return MultiTaskEstimator(**params)
 
 
 def main(data_dir, out_dir):
@@ -26,8 +51,7 @@ def main(data_dir, out_dir):
     configs = json.loads((data_dir / "configs.json").read_text())
     with data_parallel() as plan:
         for i, params in enumerate(configs):
-            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-            est = MultiTaskEstimator(**params).fit(X, Y)
+            est = make_estimator(params).fit(X, Y)
             result = {
                 "world_size": plan.world_size,
                 "state": est.net_.module_.state_dict(),
@@ -36,6 +60,7 @@ def main(data_dir, out_dir):
                     for epoch in est.history_
                 ],
                 "proba": est.predict_proba(np.asarray(X)),
+                "weighting": [t.detach() for t in est.weighting_.parameters()],
             }
             torch.save(result, out_dir / f"{i}-rank{plan.rank}.pt")
 

@@ -1,3 +1,4 @@
+import importlib.util
 import json
 import os
 import pickle
@@ -14,7 +15,7 @@ import torch.distributed as dist
 from sklearn_mtl import MultiTaskEstimator, TargetDict
 from sklearn_mtl.datasets import make_multitask
 from sklearn_mtl.parallel import data_parallel
-from sklearn_mtl.weighting import LossWeighting
+from sklearn_mtl.weighting import GradientWeighting
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +30,14 @@ CONFIGS = [
         early_stopping=True,
         n_iter_no_change=2,
         random_state=1,
+    ),
+    dict(
+        hidden_layer_sizes=[16],
+        max_epochs=3,
+        batch_size=50,
+        lr=0.05,
+        weighting="learned",
+        random_state=2,
     ),
 ]
 
@@ -77,13 +86,21 @@ def ddp_results(tmp_path_factory):
     ]
 
 
+def _load_script():
+    spec = importlib.util.spec_from_file_location("_ddp_fit", ROOT / "tests" / "_ddp_fit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _single_process(config):
     X, Y = _data()
-    params = dict(config, hidden_layer_sizes=tuple(config["hidden_layer_sizes"]))
-    return MultiTaskEstimator(**params).fit(X, TargetDict(Y))
+    return _load_script().make_estimator(config).fit(X, TargetDict(Y))
 
 
-@pytest.mark.parametrize("which", [0, 1], ids=["one-full-batch-step", "epochs-early-stopping"])
+@pytest.mark.parametrize(
+    "which", [0, 1, 2], ids=["one-full-batch-step", "epochs-early-stopping", "learned-weights"]
+)
 def test_ddp_ranks_agree_with_each_other_and_with_one_process(ddp_results, which):
     rank0, rank1 = ddp_results[which]
     assert rank0["world_size"] == 2
@@ -102,6 +119,12 @@ def test_ddp_ranks_agree_with_each_other_and_with_one_process(ddp_results, which
         for key, value in epoch.items():
             if key.startswith(("train_loss", "valid_loss")):
                 assert value == pytest.approx(reference[key], rel=1e-5), key
+    learned = list(single.weighting_.parameters())
+    assert len(rank0["weighting"]) == len(learned)
+    for mine, other, reference in zip(rank0["weighting"], rank1["weighting"], learned):
+        assert torch.equal(mine, other)
+        assert not torch.equal(mine, torch.zeros_like(mine))
+        torch.testing.assert_close(mine, reference.detach(), rtol=1e-5, atol=1e-6)
     proba = single.predict_proba(_data()[0])
     for task, values in rank0["proba"].items():
         np.testing.assert_allclose(values, proba[task], atol=1e-5)
@@ -139,24 +162,15 @@ def test_world_of_one_matches_plain_fit_and_leaves_a_plain_model(one_process_gro
     np.testing.assert_array_equal(restored.predict(X)["task_1"], plain.predict(X)["task_1"])
 
 
-class _LearnedWeighting(LossWeighting):
-    def initialize(self, task_names, base_weights, device):
-        super().initialize(task_names, base_weights, device)
-        self.log_weights_ = torch.zeros(len(task_names), requires_grad=True)
-        return self
-
-    def parameters(self):
-        return [self.log_weights_]
-
-    def combine(self, losses, present):
-        weights = self.log_weights_.exp()
-        return (weights * losses).sum(), weights
+class _GradientProbe(GradientWeighting):
+    def aggregate(self, grads, losses, present):
+        return grads.sum(dim=0), self.base_weights_
 
 
-def test_strategies_with_parameters_are_refused_before_training(one_process_group, mixed_data):
+def test_gradient_level_strategies_are_refused_before_training(one_process_group, mixed_data):
     X, Y = mixed_data
-    est = MultiTaskEstimator(weighting=_LearnedWeighting(), max_epochs=1)
-    with data_parallel(), pytest.raises(ValueError, match="loss-level weighting strategies"):
+    est = MultiTaskEstimator(weighting=_GradientProbe(), max_epochs=1)
+    with data_parallel(), pytest.raises(ValueError, match="combines per-task gradients"):
         est.fit(X, Y)
     assert not hasattr(est, "net_")
 
