@@ -58,10 +58,8 @@ def validate_mapped(estimator, X, *, reset):
 
 def map_chunks(function, X):
     """``function`` applied to consecutive row chunks of ``X``; dict outputs concatenated."""
-    step = _chunk_rows(X)
-    if step > INFERENCE_BATCH_SIZE:
-        # Whole inference batches, as for in-memory X: the same sums, the same outputs.
-        step -= step % INFERENCE_BATCH_SIZE
+    # Whole inference batches, as for in-memory X: the same sums, the same outputs.
+    step = INFERENCE_BATCH_SIZE * max(1, _chunk_rows(X) // INFERENCE_BATCH_SIZE)
     parts = [
         function(np.array(X[start : start + step], dtype=np.float32))
         for start in range(0, len(X), step)

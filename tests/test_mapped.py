@@ -12,9 +12,8 @@ from sklearn_mtl.datasets import make_multitask
 
 @pytest.fixture
 def mapped(tmp_path):
-    """A 60000 x 100 float32 X (24 MB) saved to disk, its memory map and targets."""
-    X, Y = make_multitask(60_000, 100, 2, ["regression", "binary"], random_state=0)
-    X = X.astype(np.float32)
+    """A 40000 x 100 float64 X (32 MB) saved to disk, its memory map and targets."""
+    X, Y = make_multitask(40_000, 100, 2, ["regression", "binary"], random_state=0)
     Y["task_1"] = Y["task_1"].astype(float)
     Y["task_1"][::9] = np.nan
     np.save(tmp_path / "X.npy", X)
