@@ -13,7 +13,7 @@ Sections (each prints one reStructuredText table row per configuration):
     workers up first); the cv_results_ of the dask run are checked equal to
     the local one.
 ``ddp``
-    One ``fit`` of one model (``--ddp-rows`` rows, batch 1024) under
+    One ``fit`` of one model (``--ddp-rows`` rows, global batch ``--ddp-batch``) under
     ``torchrun``: 1 process with 1 thread, 1 process with 2 threads, and 2
     processes with 1 thread each under :func:`sklearn_mtl.parallel.data_parallel`
     on gloo. The fit is timed inside rank 0 between two barriers.
@@ -71,6 +71,10 @@ def bench_dask(cores, candidates, rows, repeats):
         torch.set_num_threads(cores)
         return GridSearchCV(est, grid, cv=3, n_jobs=1).fit(X, Y)
 
+    def local_one_thread():
+        torch.set_num_threads(1)
+        return GridSearchCV(est, grid, cv=3, n_jobs=1).fit(X, Y)
+
     def loky():
         torch.set_num_threads(1)
         return GridSearchCV(est, grid, cv=3, n_jobs=cores).fit(X, Y)
@@ -82,6 +86,7 @@ def bench_dask(cores, candidates, rows, repeats):
 
     runs = {
         f"local, 1 process x {cores} torch threads": local,
+        "local, 1 process x 1 torch thread": local_one_thread,
         f"local joblib (loky), {cores} processes x 1 thread": loky,
         f"dask LocalCluster, {cores} workers x 1 thread": dask,
     }
@@ -111,7 +116,7 @@ def bench_dask(cores, candidates, rows, repeats):
     )
 
 
-def ddp_worker(rows, epochs, out):
+def ddp_worker(rows, epochs, batch_size, out):
     """Run inside torchrun: time one data-parallel fit, rank 0 writes the result."""
     import torch.distributed as dist
 
@@ -119,7 +124,7 @@ def ddp_worker(rows, epochs, out):
 
     X, Y = make_data(rows)
     est = MultiTaskEstimator(
-        hidden_layer_sizes=(256, 128), max_epochs=epochs, batch_size=1024, random_state=0
+        hidden_layer_sizes=(256, 128), max_epochs=epochs, batch_size=batch_size, random_state=0
     )
     with data_parallel() as plan:
         dist.barrier()
@@ -133,7 +138,7 @@ def ddp_worker(rows, epochs, out):
         )
 
 
-def bench_ddp(rows, epochs, repeats):
+def bench_ddp(rows, epochs, batch_size, repeats):
     configs = [(1, 1), (1, 2), (2, 1)]
     results = {config: [] for config in configs}
     for _ in range(repeats):
@@ -154,11 +159,13 @@ def bench_ddp(rows, epochs, repeats):
                     str(rows),
                     "--ddp-epochs",
                     str(epochs),
+                    "--ddp-batch",
+                    str(batch_size),
                 ]
                 subprocess.run(command, env=env, check=True, capture_output=True)
                 results[nproc, threads].append(json.loads(out.read_text()))
     base = statistics.median(r["seconds"] for r in results[1, 1])
-    print(f"\nOne fit: {rows} rows x 50 features, network (256, 128), batch 1024, ", end="")
+    print(f"\nOne fit: {rows} rows x 50 features, network (256, 128), batch {batch_size}, ", end="")
     print(f"{epochs} epochs, median of {repeats}")
     table = []
     for (n, t), runs in results.items():
@@ -209,18 +216,19 @@ def main():
     parser.add_argument("--dask-rows", type=int, default=3000)
     parser.add_argument("--ddp-rows", type=int, default=100_000)
     parser.add_argument("--ddp-epochs", type=int, default=3)
+    parser.add_argument("--ddp-batch", type=int, default=1024)
     parser.add_argument("--memmap-rows", type=int, default=500_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ddp-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ddp_worker:
-        ddp_worker(args.ddp_rows, args.ddp_epochs, args.ddp_worker)
+        ddp_worker(args.ddp_rows, args.ddp_epochs, args.ddp_batch, args.ddp_worker)
         return
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs")
     if "dask" in args.sections:
         bench_dask(args.cores, args.candidates, args.dask_rows, args.repeats)
     if "ddp" in args.sections:
-        bench_ddp(args.ddp_rows, args.ddp_epochs, args.repeats)
+        bench_ddp(args.ddp_rows, args.ddp_epochs, args.ddp_batch, args.repeats)
     if "memmap" in args.sections:
         bench_memmap(args.memmap_rows)
 
