@@ -71,7 +71,8 @@ class MappedRows:
     """Rows of a memory map, read on indexing as a float32 tensor on ``device``.
 
     Supports what the engine's batch iterator asks of a feature tensor:
-    ``shape``, ``device``, a slice and a 1-D integer tensor index.
+    ``shape``, ``device``, a slice, a 1-D integer tensor index and
+    ``index_select(0, index)``.
 
     Parameters
     ----------
@@ -111,6 +112,12 @@ class MappedRows:
             block = np.empty((len(positions), self.array.shape[1]), dtype=np.float32)
             block[order] = self.array[positions[order]]
         return torch.from_numpy(block).to(self.device_)
+
+    def index_select(self, dim, index):
+        """Rows ``index`` as a tensor, like :meth:`torch.Tensor.index_select` on ``dim=0``."""
+        if dim != 0:
+            raise ValueError("A memory-mapped X is indexed by rows (dim=0) only.")
+        return self[index]
 
     def take(self, positions):
         """A view of the rows at ``positions`` (sorted), without reading them."""

@@ -66,6 +66,9 @@ def test_memmap_batches_are_the_rows_in_batch_order(tmp_path):
         seen.extend(yb.squeeze(1).tolist())
     assert sorted(seen) == list(range(1, 20, 2))
     assert seen != sorted(seen)
+    index = torch.tensor([4, 0, 2])
+    np.testing.assert_array_equal(data.X.index_select(0, index).numpy(), X[[9, 1, 5]])
+    np.testing.assert_array_equal(data.X[1:3].numpy(), X[[3, 5]])
 
 
 def test_memmap_with_nan_is_rejected_naming_the_rows(tmp_path, monkeypatch):
