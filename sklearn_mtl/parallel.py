@@ -168,13 +168,19 @@ class _DataParallelPlan:
                 "DistributedDataParallel does not all-reduce. Train it in one process, "
                 "or pick a loss-level strategy."
             )
+        device = next(module.parameters()).device
+        if self.cuda and device.type != "cuda":
+            raise ValueError(
+                "The 'nccl' backend cannot train a network on the CPU; keep "
+                "device='auto' (or 'cuda') with nccl, or use the 'gloo' backend."
+            )
+        device_ids = [device.index] if device.type == "cuda" else None
         # The strategy's own learnable tensors (e.g. log-variances) are outside
         # the module: average their gradients as soon as backward produces them.
         self.hooks_ = [
             tensor.register_post_accumulate_grad_hook(self._average_gradient)
             for tensor in weighting.parameters()
         ]
-        device_ids = [self.device.index] if self.cuda else None
         return DistributedDataParallel(module, device_ids=device_ids)
 
     def _average_gradient(self, tensor):
