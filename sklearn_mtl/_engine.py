@@ -9,6 +9,8 @@ training differs:
   item;
 - ``train_step_single`` / ``validation_step``: masked per-task losses, combined
   and back-propagated by the weighting strategy;
+- ``train_step``: lets the strategy look at the batch after the optimizer step
+  (``on_step_end``);
 - ``run_single_epoch``: per-task losses accumulated on the device and recorded
   once per epoch (no host sync per batch);
 - ``get_all_learnable_params``: adds the strategy's own learnable tensors.
@@ -270,6 +272,12 @@ class MultiTaskNet(NeuralNet):
             return BatchIterator(dataset, self.batch_size, True, self.generator_, shard)
         size = max(self.batch_size, INFERENCE_BATCH_SIZE)
         return BatchIterator(dataset, size, False, None, shard)
+
+    def train_step(self, batch, **fit_params):
+        step = super().train_step(batch, **fit_params)
+        X, y, w = batch
+        self.weighting.on_step_end(lambda: self.criterion_(self.module_(X), y, w)[0].detach())
+        return step
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)

@@ -1,0 +1,325 @@
+"""Method-specific behaviour of the weighting strategies, on cases with known answers."""
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_mtl import MultiTaskEstimator, TargetDict
+from sklearn_mtl.weighting import (
+    CAGradWeighting,
+    DWAWeighting,
+    FAMOWeighting,
+    GradNormWeighting,
+    IMTLWeighting,
+    MGDAWeighting,
+    NashMTLWeighting,
+    PCGradWeighting,
+    RLWWeighting,
+    UncertaintyWeighting,
+    task_gradients,
+)
+from sklearn_mtl.weighting.mgda import min_norm_weights
+
+
+class _Linear:
+    """A stand-in network: task t's loss is ``g_t . theta``, so its gradient is ``g_t``."""
+
+    def __init__(self, gradients):
+        self.gradients = torch.as_tensor(gradients, dtype=torch.float32)
+        self.theta = torch.zeros(self.gradients.shape[1], requires_grad=True)
+
+    def losses(self):
+        return self.gradients @ self.theta + 1.0
+
+    def shared_parameters(self):
+        return [self.theta]
+
+    def task_parameters(self):
+        return []
+
+
+def _shared_update(strategy, gradients, present=None, **kwargs):
+    network = _Linear(gradients)
+    n = network.gradients.shape[0]
+    strategy.initialize([f"t{i}" for i in range(n)], torch.ones(n), torch.device("cpu"))
+    present = torch.ones(n, dtype=torch.bool) if present is None else torch.as_tensor(present)
+    weights = strategy.backward(network.losses(), present=present, network=network, **kwargs)
+    return network.theta.grad.numpy(), weights.numpy()
+
+
+def test_task_gradients_match_one_backward_per_task():
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(3, 4)
+    x = torch.randn(10, 3)
+    out = layer(x)
+    losses = torch.stack([out[:, 0].pow(2).mean(), out[:, 1:].abs().mean(), out.sum() * 0])
+    grads = task_gradients(losses, list(layer.parameters()))
+    for t in range(3):
+        expected = torch.autograd.grad(losses[t], list(layer.parameters()), retain_graph=True)
+        np.testing.assert_allclose(
+            grads[t].numpy(), torch.cat([g.flatten() for g in expected]).numpy(), atol=1e-6
+        )
+
+
+def test_pcgrad_projects_conflicting_gradients():
+    # g_0 . g_1 = -1: g_0 loses its component along g_1 and vice versa.
+    g = np.array([[1.0, 0.0], [-1.0, 1.0]])
+    update, weights = _shared_update(PCGradWeighting(), g)
+    projected_0 = g[0] - (g[0] @ g[1]) / (g[1] @ g[1]) * g[1]  # (0.5, 0.5)
+    projected_1 = g[1] - (g[1] @ g[0]) / (g[0] @ g[0]) * g[0]  # (0, 1)
+    np.testing.assert_allclose(update, projected_0 + projected_1, atol=1e-6)
+    np.testing.assert_allclose(weights, [2.0, 1.5], atol=1e-6)
+    # The projected sum no longer conflicts with either task.
+    assert (g @ update >= -1e-6).all()
+
+
+def test_pcgrad_leaves_agreeing_gradients_alone():
+    g = np.array([[1.0, 0.0], [1.0, 1.0]])
+    update, weights = _shared_update(PCGradWeighting(), g)
+    np.testing.assert_allclose(update, g.sum(axis=0), atol=1e-6)
+    np.testing.assert_allclose(weights, [1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "vectors, alpha",
+    [
+        ([[1.0, 0.0], [0.0, 1.0]], [0.5, 0.5]),
+        ([[1.0, 0.0], [0.0, 2.0]], [0.8, 0.2]),  # min-norm point (0.8, 0.4)
+        ([[1.0, 1.0], [3.0, 3.0]], [1.0, 0.0]),  # collinear: the shorter one
+        ([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.5, 0.5, 0.0]),
+    ],
+)
+def test_min_norm_point(vectors, alpha):
+    g = np.array(vectors)
+    np.testing.assert_allclose(min_norm_weights(g @ g.T, max_iter=2000), alpha, atol=1e-3)
+
+
+def test_mgda_upper_bound_works_on_the_representation():
+    # theta -> Z = 2 theta (the "representation"); losses are linear in Z.
+    g = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    theta = torch.zeros(2, requires_grad=True)
+    representation = 2 * theta
+    network = _Linear(g)
+    network.theta = theta
+    strategy = MGDAWeighting().initialize(["a", "b"], torch.ones(2), torch.device("cpu"))
+    losses = g @ representation
+    weights = strategy.backward(
+        losses,
+        present=torch.ones(2, dtype=torch.bool),
+        network=network,
+        representation=representation,
+    )
+    np.testing.assert_allclose(weights.numpy(), [1.6, 0.4], atol=1e-5)
+    # The trunk receives the weights in force times dZ/dtheta = 2.
+    np.testing.assert_allclose(theta.grad.numpy(), 2 * (1.6 * g[0] + 0.4 * g[1]).numpy(), atol=1e-5)
+
+
+def test_cagrad_interpolates_between_average_and_mgda():
+    g = np.array([[1.0, 0.0], [-0.5, 2.0]])
+    average, weights = _shared_update(CAGradWeighting(c=0.0), g)
+    np.testing.assert_allclose(average, g.sum(axis=0), atol=1e-6)  # weight 1 each
+    np.testing.assert_allclose(weights, [1.0, 1.0])
+    far, _ = _shared_update(CAGradWeighting(c=100.0), g)
+    min_norm = min_norm_weights(g @ g.T) @ g
+    cosine = far @ min_norm / np.linalg.norm(far) / np.linalg.norm(min_norm)
+    assert cosine > 0.999
+    # In between, the worst task improves more than under plain averaging.
+    middle, _ = _shared_update(CAGradWeighting(c=0.5), g)
+    worst = lambda d: (g @ d / np.linalg.norm(d)).min()  # noqa: E731
+    assert worst(middle) > worst(average)
+
+
+def test_imtl_equalises_projections_on_unit_gradients():
+    g = np.array([[1.0, 0.0], [0.0, 3.0]])
+    update, weights = _shared_update(IMTLWeighting(loss_scaling=False), g)
+    np.testing.assert_allclose(weights, [1.5, 0.5], atol=1e-5)  # alpha = (3/4, 1/4)
+    np.testing.assert_allclose(update, 1.5 * g[0] + 0.5 * g[1], atol=1e-5)
+    rng = np.random.RandomState(0)
+    for _ in range(5):
+        g = rng.normal(size=(3, 6)) + 1.0
+        weights = IMTLWeighting(loss_scaling=False).weigh(g @ g.T, np.ones(3), np.arange(3))
+        units = g / np.linalg.norm(g, axis=1, keepdims=True)
+        projections = units @ (weights @ g)
+        np.testing.assert_allclose(projections, projections.mean(), rtol=1e-8)
+        np.testing.assert_allclose(weights.sum(), 3.0)
+        assert projections.mean() > 0  # descends every task, even with a negative weight
+
+
+def test_imtl_loss_scales_drive_scaled_losses_to_one():
+    strategy = IMTLWeighting().initialize(["a", "b"], torch.ones(2), torch.device("cpu"))
+    g = np.eye(2)
+    strategy.weigh(g, np.array([2.0, 0.5]), np.arange(2))
+    # d/ds (e^s L - s) = e^s L - 1 at s = 0.
+    np.testing.assert_allclose(strategy.log_scale_.grad.numpy(), [1.0, -0.5])
+
+
+def test_nash_solves_the_bargaining_condition():
+    rng = np.random.RandomState(0)
+    g = rng.normal(size=(4, 10))
+    gram = g @ g.T
+    alpha = NashMTLWeighting(ridge=0.0, max_iter=500).weigh(gram, np.ones(4), np.arange(4))
+    normalised = gram / np.linalg.norm(gram)
+    np.testing.assert_allclose(normalised @ alpha, 1 / alpha, rtol=1e-3)
+    # Orthogonal gradients: alpha_t is proportional to 1 / |g_t|.
+    g = np.diag([1.0, 2.0, 4.0])
+    update, weights = _shared_update(NashMTLWeighting(ridge=0.0), g)
+    np.testing.assert_allclose(weights[0] / weights, [1.0, 2.0, 4.0], rtol=1e-3)
+    # ...so the update makes the same angle with every task's gradient.
+    cosines = g @ update / np.linalg.norm(g, axis=1)
+    np.testing.assert_allclose(cosines, cosines.mean(), rtol=1e-3)
+
+
+def test_gradient_methods_skip_an_absent_task():
+    g = np.array([[1.0, 0.0], [0.0, 0.0], [-1.0, 1.0]])
+    for strategy in [
+        PCGradWeighting(),
+        MGDAWeighting(),
+        CAGradWeighting(),
+        IMTLWeighting(),
+        NashMTLWeighting(),
+        GradNormWeighting(),
+    ]:
+        update, weights = _shared_update(strategy, g, present=[True, False, True])
+        assert np.isfinite(update).all() and np.isfinite(weights).all()
+        assert weights[1] == 0 and (weights >= 0).all()
+
+
+def test_gradnorm_equalises_gradient_norms():
+    # Network frozen: only the weights learn; with alpha=0 GradNorm drives
+    # w_t |g_t| to a common value.
+    network = _Linear([[1.0, 0.0], [0.0, 5.0]])
+    strategy = GradNormWeighting(alpha=0.0)
+    strategy.initialize(["a", "b"], torch.ones(2), torch.device("cpu"))
+    optimizer = torch.optim.Adam(strategy.parameters(), lr=0.02)
+    for _ in range(400):
+        optimizer.zero_grad()
+        weights = strategy.backward(
+            network.losses(), present=torch.ones(2, dtype=torch.bool), network=network
+        )
+        optimizer.step()
+    norms = weights.numpy() * [1.0, 5.0]
+    np.testing.assert_allclose(norms[0], norms[1], rtol=0.05)
+    np.testing.assert_allclose(weights.sum(), 2.0, rtol=1e-5)
+
+
+def test_gradnorm_alpha_favours_the_slower_task():
+    network = _Linear([[1.0, 0.0], [0.0, 1.0]])
+    strategy = GradNormWeighting(alpha=1.0)
+    strategy.initialize(["a", "b"], torch.ones(2), torch.device("cpu"))
+    optimizer = torch.optim.Adam(strategy.parameters(), lr=0.02)
+    present = torch.ones(2, dtype=torch.bool)
+    strategy.backward(network.losses(), present=present, network=network)  # L(0) = (1, 1)
+    for _ in range(200):
+        optimizer.zero_grad()
+        # Task a's loss halved since the start, task b's did not move.
+        # (same gradients, so only the training rates differ).
+        losses = network.losses() - torch.tensor([0.5, 0.0])
+        weights = strategy.backward(losses, present=present, network=network)
+        optimizer.step()
+    assert weights[1] > 1.2 * weights[0]
+
+
+def test_uncertainty_weights_track_noise_levels():
+    # Two regressions of the same signal with known noise sigma = 0.3 and 0.9:
+    # the optimum weight is 1 / (2 sigma^2), so the ratio is about 9.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 4))
+    signal = X @ np.array([1.0, -0.5, 0.5, 0.0])
+    Y = TargetDict(
+        quiet=signal + 0.3 * rng.normal(size=2000), noisy=signal + 0.9 * rng.normal(size=2000)
+    )
+    est = MultiTaskEstimator(
+        weighting="uncertainty",
+        hidden_layer_sizes=(32,),
+        max_epochs=25,
+        batch_size=64,
+        lr=0.01,
+        standardize_targets=False,
+        random_state=0,
+    ).fit(X, Y)
+    weights = est.task_weights_
+    assert weights["noisy"] < weights["quiet"]
+    assert 5 < weights["quiet"] / weights["noisy"] < 13
+    for task in ("quiet", "noisy"):
+        loss = est.history_[-1, f"train_loss_{task}"]  # about sigma^2
+        np.testing.assert_allclose(weights[task], 1 / (2 * loss), rtol=0.25)
+
+
+def test_dwa_weights_follow_the_loss_ratio_and_temperature():
+    def weights_after(temperature):
+        s = DWAWeighting(temperature=temperature)
+        s.initialize(["fast", "slow"], torch.ones(2), torch.device("cpu"))
+        np.testing.assert_array_equal(s.weights_.numpy(), [1.0, 1.0])
+        s.on_epoch_end(torch.tensor([1.0, 1.0]))
+        np.testing.assert_array_equal(s.weights_.numpy(), [1.0, 1.0])  # two epochs needed
+        s.on_epoch_end(torch.tensor([0.5, 1.0]))
+        return s.weights_.numpy()
+
+    ratios = np.array([0.5, 1.0])
+    for temperature in (0.1, 2.0):
+        expected = 2 * np.exp(ratios / temperature) / np.exp(ratios / temperature).sum()
+        np.testing.assert_allclose(weights_after(temperature), expected, rtol=1e-5)
+    assert weights_after(0.05)[1] > 1.99  # cold: all weight to the stalled task
+    np.testing.assert_allclose(weights_after(1000.0), [1.0, 1.0], atol=1e-3)  # hot: uniform
+
+
+def test_dwa_survives_a_task_without_labels_in_an_epoch():
+    s = DWAWeighting().initialize(["a", "b"], torch.ones(2), torch.device("cpu"))
+    s.on_epoch_end(torch.tensor([1.0, 0.0]))
+    s.on_epoch_end(torch.tensor([0.5, 0.0]))
+    assert torch.isfinite(s.weights_).all()
+
+
+def test_famo_moves_weight_to_the_task_that_did_not_improve():
+    s = FAMOWeighting(lr=0.1).initialize(["a", "b"], torch.ones(2), torch.device("cpu"))
+    present = torch.ones(2, dtype=torch.bool)
+    for _ in range(5):
+        _, weights = s.combine(torch.tensor([1.0, 1.0]), present)
+        s.on_step_end(lambda: torch.tensor([0.5, 1.0]))  # a improved, b did not
+    _, weights = s.combine(torch.tensor([1.0, 1.0]), present)
+    assert weights[1] > 1.2 * weights[0]
+    np.testing.assert_allclose(weights.sum(), 2.0, rtol=1e-5)
+
+
+def test_famo_updates_its_logits_during_fit(mixed_data, fast):
+    X, Y = mixed_data
+    est = MultiTaskEstimator(weighting="famo", **fast).fit(X, Y)
+    assert est.weighting_.n_updates_ == est.history_[-1, "train_batch_count"] * fast["max_epochs"]
+    assert torch.count_nonzero(est.weighting_.logits_) > 0
+
+
+def test_rlw_draws_random_weights_around_one():
+    s = RLWWeighting().initialize(["a", "b", "c"], torch.ones(3), torch.device("cpu"))
+    torch.manual_seed(0)
+    draws = torch.stack(
+        [s.combine(torch.ones(3), torch.ones(3, dtype=torch.bool))[1] for _ in range(2000)]
+    ).numpy()
+    np.testing.assert_allclose(draws.sum(axis=1), 3.0, rtol=1e-5)
+    np.testing.assert_allclose(draws.mean(axis=0), 1.0, atol=0.05)
+    assert draws.std(axis=0).min() > 0.2
+
+
+def test_task_weights_multiply_the_strategy_weights():
+    s = UncertaintyWeighting().initialize(["a", "b"], torch.tensor([1.0, 0.25]), "cpu")
+    _, weights = s.combine(torch.ones(2), torch.ones(2, dtype=torch.bool))
+    np.testing.assert_allclose(weights.numpy(), [1.0, 0.25])
+    g = np.eye(2)
+    network = _Linear(g)
+    s = IMTLWeighting(loss_scaling=False).initialize(["a", "b"], torch.tensor([1.0, 0.0]), "cpu")
+    weights = s.backward(network.losses(), present=torch.ones(2, dtype=torch.bool), network=network)
+    np.testing.assert_allclose(weights.numpy(), [1.0, 0.0])  # weight 0: left out
+
+
+@pytest.mark.parametrize(
+    "strategy, message",
+    [
+        (DWAWeighting(temperature=0), "temperature=0 must be > 0"),
+        (GradNormWeighting(alpha=-1.0), "alpha=-1.0 must be >= 0"),
+        (MGDAWeighting(normalization="max"), "normalization='max' is not one of"),
+        (RLWWeighting(distribution="beta"), "distribution='beta' is not one of"),
+    ],
+)
+def test_bad_hyper_parameters_fail_before_training(strategy, message, mixed_data, fast):
+    X, Y = mixed_data
+    with pytest.raises(ValueError, match=message):
+        MultiTaskEstimator(weighting=strategy, **fast).fit(X, Y)
