@@ -1,0 +1,143 @@
+"""Task affinity: do the tasks' gradients on the shared parameters agree?"""
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._targets import encode_targets, read_targets
+from ..weighting._base import task_gradients
+from ._utils import split_final_estimator, transform
+
+#: Rows per forward/backward pass.
+_CHUNK_SIZE = 8192
+
+
+def task_affinity(estimator, X, Y):
+    """Cosine similarity between the tasks' gradients on the shared parameters.
+
+    For a fitted multi-task model, computes each task's loss over the rows of
+    ``X`` labelled for it (the loss the model was trained on: cross-entropy or
+    squared error on the standardised target), its gradient with respect to the
+    parameters that several tasks share (the trunk in hard sharing, the
+    experts in mixture-of-experts architectures), and the cosine similarity
+    between every pair of gradients. A value near 1 means that a step that
+    lowers one task's loss lowers the other's: the tasks cooperate. Near 0 they
+    pull in unrelated directions; below 0 they conflict.
+
+    Parameters
+    ----------
+    estimator : MultiTaskEstimator or Pipeline
+        A fitted :class:`~sklearn_mtl.MultiTaskEstimator` or a fitted Pipeline
+        whose last step is one. Left unchanged (its parameters' ``.grad`` are
+        not touched).
+
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Features, as ``estimator.predict`` takes them. Held-out rows show how
+        the tasks relate beyond the training set.
+
+    Y : dict, TargetDict, DataFrame or ndarray
+        Targets of two or more of the fitted tasks, in any supported container;
+        missing labels are left out of that task's loss.
+
+    Returns
+    -------
+    affinity : pandas.DataFrame of shape (n_tasks, n_tasks)
+        Symmetric, with the tasks of ``Y`` as index and columns and 1 on the
+        diagonal. NaN for a task whose gradient is zero (no labelled row, or no
+        path to the shared parameters).
+
+    Raises
+    ------
+    ValueError
+        If ``Y`` has fewer than two tasks, a task that was not fitted, a class
+        never seen in fit, or if the network has no shared parameter.
+
+    See Also
+    --------
+    compare_single_task : Whether multi-task training helps each task.
+    plot_task_affinity : Draw the matrix as a heatmap.
+
+    Notes
+    -----
+    The gradients are those of the full-data losses, computed in chunks of
+    rows and summed, so the result does not depend on a batch size. They are
+    taken at the end of training, where the losses are near a minimum of the
+    weighted sum: the affinity describes the directions in which the tasks
+    would still like to move the shared body. Gradient cosine similarity is the
+    conflict measure of PCGrad [1]_; task affinity through look-ahead losses
+    [2]_ is a costlier alternative.
+
+    References
+    ----------
+    .. [1] T. Yu, S. Kumar, A. Gupta, S. Levine, K. Hausman, C. Finn, "Gradient
+       Surgery for Multi-Task Learning", NeurIPS 2020.
+    .. [2] C. Fifty, E. Amid, Z. Zhao, T. Yu, R. Anil, C. Finn, "Efficiently
+       Identifying Task Groupings for Multi-Task Learning", NeurIPS 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mtl import MultiTaskEstimator
+    >>> from sklearn_mtl.inspection import task_affinity
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(300, 4))
+    >>> Y = {"a": X[:, 0] + X[:, 1], "b": X[:, 0] + X[:, 1], "noise": rng.normal(size=300)}
+    >>> est = MultiTaskEstimator(hidden_layer_sizes=(16,), max_epochs=5,
+    ...                          random_state=0).fit(X, Y)
+    >>> affinity = task_affinity(est, X, Y)
+    >>> affinity.shape
+    (3, 3)
+    >>> bool(affinity.loc["a", "b"] > affinity.loc["a", "noise"])
+    True
+    """
+    preprocessors, final, _ = split_final_estimator(estimator)
+    check_is_fitted(final)
+    X = validate_data(final, transform(preprocessors, X), reset=False, dtype=np.float32)
+    targets = read_targets(Y)
+    names = targets.names
+    fitted = list(final.tasks_)
+    unknown = [name for name in names if name not in final.tasks_]
+    if unknown:
+        raise ValueError(
+            f"The targets have tasks {unknown} that were not fitted; fitted tasks are {fitted}."
+        )
+    if len(names) < 2:
+        raise ValueError(f"task_affinity needs the targets of at least two tasks; got {names}.")
+    if targets.n_samples != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but the targets have {targets.n_samples}.")
+    encoded, mask = encode_targets(targets, names, final._encodings)
+    columns = [fitted.index(name) for name in names]
+    y = np.zeros((X.shape[0], len(fitted)), dtype=np.float32)
+    w = np.zeros_like(y)
+    y[:, columns] = encoded
+    w[:, columns] = mask
+
+    net = final.net_
+    module, criterion = net.module_, net.criterion_
+    shared = module.shared_parameters()
+    if not shared:
+        raise ValueError(
+            f"The network of architecture {final.architecture_!r} has no shared "
+            "parameter, so the tasks' gradients cannot be compared."
+        )
+    device = next(iter(shared)).device
+    was_training = module.training
+    module.eval()
+    try:
+        grads = torch.zeros(len(fitted), sum(p.numel() for p in shared), device=device)
+        for start in range(0, X.shape[0], _CHUNK_SIZE):
+            chunk = slice(start, start + _CHUNK_SIZE)
+            X_c, y_c, w_c = (torch.from_numpy(a[chunk]).to(device) for a in (X, y, w))
+            losses, weight_sums = criterion(module(X_c), y_c, w_c)
+            # Gradients of the per-task sums of row losses add up over chunks.
+            grads += task_gradients(losses * weight_sums, shared).detach()
+    finally:
+        module.train(was_training)
+    grads = grads[columns].double().cpu()
+    norms = grads.norm(dim=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosine = (grads @ grads.T).numpy() / np.outer(norms.numpy(), norms.numpy())
+    cosine = np.clip(cosine, -1.0, 1.0)
+    np.fill_diagonal(cosine, np.where(norms.numpy() > 0, 1.0, np.nan))
+    return pd.DataFrame(cosine, index=pd.Index(names, name="task"), columns=names)
