@@ -25,8 +25,13 @@ class _TaskScorer:
         missing = targets.missing(i)
         keep = np.flatnonzero(~missing)
         y_true = labelled_values(targets.columns[i], missing)
-        view = _OneTask(estimator, self.task)
         X_kept = X.iloc[keep] if hasattr(X, "iloc") else np.asarray(X)[keep]
+        # A Pipeline ending in the estimator: run its fitted preprocessing first.
+        while not hasattr(estimator, "tasks_") and getattr(estimator, "steps", None):
+            if len(estimator.steps) > 1:
+                X_kept = estimator[:-1].transform(X_kept)
+            estimator = estimator.steps[-1][1]
+        view = _OneTask(estimator, self.task)
         kwargs = {}
         if sample_weight is not None:
             kwargs["sample_weight"] = np.asarray(sample_weight)[keep]
@@ -72,7 +77,9 @@ class _OneTask:
 def task_scorer(task, scoring=None):
     """A scorer that scores one task of a :class:`MultiTaskEstimator`.
 
-    Rows whose label for ``task`` is missing are skipped. The result works
+    Rows whose label for ``task`` is missing are skipped. ``estimator`` may be
+    a fitted :class:`MultiTaskEstimator` or a fitted Pipeline whose last step
+    is one. The result works
     wherever scikit-learn takes a scorer: ``GridSearchCV(scoring=...)``
     (alone or in a multi-metric dict with ``refit=``), ``cross_validate``,
     ``permutation_importance``.
