@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: venv demo test test-slow test-all lint
+.PHONY: venv demo test test-slow test-all lint docs
 
 venv:
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,3 +26,11 @@ test-slow: venv
 lint: venv
 	$(PIP) -e ".[test]"
 	$(PY) -m ruff check sklearn_mtl tests examples benchmarks
+
+# The documentation site, offline, warnings as errors; open docs/_build/html/index.html.
+# The examples run during the build (one torch thread each) so the gallery shows
+# their figures; SPHINXOPTS="-D plot_gallery=0" skips them for a quick text build.
+SPHINXOPTS ?=
+docs: venv
+	$(PIP) -e ".[docs]"
+	OMP_NUM_THREADS=1 $(PY) -m sphinx -W --keep-going -b html $(SPHINXOPTS) docs docs/_build/html

@@ -15,4 +15,8 @@ def test_readme_python_blocks_run(capsys):
     namespace = {"__name__": "__readme__"}
     for block in BLOCKS:
         exec(compile(block, str(README), "exec"), namespace)
-    assert "price" in capsys.readouterr().out
+    assert "premium" in capsys.readouterr().out
+    # The blocks build on each other: the quickstart model, then its inspection.
+    tasks = ["price", "premium", "grade"]
+    assert list(namespace["est"].tasks_) == tasks
+    assert list(namespace["table"].index) == tasks
