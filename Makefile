@@ -33,4 +33,5 @@ lint: venv
 SPHINXOPTS ?=
 docs: venv
 	$(PIP) -e ".[docs]"
+	rm -rf docs/api
 	OMP_NUM_THREADS=1 $(PY) -m sphinx -W --keep-going -b html $(SPHINXOPTS) docs docs/_build/html
