@@ -49,10 +49,12 @@ def data_parallel(*, backend=None):
       process 0's ``random_state``) is split row by row into ``world_size``
       shards, and each process computes its shard's forward and backward;
     - the network is wrapped in :class:`torch.nn.parallel.DistributedDataParallel`,
-      which all-reduces the gradients, and each task's loss is rescaled by the
-      share of that task's labelled weight held by the process, so that every
-      step applies the gradient of the full batch: the fit matches
-      single-process training up to floating-point summation order;
+      which all-reduces the gradients; each process's per-task losses take the
+      full batch's values (one all-reduce of ``2 * n_tasks`` floats per step)
+      with the gradient of the process's share of them, so that the weighting
+      strategy sees the same losses everywhere and every step applies the
+      gradient of the full batch: the fit matches single-process training up to
+      floating-point summation order;
     - per-epoch losses are averaged over processes, so that every process
       records the same ``history_`` and early stopping stops all of them at
       the same epoch.
@@ -207,14 +209,16 @@ class _DataParallelPlan:
 
 
 class _ShardedLoss:
-    """Rescale a shard's per-task losses so that averaged gradients are the full batch's.
+    """Per-task losses of the full batch, with the gradient of this shard's share.
 
     A shard's loss of task ``t`` is ``S_r / g_r`` (its weighted loss sum over
-    its labelled weight); multiplied by ``world_size * g_r / G`` (``G`` the
-    batch's labelled weight over all shards) it becomes ``world_size * S_r / G``,
-    whose gradients ``DistributedDataParallel`` averages into the gradient of
-    the full batch's ``S / G``. Returns the global weight sums, so that the
-    engine's epoch accounting and ``present`` flags are the full batch's.
+    its labelled weight). One all-reduce gives the batch's ``S`` and ``G``;
+    the returned loss has the value ``S / G`` of the full batch, so every
+    process's strategy sees the same losses, and the gradient of
+    ``world_size * S_r / G``, which ``DistributedDataParallel`` averages into
+    the gradient of ``S / G``. Exact for any strategy that is a function of
+    the losses. Also returns ``G``, so that the engine's epoch accounting and
+    ``present`` flags are the full batch's.
     """
 
     def __init__(self, criterion, world_size):
@@ -223,7 +227,9 @@ class _ShardedLoss:
 
     def __call__(self, outputs, y, w):
         losses, local = self.criterion(outputs, y, w)
-        total = local.clone()
-        dist.all_reduce(total)
-        scale = self.world_size * local / torch.where(total > 0, total, torch.ones_like(total))
-        return losses * scale, total
+        sums = torch.stack([losses.detach() * local, local])
+        dist.all_reduce(sums)
+        loss_sums, total = sums
+        denominators = torch.where(total > 0, total, torch.ones_like(total))
+        shard = self.world_size * local * losses / denominators
+        return shard + (loss_sums / denominators - shard).detach(), total

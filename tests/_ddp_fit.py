@@ -15,30 +15,11 @@ import torch
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
 from sklearn_mtl.parallel import data_parallel
-from sklearn_mtl.weighting import LossWeighting
-
-
-class LearnedWeighting(LossWeighting):
-    """Uncertainty-style weighting: ``exp(-s_t) * L_t + s_t`` with learned ``s``."""
-
-    def initialize(self, task_names, base_weights, device):
-        super().initialize(task_names, base_weights, device)
-        self.log_vars_ = torch.zeros(len(task_names), device=device, requires_grad=True)
-        return self
-
-    def parameters(self):
-        return [self.log_vars_]
-
-    def combine(self, losses, present):
-        weights = torch.exp(-self.log_vars_)
-        return (weights * losses + self.log_vars_ * present).sum(), weights
 
 
 def make_estimator(params):
     """The estimator of one config (a JSON-able dict)."""
     params = dict(params, hidden_layer_sizes=tuple(params["hidden_layer_sizes"]))
-    if params.get("weighting") == "learned":
-        params["weighting"] = LearnedWeighting()
     return MultiTaskEstimator(**params)
 
 

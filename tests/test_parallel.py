@@ -15,12 +15,13 @@ import torch.distributed as dist
 from sklearn_mtl import MultiTaskEstimator, TargetDict
 from sklearn_mtl.datasets import make_multitask
 from sklearn_mtl.parallel import data_parallel
-from sklearn_mtl.weighting import GradientWeighting
+from sklearn_mtl.weighting import WEIGHTINGS, GradientWeighting
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # Two fits run by tests/_ddp_fit.py in each of 2 gloo processes: one full-batch
 # step, and several epochs of small batches with early stopping.
+LOSS_LEVEL = [name for name, cls in WEIGHTINGS.items() if cls.level == "loss"]
 CONFIGS = [
     dict(hidden_layer_sizes=[16], max_epochs=1, batch_size=200, random_state=0),
     dict(
@@ -31,14 +32,19 @@ CONFIGS = [
         n_iter_no_change=2,
         random_state=1,
     ),
+] + [
+    # Every loss-level strategy; the learnable ones (uncertainty) test the
+    # averaging of the strategy's own gradients, the non-linear ones (famo)
+    # that every process sees the full batch's losses.
     dict(
         hidden_layer_sizes=[16],
         max_epochs=3,
         batch_size=50,
-        lr=0.05,
-        weighting="learned",
+        lr=0.01,
+        weighting=name,
         random_state=2,
-    ),
+    )
+    for name in sorted(LOSS_LEVEL)
 ]
 
 
@@ -99,7 +105,9 @@ def _single_process(config):
 
 
 @pytest.mark.parametrize(
-    "which", [0, 1, 2], ids=["one-full-batch-step", "epochs-early-stopping", "learned-weights"]
+    "which",
+    range(len(CONFIGS)),
+    ids=["one-full-batch-step", "epochs-early-stopping"] + sorted(LOSS_LEVEL),
 )
 def test_ddp_ranks_agree_with_each_other_and_with_one_process(ddp_results, which):
     rank0, rank1 = ddp_results[which]
@@ -120,10 +128,10 @@ def test_ddp_ranks_agree_with_each_other_and_with_one_process(ddp_results, which
             if key.startswith(("train_loss", "valid_loss")):
                 assert value == pytest.approx(reference[key], rel=1e-5), key
     learned = list(single.weighting_.parameters())
+    assert bool(learned) == (CONFIGS[which].get("weighting") == "uncertainty")
     assert len(rank0["weighting"]) == len(learned)
     for mine, other, reference in zip(rank0["weighting"], rank1["weighting"], learned):
         assert torch.equal(mine, other)
-        assert not torch.equal(mine, torch.zeros_like(mine))
         torch.testing.assert_close(mine, reference.detach(), rtol=1e-5, atol=1e-6)
     proba = single.predict_proba(_data()[0])
     for task, values in rank0["proba"].items():
