@@ -68,6 +68,11 @@ def task_affinity(estimator, X, Y):
     conflict measure of PCGrad [1]_; task affinity through look-ahead losses
     [2]_ is a costlier alternative.
 
+    What "shared" means depends on the architecture: the whole trunk in hard
+    sharing, the experts or the cross-stitch units in soft-sharing ones, where
+    each task also has parameters of its own. Soft sharing gives lower
+    affinities for the same tasks, so compare values within one architecture.
+
     References
     ----------
     .. [1] T. Yu, S. Kumar, A. Gupta, S. Levine, K. Hausman, C. Finn, "Gradient

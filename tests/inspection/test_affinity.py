@@ -6,6 +6,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
+from sklearn_mtl.architectures import ARCHITECTURES
 from sklearn_mtl.datasets import make_multitask
 from sklearn_mtl.inspection import task_affinity
 
@@ -85,3 +86,16 @@ def test_bad_input_is_reported(rng):
         task_affinity(est, X, TargetDict(a=Y["a"], other=Y["b"]))
     with pytest.raises(ValueError, match="X has 100 rows but the targets have 50"):
         task_affinity(est, X, Y.take(np.arange(50)))
+
+
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+def test_every_architecture_gives_a_cosine_matrix(architecture, rng):
+    X, Y = copies_and_noise("binary", rng, n=120)
+    est = MultiTaskEstimator(
+        hidden_layer_sizes=(8,), architecture=architecture, max_epochs=2, random_state=0
+    ).fit(X, Y)
+    affinity = task_affinity(est, X, Y).to_numpy()
+    np.testing.assert_allclose(affinity, affinity.T, atol=1e-12)
+    np.testing.assert_allclose(np.diag(affinity), 1.0)
+    assert np.all(np.abs(affinity) <= 1.0)
+    assert np.isfinite(affinity).all()
