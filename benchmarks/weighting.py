@@ -156,7 +156,7 @@ def main(quick=False):
     for n_tasks in (2, 5, 10):
         X, Y = scaling_problem(n_tasks, 2000 if quick else 4000)
         timing_problems[f"{n_tasks} tasks"] = (X, Y, dict(max_epochs=2))
-    times = epoch_times(names, timing_problems, net, rounds=1 if quick else 3)
+    times = epoch_times(names, timing_problems, net, rounds=1 if quick else 5)
 
     print()
     print(cost_table(names, times))
