@@ -339,8 +339,8 @@ class MultiTaskEstimator(BaseEstimator):
     # -- fit --------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, Y, sample_weight=None):
-        """Fit the network to every task in ``Y``.
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to every task in ``y``.
 
         Parameters
         ----------
@@ -348,7 +348,7 @@ class MultiTaskEstimator(BaseEstimator):
             Numeric features, no missing values. A NumPy memory map
             (``np.load(path, mmap_mode="r")``) is not loaded whole: it is
             checked in chunks and each batch is read from it.
-        Y : dict, TargetDict, DataFrame, ndarray of shape (n_samples, n_tasks) or (n_samples,)
+        y : dict, TargetDict, DataFrame, ndarray of shape (n_samples, n_tasks) or (n_samples,)
             One target per task; missing labels (NaN, None, pandas NA) are
             left out of that task's loss.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -360,7 +360,7 @@ class MultiTaskEstimator(BaseEstimator):
             The fitted estimator.
         """
         X = self._validate_X(X, reset=True)
-        targets = read_targets(Y)
+        targets = read_targets(y)
         if targets.n_samples != X.shape[0]:
             raise ValueError(
                 f"X has {X.shape[0]} rows but the targets have {targets.n_samples}; "
@@ -566,9 +566,18 @@ class MultiTaskEstimator(BaseEstimator):
 
         Returns
         -------
-        proba : dict of str -> ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_[task]``.
+        proba : dict of str -> ndarray of shape (n_samples, n_classes), or ndarray
+            Task -> probabilities, columns in the order of ``classes_[task]``.
+            When ``fit`` was given a 1-D target (one task), the array of that
+            task alone, as a single-task classifier returns it.
         """
+        proba = self._predict_proba_tasks(X)
+        if self._target_kind[0] == "array1d":
+            return proba[next(iter(self.tasks_))]
+        return proba
+
+    def _predict_proba_tasks(self, X):
+        """Probabilities of every classification task, as a dict."""
         outputs = self._outputs(X)
         proba = {}
         for name, kind in self.tasks_.items():
@@ -581,7 +590,7 @@ class MultiTaskEstimator(BaseEstimator):
             )
         return proba
 
-    def score_tasks(self, X, Y, sample_weight=None):
+    def score_tasks(self, X, y, sample_weight=None):
         """Default score of each task over its labelled rows.
 
         Accuracy for classification tasks, R^2 for regression tasks.
@@ -589,7 +598,7 @@ class MultiTaskEstimator(BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        Y : dict, TargetDict, DataFrame or ndarray
+        y : dict, TargetDict, DataFrame or ndarray
             Targets of some or all fitted tasks, in any supported container.
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -598,7 +607,7 @@ class MultiTaskEstimator(BaseEstimator):
         scores : dict of str -> float
         """
         check_is_fitted(self)
-        targets = read_targets(Y)
+        targets = read_targets(y)
         unknown = [name for name in targets.names if name not in self.tasks_]
         if unknown:
             raise ValueError(
@@ -624,17 +633,17 @@ class MultiTaskEstimator(BaseEstimator):
             scores[name] = float(task.score(y_true, y_pred, sample_weight=weight))
         return scores
 
-    def score(self, X, Y, sample_weight=None):
+    def score(self, X, y, sample_weight=None):
         """Unweighted mean of the per-task default scores (see :meth:`score_tasks`).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        Y : dict, TargetDict, DataFrame or ndarray
+        y : dict, TargetDict, DataFrame or ndarray
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         score : float
         """
-        return float(np.mean(list(self.score_tasks(X, Y, sample_weight).values())))
+        return float(np.mean(list(self.score_tasks(X, y, sample_weight).values())))

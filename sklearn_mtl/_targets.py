@@ -139,6 +139,11 @@ def read_targets(Y):
     ValueError
         For an empty container, tasks of unequal length or a non-1-D task.
     """
+    if Y is None:
+        raise ValueError(
+            "MultiTaskEstimator requires y to be passed, but the target y is None; "
+            "pass one target per task, e.g. {'price': y_price, 'grade': y_grade}."
+        )
     if isinstance(Y, TargetDict):
         kind, items = "targetdict", list(Y.items())
     elif isinstance(Y, dict):
@@ -301,7 +306,7 @@ def fit_encoding(name, task_type, values, standardize):
             )
         if len(classes) < 2:
             raise ValueError(
-                f"Task '{name}' has a single class {list(classes)} among its labelled "
+                f"Task '{name}' has one class {list(classes)} among its labelled "
                 "rows; a classification task needs at least two. Drop the task or "
                 "add rows of another class."
             )

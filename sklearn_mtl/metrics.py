@@ -67,7 +67,7 @@ class _OneTask:
         return self.estimator._predict_task(X, self.task)
 
     def predict_proba(self, X):
-        return self.estimator.predict_proba(X)[self.task]
+        return self.estimator._predict_proba_tasks(X)[self.task]
 
     def decision_function(self, X):
         proba = self.predict_proba(X)

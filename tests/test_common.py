@@ -1,0 +1,37 @@
+"""scikit-learn's estimator checks on MultiTaskEstimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_mtl import MultiTaskEstimator
+
+# One batch covers sklearn's small check data, so training is full-batch.
+FULL_BATCH = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=2, batch_size=256)
+# Mini-batches, dropout and a held-out validation split.
+MINI_BATCH = MultiTaskEstimator(
+    hidden_layer_sizes=(8,),
+    max_epochs=3,
+    batch_size=8,
+    dropout=0.1,
+    early_stopping=True,
+    validation_fraction=0.2,
+)
+
+
+def expected_failed_checks(estimator):
+    if estimator.batch_size < 256 or estimator.early_stopping:
+        return {
+            "check_sample_weight_equivalence_on_dense_data": (
+                "A weight of k equals k copies of a row only within one batch: with "
+                "mini-batches the copies fall in different batches (different steps), "
+                "and early stopping holds out different rows. Full-batch training "
+                "passes this check (see the other instance)."
+            ),
+        }
+    return {}
+
+
+@parametrize_with_checks(
+    [FULL_BATCH, MINI_BATCH], expected_failed_checks=expected_failed_checks, xfail_strict=True
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
