@@ -184,6 +184,10 @@ class MultiTaskNet(NeuralNet):
         ``batch_size``, ``device``, ``verbose``, ``optimizer__*``).
     """
 
+    # Pickled through skorch's device-mapping path (with module_, optimizer_ and
+    # criterion_), so that a net trained on CUDA unpickles on a CPU-only machine.
+    cuda_dependent_attributes_ = ["base_weights", "callbacks_"]
+
     def __init__(
         self,
         module,

@@ -1,12 +1,14 @@
 """MultiTaskEstimator: the scikit-learn face of the package."""
 
+import functools
 import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, _fit_context, clone
-from sklearn.utils import check_random_state
+from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -23,6 +25,7 @@ from ._targets import (
     wrap_like,
 )
 from ._tasks import TASK_TYPES, make_task
+from ._threads import limit_torch_threads
 from .architectures import ARCHITECTURES, BaseArchitecture
 from .weighting import WEIGHTINGS, BaseWeighting
 
@@ -32,6 +35,29 @@ _STRATEGY_PARAMS = {
     "weighting": (WEIGHTINGS, BaseWeighting),
     "architecture": (ARCHITECTURES, BaseArchitecture),
 }
+
+
+def _unfitted_on_error(fit):
+    """Leave the estimator unfitted, not half-fitted, when ``fit`` raises.
+
+    ``validate_data`` sets ``n_features_in_`` before the targets are checked and a
+    refit may fail after an earlier success; either way no fitted attribute may
+    survive a failed fit.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        before = set(vars(self))
+        try:
+            return fit(self, *args, **kwargs)
+        except Exception:
+            for key in list(vars(self)):
+                fitted = key.endswith("_") and not key.startswith("__")
+                if fitted or key not in before:
+                    delattr(self, key)
+            raise
+
+    return wrapper
 
 
 class MultiTaskEstimator(BaseEstimator):
@@ -334,10 +360,15 @@ class MultiTaskEstimator(BaseEstimator):
         tags.target_tags.required = True
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        tags.input_tags.sparse = True
+        # Not a classifier (tasks may be regressions), but its classification
+        # tasks may have any number of classes.
+        tags.classifier_tags = ClassifierTags(multi_class=True)
         return tags
 
     # -- fit --------------------------------------------------------------------------
 
+    @_unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to every task in ``y``.
@@ -403,7 +434,7 @@ class MultiTaskEstimator(BaseEstimator):
             for name, task in zip(names, types)
         ]
         devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices), limit_torch_threads():
             torch.manual_seed(seed)
             body = architecture.build(
                 X.shape[1],
@@ -453,6 +484,26 @@ class MultiTaskEstimator(BaseEstimator):
         self.task_weights_ = dict(zip(names, weighting.weights_.cpu().tolist()))
         return self
 
+    def _validate_X(self, X, reset):
+        """Dense float32 features; sparse input (e.g. one-hot columns) is densified.
+
+        A memory map is checked in chunks and left on disk.
+        """
+        if is_memmap(X):
+            return validate_mapped(self, X, reset=reset)
+        try:
+            X = validate_data(
+                self, X, reset=reset, dtype=np.float32, accept_sparse=("csr", "csc", "coo")
+            )
+        except ValueError as exc:
+            if "could not convert" not in str(exc):
+                raise
+            raise ValueError(
+                f"X must be numeric, but {exc}. Encode categorical columns first, e.g. "
+                "with a ColumnTransformer holding a OneHotEncoder in a Pipeline."
+            ) from None
+        return X.toarray() if sp.issparse(X) else X
+
     def _check_layer_sizes(self):
         for name in ("hidden_layer_sizes", "head_hidden_sizes"):
             sizes = getattr(self, name)
@@ -475,7 +526,12 @@ class MultiTaskEstimator(BaseEstimator):
                 raise ValueError(
                     f"task_weights has a key {task!r} that is not a task; tasks are {names}."
                 )
-            if not isinstance(weight, numbers.Real) or not np.isfinite(weight) or weight < 0:
+            if not isinstance(weight, numbers.Real):
+                raise TypeError(
+                    f"task_weights[{task!r}] is {weight!r} of type {type(weight).__name__}; "
+                    "task weights must be numbers, e.g. {'income': 1.0, 'marital': 0.5}."
+                )
+            if not np.isfinite(weight) or weight < 0:
                 raise ValueError(
                     f"task_weights[{task!r}] is {weight!r}; task weights must be finite "
                     "non-negative numbers."
@@ -504,27 +560,40 @@ class MultiTaskEstimator(BaseEstimator):
         device = self.device
         if device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
-        device = torch.device(device)
-        if device.type == "cuda" and not torch.cuda.is_available():
+        try:
+            device = torch.device(device)
+        except (RuntimeError, ValueError) as exc:
             raise ValueError(
-                f"device={self.device!r} was requested but CUDA is not available on "
-                "this machine; use device='auto' or device='cpu'."
+                f"device={self.device!r} is not a device torch knows ({exc}); use "
+                "'auto', 'cpu', 'cuda' or 'cuda:<index>'."
+            ) from None
+        if device.type == "cuda":
+            if not torch.cuda.is_available():
+                raise ValueError(
+                    f"device={self.device!r} was requested but CUDA is not available on "
+                    "this machine; use device='auto' or device='cpu'."
+                )
+            if device.index is not None and device.index >= torch.cuda.device_count():
+                raise ValueError(
+                    f"device={self.device!r} names a GPU this machine does not have; it "
+                    f"has {torch.cuda.device_count()} (cuda:0 to "
+                    f"cuda:{torch.cuda.device_count() - 1})."
+                )
+        elif device.type != "cpu":
+            raise ValueError(
+                f"device={self.device!r} is not supported; use 'auto', 'cpu' or 'cuda'."
             )
         return str(device)
 
     # -- predict ----------------------------------------------------------------------
 
-    def _validate_X(self, X, reset):
-        if is_memmap(X):
-            return validate_mapped(self, X, reset=reset)
-        return validate_data(self, X, reset=reset, dtype=np.float32)
-
     def _outputs(self, X):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        if is_memmap(X):
-            return map_chunks(self.net_.predict_outputs, X)
-        return self.net_.predict_outputs(X)
+        with limit_torch_threads():
+            if is_memmap(X):
+                return map_chunks(self.net_.predict_outputs, X)
+            return self.net_.predict_outputs(X)
 
     def _decode(self, name, output):
         task = TASK_TYPES[self.tasks_[name]]()

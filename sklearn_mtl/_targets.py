@@ -189,8 +189,9 @@ def read_targets(Y):
         if column.ndim != 1:
             raise ValueError(
                 f"Task '{name}' has a target of shape {column.shape}; each task takes "
-                "a 1-D array with one label per row. For several outputs, give each "
-                "one its own task name."
+                "a 1-D array with one label per row. For a one-hot encoded class, pass "
+                "the labels instead (e.g. onehot.argmax(axis=1)); for several outputs, "
+                "give each one its own task name."
             )
         names.append(name)
         columns.append(column)
@@ -253,6 +254,11 @@ def resolve_task_types(targets, declared):
             task_types[name] = declared[name]
             continue
         values = labelled_values(targets.columns[i], missing)
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            raise ValueError(
+                f"Task '{name}' has infinite labels; replace them with finite values "
+                "or NaN (missing)."
+            )
         kind = infer_task_type(values)
         if kind not in TASK_TYPES:
             raise ValueError(
@@ -302,11 +308,11 @@ def fit_encoding(name, task_type, values, standardize):
         if task_type == "binary" and len(classes) > 2:
             raise ValueError(
                 f"Task '{name}' is declared 'binary' but has {len(classes)} classes "
-                f"{list(classes[:10])}; declare it 'multiclass'."
+                f"{classes[:10].tolist()}; declare it 'multiclass'."
             )
         if len(classes) < 2:
             raise ValueError(
-                f"Task '{name}' has one class {list(classes)} among its labelled "
+                f"Task '{name}' has one class {classes.tolist()} among its labelled "
                 "rows; a classification task needs at least two. Drop the task or "
                 "add rows of another class."
             )
@@ -349,7 +355,7 @@ def encode_column(name, encoding, values):
     if np.any(unseen):
         raise ValueError(
             f"Task '{name}' has labels {sorted(set(np.asarray(values)[unseen].tolist()))[:10]} "
-            f"that were not seen in fit; known classes are {list(classes)}."
+            f"that were not seen in fit; known classes are {classes.tolist()}."
         )
     return codes.astype(np.float32)
 

@@ -2,9 +2,10 @@
 
 import numpy as np
 from sklearn.metrics import get_scorer
-from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
+from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags, _safe_indexing
+from sklearn.utils.validation import check_is_fitted
 
-from ._targets import labelled_values, read_targets
+from ._targets import encode_column, labelled_values, read_targets
 
 
 class _TaskScorer:
@@ -15,27 +16,42 @@ class _TaskScorer:
         self.scorer = scorer
 
     def __call__(self, estimator, X, Y, sample_weight=None):
+        check_is_fitted(estimator)
         targets = read_targets(Y)
         if self.task not in targets.names:
             raise ValueError(
                 f"task_scorer: task {self.task!r} is not in the targets; targets have "
                 f"tasks {targets.names}."
             )
+        if self.task not in estimator.tasks_:
+            raise ValueError(
+                f"task_scorer: task {self.task!r} was not fitted; fitted tasks are "
+                f"{list(estimator.tasks_)}."
+            )
+        self._check_response(estimator.tasks_[self.task])
         i = targets.names.index(self.task)
         missing = targets.missing(i)
         keep = np.flatnonzero(~missing)
         y_true = labelled_values(targets.columns[i], missing)
-        X_kept = X.iloc[keep] if hasattr(X, "iloc") else np.asarray(X)[keep]
-        # A Pipeline ending in the estimator: run its fitted preprocessing first.
-        while not hasattr(estimator, "tasks_") and getattr(estimator, "steps", None):
-            if len(estimator.steps) > 1:
-                X_kept = estimator[:-1].transform(X_kept)
-            estimator = estimator.steps[-1][1]
-        view = _OneTask(estimator, self.task)
+        encoding = estimator._encodings[self.task]
+        if encoding.classes is not None:
+            # Raises a clear error for labels never seen in fit.
+            encode_column(self.task, encoding, y_true)
         kwargs = {}
         if sample_weight is not None:
-            kwargs["sample_weight"] = np.asarray(sample_weight)[keep]
-        return self.scorer(view, X_kept, y_true, **kwargs)
+            kwargs["sample_weight"] = _safe_indexing(np.asarray(sample_weight), keep)
+        view = _OneTask(estimator, self.task)
+        return self.scorer(view, _safe_indexing(X, keep), y_true, **kwargs)
+
+    def _check_response(self, kind):
+        response = getattr(self.scorer, "_response_method", "predict")
+        methods = (response,) if isinstance(response, str) else tuple(response)
+        if kind == "regression" and "predict" not in methods:
+            raise ValueError(
+                f"task_scorer: task {self.task!r} is a regression task, but the scorer "
+                f"{self.scorer!r} needs {' or '.join(methods)}; use a regression scorer "
+                "such as 'r2' or 'neg_mean_squared_error'."
+            )
 
     def __repr__(self):
         return f"task_scorer({self.task!r}, {self.scorer!r})"
@@ -77,9 +93,7 @@ class _OneTask:
 def task_scorer(task, scoring=None):
     """A scorer that scores one task of a :class:`MultiTaskEstimator`.
 
-    Rows whose label for ``task`` is missing are skipped. ``estimator`` may be
-    a fitted :class:`MultiTaskEstimator` or a fitted Pipeline whose last step
-    is one. The result works
+    Rows whose label for ``task`` is missing are skipped. The result works
     wherever scikit-learn takes a scorer: ``GridSearchCV(scoring=...)``
     (alone or in a multi-metric dict with ``refit=``), ``cross_validate``,
     ``permutation_importance``.
