@@ -186,7 +186,7 @@ class MultiTaskNet(NeuralNet):
 
     # Pickled through skorch's device-mapping path (with module_, optimizer_ and
     # criterion_), so that a net trained on CUDA unpickles on a CPU-only machine.
-    cuda_dependent_attributes_ = ["base_weights", "callbacks_"]
+    cuda_dependent_attributes_ = ["base_weights", "callbacks_", "weighting"]
 
     def __init__(
         self,

@@ -401,6 +401,7 @@ class MultiTaskEstimator(BaseEstimator):
             sample_weight, X, dtype=np.float32, ensure_non_negative=True
         )
         self._check_layer_sizes()
+        self._check_validation_split(X.shape[0])
         names = targets.names
         task_types = resolve_task_types(targets, self.tasks)
         encodings = {
@@ -503,6 +504,15 @@ class MultiTaskEstimator(BaseEstimator):
                 "with a ColumnTransformer holding a OneHotEncoder in a Pipeline."
             ) from None
         return X.toarray() if sp.issparse(X) else X
+
+    def _check_validation_split(self, n_samples):
+        n_valid = max(1, int(round(self.validation_fraction * n_samples)))
+        if self.early_stopping and n_valid >= n_samples:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} holds out {n_valid} of "
+                f"n_samples={n_samples} rows and leaves none for training; lower it, "
+                "pass more rows or switch early_stopping off."
+            )
 
     def _check_layer_sizes(self):
         for name in ("hidden_layer_sizes", "head_hidden_sizes"):

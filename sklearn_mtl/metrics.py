@@ -17,30 +17,36 @@ class _TaskScorer:
 
     def __call__(self, estimator, X, Y, sample_weight=None):
         check_is_fitted(estimator)
+        model, steps = _split_pipeline(estimator)
+        if not hasattr(model, "tasks_"):
+            raise TypeError(
+                f"task_scorer({self.task!r}) scores a MultiTaskEstimator, alone or as "
+                f"the last step of a Pipeline; got {type(model).__name__}."
+            )
         targets = read_targets(Y)
         if self.task not in targets.names:
             raise ValueError(
                 f"task_scorer: task {self.task!r} is not in the targets; targets have "
                 f"tasks {targets.names}."
             )
-        if self.task not in estimator.tasks_:
+        if self.task not in model.tasks_:
             raise ValueError(
                 f"task_scorer: task {self.task!r} was not fitted; fitted tasks are "
-                f"{list(estimator.tasks_)}."
+                f"{list(model.tasks_)}."
             )
-        self._check_response(estimator.tasks_[self.task])
+        self._check_response(model.tasks_[self.task])
         i = targets.names.index(self.task)
         missing = targets.missing(i)
         keep = np.flatnonzero(~missing)
         y_true = labelled_values(targets.columns[i], missing)
-        encoding = estimator._encodings[self.task]
+        encoding = model._encodings[self.task]
         if encoding.classes is not None:
             # Raises a clear error for labels never seen in fit.
             encode_column(self.task, encoding, y_true)
         kwargs = {}
         if sample_weight is not None:
             kwargs["sample_weight"] = _safe_indexing(np.asarray(sample_weight), keep)
-        view = _OneTask(estimator, self.task)
+        view = _OneTask(model, steps, self.task)
         return self.scorer(view, _safe_indexing(X, keep), y_true, **kwargs)
 
     def _check_response(self, kind):
@@ -57,16 +63,24 @@ class _TaskScorer:
         return f"task_scorer({self.task!r}, {self.scorer!r})"
 
 
-class _OneTask:
-    """A fitted multi-task estimator seen as a single-task one, for scorers."""
+def _split_pipeline(estimator):
+    """The final estimator and the fitted steps before it (None outside a Pipeline)."""
+    if hasattr(estimator, "steps"):
+        return estimator[-1], estimator[:-1]
+    return estimator, None
 
-    def __init__(self, estimator, task):
-        self.estimator = estimator
+
+class _OneTask:
+    """A fitted multi-task model (or Pipeline) seen as a single-task one, for scorers."""
+
+    def __init__(self, model, steps, task):
+        self.model = model
+        self.steps = steps
         self.task = task
-        kind = estimator.tasks_[task]
+        kind = model.tasks_[task]
         self._estimator_type = "regressor" if kind == "regression" else "classifier"
         if kind != "regression":
-            self.classes_ = estimator.classes_[task]
+            self.classes_ = model.classes_[task]
 
     def __sklearn_tags__(self):
         tags = Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=True))
@@ -76,18 +90,27 @@ class _OneTask:
             tags.regressor_tags = RegressorTags()
         return tags
 
+    def _features(self, X):
+        return X if self.steps is None else self.steps.transform(X)
+
     def fit(self, X, y=None):  # scorers check for a fit method only
         return self
 
     def predict(self, X):
-        return self.estimator._predict_task(X, self.task)
+        return self.model._predict_task(self._features(X), self.task)
 
     def predict_proba(self, X):
-        return self.estimator._predict_proba_tasks(X)[self.task]
+        return self.model._predict_proba_tasks(self._features(X))[self.task]
 
     def decision_function(self, X):
         proba = self.predict_proba(X)
         return proba[:, 1] if proba.shape[1] == 2 else proba
+
+    def score_task(self, X, y, sample_weight=None):
+        scores = self.model.score_tasks(
+            self._features(X), {self.task: y}, sample_weight=sample_weight
+        )
+        return scores[self.task]
 
 
 def task_scorer(task, scoring=None):
@@ -143,10 +166,8 @@ def task_scorer(task, scoring=None):
 
 
 class _DefaultScore:
-    def __call__(self, estimator, X, y, sample_weight=None):
-        return estimator.estimator.score_tasks(X, {estimator.task: y}, sample_weight=sample_weight)[
-            estimator.task
-        ]
+    def __call__(self, view, X, y, sample_weight=None):
+        return view.score_task(X, y, sample_weight=sample_weight)
 
     def __repr__(self):
         return "default score"

@@ -141,13 +141,18 @@ class BaseWeighting(BaseEstimator):
 
     def __getstate__(self):
         # A model trained on CUDA must unpickle on a CPU-only machine.
-        state = super().__getstate__()
-        return {
-            key: value.detach().cpu().requires_grad_(value.requires_grad)
-            if isinstance(value, torch.Tensor)
-            else value
-            for key, value in state.items()
-        }
+        return _to_cpu(super().__getstate__())
+
+
+def _to_cpu(value):
+    """``value`` with every tensor in it (through dicts, lists, tuples) on the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().requires_grad_(value.requires_grad)
+    if isinstance(value, dict):
+        return {key: _to_cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(item) for item in value)
+    return value
 
 
 class LossWeighting(BaseWeighting):
