@@ -662,7 +662,8 @@ class MultiTaskEstimator(BaseEstimator):
         for name, kind in self.tasks_.items():
             task = TASK_TYPES[kind]()
             if task.is_classifier:
-                proba[name] = task.proba(outputs[name]).numpy().astype(np.float64)
+                # In float64, so that rows sum to 1 as tightly as sklearn metrics check.
+                proba[name] = task.proba(outputs[name].double()).numpy()
         if not proba:
             raise AttributeError(
                 "predict_proba needs a classification task; every task is a regression."

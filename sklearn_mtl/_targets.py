@@ -68,6 +68,24 @@ class TargetDict(dict):
         n_samples = next(iter(lengths.values())) if lengths else 0
         return (n_samples, len(self))
 
+    def __array__(self, dtype=None, copy=None):
+        """The tasks as columns of a ``(n_samples, n_tasks)`` array.
+
+        One common dtype when the tasks share one, else ``object``, as
+        ``DataFrame.to_numpy()`` does; this lets ``cross_val_predict`` stack
+        per-fold predictions.
+        """
+        if copy is False:
+            raise ValueError("A TargetDict cannot become an array without a copy.")
+        n_samples, _ = self.shape
+        columns = [np.asarray(value) for value in self.values()]
+        dtypes = {column.dtype for column in columns}
+        common = dtype or (dtypes.pop() if len(dtypes) == 1 else object)
+        array = np.empty((n_samples, len(columns)), dtype=common)
+        for j, column in enumerate(columns):
+            array[:, j] = column
+        return array
+
     def take(self, indices, axis=0):
         """Rows ``indices`` of every task, as a new ``TargetDict``."""
         if axis != 0:

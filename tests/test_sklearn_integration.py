@@ -15,7 +15,14 @@ from scipy.stats import loguniform
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.inspection import permutation_importance
-from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_validate
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    RandomizedSearchCV,
+    cross_val_predict,
+    cross_validate,
+    validation_curve,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -212,6 +219,40 @@ def test_cross_validate_multi_metric_with_missing_labels(data):
     assert np.all(cv["test_hot_logloss"] < 0)
     assert np.all(cv["test_size_r2"] > 0.8)
     assert np.all(cv["test_band_f1"] > 0.5)
+
+
+@pytest.mark.parametrize("container", ["frame", "targetdict"])
+def test_cross_val_predict_and_validation_curve(data, container):
+    X, Y = data
+    Xt = preprocessor(sparse=False).fit_transform(X)
+    if container == "targetdict":
+        Y = TargetDict({name: Y[name].to_numpy() for name in Y})
+    est = model(max_epochs=3)
+    cv = KFold(3, shuffle=True, random_state=0)
+    pred = cross_val_predict(est, Xt, Y, cv=cv)
+    assert pred.shape == (N, 3)
+    # Row i holds the prediction of the model that did not see row i.
+    train, test = next(cv.split(Xt))
+    fold = clone(est).fit(Xt[train], Y.iloc[train]).predict(Xt[test])
+    np.testing.assert_array_equal(pred[test, 0], np.asarray(fold["hot"]))
+    np.testing.assert_allclose(pred[test, 1].astype(float), fold["size"])
+    train_scores, test_scores = validation_curve(
+        est, Xt, Y, param_name="task_weights__size", param_range=[0.0, 1.0], cv=cv
+    )
+    assert train_scores.shape == test_scores.shape == (2, 3)
+    assert np.all(np.isfinite(test_scores))
+
+
+def test_one_task_from_a_1d_target_behaves_like_a_single_task_model(data):
+    X, Y = data
+    Xt = preprocessor(sparse=False).fit_transform(X)
+    est = model(max_epochs=3).fit(Xt, Y["band"].to_numpy())
+    assert est.tasks_ == {"task_0": "multiclass"}
+    assert est.predict(Xt).shape == (N,)
+    proba = est.predict_proba(Xt)
+    assert isinstance(proba, np.ndarray) and proba.shape == (N, 3)
+    np.testing.assert_array_equal(est.classes_["task_0"][proba.argmax(axis=1)], est.predict(Xt))
+    assert task_scorer("task_0", "neg_log_loss")(est, Xt, Y["band"].to_numpy()) < 0
 
 
 def test_task_scorer_skips_missing_labels(data):

@@ -138,3 +138,13 @@ def test_kfold_slices_targetdict_for_fit():
     for train, test in KFold(2).split(X, Y):
         est.fit(X[train], Y.iloc[train])
         assert est.predict(X[test])["a"].shape == (20,)
+
+
+def test_targetdict_as_array_has_one_column_per_task():
+    Y = TargetDict(a=np.arange(3.0), b=["x", "y", "z"])
+    array = np.asarray(Y)
+    assert array.shape == (3, 2) and array.dtype == object
+    assert array[1].tolist() == [1.0, "y"]
+    assert np.asarray(TargetDict(a=[1, 2], b=[3, 4])).dtype == np.int64
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        np.asarray(TargetDict(a=[1, 2], b=[3]))
