@@ -200,6 +200,20 @@ class MultiTaskEstimator(BaseEstimator):
     cross-entropies (binary or multiclass); regression uses the squared error on
     the standardised target unless ``losses`` says otherwise.
 
+    Every input is checked before training starts; a fit that fails (bad
+    input, or a loss that turns NaN, which raises a ``ValueError`` naming the
+    task) leaves the estimator unfitted. ``fit`` never modifies ``X``, the
+    targets or the ``task_weights`` dict.
+
+    ``fit`` and ``predict`` run torch on at most as many CPU threads as the
+    process is given: torch's own setting, ``OMP_NUM_THREADS`` /
+    ``MKL_NUM_THREADS`` (which joblib's workers and dask's nanny set to their
+    share of the cores) and the CPUs the process may use. ``GridSearchCV(...,
+    n_jobs=2)`` on two cores thus runs one thread per worker.
+
+    A model trained on CUDA pickles with its tensors mapped back to the CPU on
+    a machine without CUDA; it then predicts on the CPU.
+
     Examples
     --------
     >>> import numpy as np

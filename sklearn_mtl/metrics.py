@@ -1,4 +1,9 @@
-"""Scoring one task of a multi-task model."""
+"""Scoring one task of a multi-task model.
+
+scikit-learn's scorers take ``(estimator, X, y)`` with one target. A
+multi-task model has several, some with missing labels; :func:`task_scorer`
+adapts any scikit-learn scorer to one task of it.
+"""
 
 import numpy as np
 from sklearn.metrics import get_scorer
@@ -119,7 +124,8 @@ def task_scorer(task, scoring=None):
     Rows whose label for ``task`` is missing are skipped. The result works
     wherever scikit-learn takes a scorer: ``GridSearchCV(scoring=...)``
     (alone or in a multi-metric dict with ``refit=``), ``cross_validate``,
-    ``permutation_importance``.
+    ``permutation_importance``, on the estimator alone or on a ``Pipeline``
+    whose last step it is.
 
     Parameters
     ----------
@@ -133,12 +139,28 @@ def task_scorer(task, scoring=None):
     Returns
     -------
     scorer : callable
-        ``scorer(estimator, X, Y, sample_weight=None) -> float``.
+        ``scorer(estimator, X, Y, sample_weight=None) -> float``, where ``Y``
+        is any target container ``fit`` accepts.
+
+    Raises
+    ------
+    ValueError
+        When called: for a task that is not in ``Y`` or was not fitted, for a
+        class label the task never saw in fit, or for a scorer that needs
+        probabilities on a regression task.
 
     See Also
     --------
     sklearn.metrics.get_scorer : The scorers available by name.
     sklearn.metrics.make_scorer : Make a scorer from a metric function.
+    MultiTaskEstimator.score_tasks : Every task's default score at once.
+
+    Notes
+    -----
+    The scorer hands the wrapped scikit-learn scorer a view of the fitted
+    model that predicts only ``task`` (labels, probabilities, or the
+    positive-class probability as decision function), and the labelled rows
+    of ``X`` and ``Y[task]``, with ``sample_weight`` restricted to them.
 
     Examples
     --------
@@ -150,6 +172,9 @@ def task_scorer(task, scoring=None):
     >>> est = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=5,
     ...                          random_state=0).fit(X, Y)
     >>> 0.0 <= task_scorer("pos", "roc_auc")(est, X, Y) <= 1.0
+    True
+    >>> Y["val"][:10] = np.nan  # unlabelled rows are skipped
+    >>> bool(np.isfinite(task_scorer("val", "r2")(est, X, Y)))
     True
     """
     if scoring is None:
