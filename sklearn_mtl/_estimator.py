@@ -16,6 +16,7 @@ from ._engine import MultiTaskNet, make_dataset
 from ._mapped import MappedData, is_memmap, map_chunks, validate_mapped
 from ._network import ACTIVATIONS, MultiTaskLoss, MultiTaskNetwork
 from ._targets import (
+    check_scorable,
     encode_column,
     encode_targets,
     fit_encoding,
@@ -717,6 +718,7 @@ class MultiTaskEstimator(BaseEstimator):
         scores = {}
         for i, name in enumerate(targets.names):
             missing = targets.missing(i)
+            check_scorable(name, missing)
             y_true = labelled_values(targets.columns[i], missing)
             task = TASK_TYPES[self.tasks_[name]]()
             if task.is_classifier:

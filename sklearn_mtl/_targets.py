@@ -226,6 +226,15 @@ def read_targets(Y):
     return Targets(names, columns, kind, [label for label, _ in items])
 
 
+def check_scorable(name, missing):
+    """Raise unless task ``name`` has a labelled row to be scored on."""
+    if missing.all():
+        raise ValueError(
+            f"Task '{name}' has no labelled row in these targets, so it cannot be "
+            "scored; score it on rows that have its label."
+        )
+
+
 def labelled_values(column, missing):
     """The labelled entries of ``column`` as a plain NumPy array."""
     if np.ma.isMaskedArray(column):

@@ -10,7 +10,7 @@ from sklearn.metrics import get_scorer
 from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags, _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
-from ._targets import encode_column, labelled_values, read_targets
+from ._targets import check_scorable, encode_column, labelled_values, read_targets
 
 
 class _TaskScorer:
@@ -42,6 +42,7 @@ class _TaskScorer:
         self._check_response(model.tasks_[self.task])
         i = targets.names.index(self.task)
         missing = targets.missing(i)
+        check_scorable(self.task, missing)
         keep = np.flatnonzero(~missing)
         y_true = labelled_values(targets.columns[i], missing)
         encoding = model._encodings[self.task]

@@ -507,6 +507,17 @@ def test_score_errors_name_the_task(fitted):
         task_scorer("r", 3)
 
 
+def test_task_without_labelled_row_cannot_be_scored(fitted):
+    est, X, Y = fitted
+    unlabelled = dict(Y, r=np.full(N, np.nan))
+    match = "Task 'r' has no labelled row in these targets, so it cannot be scored"
+    with pytest.raises(ValueError, match=match):
+        est.score(X, unlabelled)
+    for scoring in ("r2", None):
+        with pytest.raises(ValueError, match=match):
+            task_scorer("r", scoring)(est, X, unlabelled)
+
+
 def test_predict_proba_without_classification_task(fast):
     X, Y = make_data()
     est = MultiTaskEstimator(**fast).fit(X, {"r": Y["r"]})
