@@ -186,7 +186,10 @@ class MultiTaskNet(NeuralNet):
 
     # Pickled through skorch's device-mapping path (with module_, optimizer_ and
     # criterion_), so that a net trained on CUDA unpickles on a CPU-only machine.
-    cuda_dependent_attributes_ = ["base_weights", "callbacks_", "weighting"]
+    # Not the strategy: that path uses the standard pickle, which cannot pickle a
+    # strategy class that cloudpickle sends by value (dask, loky); strategies
+    # move their tensors to the CPU themselves when pickled.
+    cuda_dependent_attributes_ = ["base_weights", "callbacks_"]
 
     def __init__(
         self,
