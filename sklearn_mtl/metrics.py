@@ -70,10 +70,17 @@ class _TaskScorer:
 
 
 def _split_pipeline(estimator):
-    """The final estimator and the fitted steps before it (None outside a Pipeline)."""
-    if hasattr(estimator, "steps"):
-        return estimator[-1], estimator[:-1]
-    return estimator, None
+    """The multi-task model and the fitted transformers in front of it.
+
+    ``estimator`` may be the model, or a Pipeline (possibly nested) whose last
+    step is the model.
+    """
+    transformers = []
+    while not hasattr(estimator, "tasks_") and getattr(estimator, "steps", None):
+        if len(estimator.steps) > 1:
+            transformers.append(estimator[:-1])
+        estimator = estimator.steps[-1][1]
+    return estimator, transformers
 
 
 class _OneTask:
@@ -97,7 +104,9 @@ class _OneTask:
         return tags
 
     def _features(self, X):
-        return X if self.steps is None else self.steps.transform(X)
+        for transformer in self.steps:
+            X = transformer.transform(X)
+        return X
 
     def fit(self, X, y=None):  # scorers check for a fit method only
         return self

