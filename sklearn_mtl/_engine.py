@@ -20,6 +20,7 @@ hook, :data:`DATA_PARALLEL`; without it every code path is single-process.
 """
 
 import contextvars
+import inspect
 
 import numpy as np
 import torch
@@ -28,6 +29,11 @@ from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog
 
 #: Rows per forward pass at prediction and validation time.
 INFERENCE_BATCH_SIZE = 8192
+
+#: Training data moves to a CUDA device once per fit when it takes at most this
+#: share of the device's free memory; otherwise it stays on the host and each
+#: batch is copied through pinned memory.
+DEVICE_MEMORY_FRACTION = 0.5
 
 #: Data-parallel hook: ``None`` (one process) or the plan that
 #: :func:`sklearn_mtl.parallel.data_parallel` installs for the fits it encloses.
@@ -60,23 +66,80 @@ class TensorData(torch.utils.data.Dataset):
     def __getitem__(self, index):
         return self.X[index], self.y[index], self.w[index]
 
+    @property
+    def tensors(self):
+        return self.X, self.y, self.w
+
     def subset(self, index):
         """The rows ``index`` (a 1-D integer tensor) as a new ``TensorData``."""
         index = index.to(self.X.device)
-        return TensorData(self.X[index], self.y[index], self.w[index])
+        return TensorData(*(t.index_select(0, index) for t in self.tensors))
 
 
 def make_dataset(X, y, w, device):
-    """Move NumPy arrays to ``device`` once, as a :class:`TensorData`."""
-    return TensorData(*(torch.as_tensor(np.ascontiguousarray(a)).to(device) for a in (X, y, w)))
+    """NumPy arrays as a :class:`TensorData` on ``device`` when they fit there.
+
+    On the CPU the tensors share the arrays' memory. On CUDA they are copied to
+    the device once, unless they would take more than
+    ``DEVICE_MEMORY_FRACTION`` of its free memory: they then stay on the host
+    and :class:`BatchIterator` moves one batch at a time.
+    """
+    tensors = [torch.as_tensor(np.ascontiguousarray(a)) for a in (X, y, w)]
+    device = torch.device(device)
+    if device.type == "cuda":
+        nbytes = sum(t.numel() * t.element_size() for t in tensors)
+        free, _ = torch.cuda.mem_get_info(device)
+        if nbytes > DEVICE_MEMORY_FRACTION * free:
+            return TensorData(*tensors)
+    return TensorData(*(t.to(device) for t in tensors))
+
+
+def iter_batches(tensors, batch_size, device, order=None, shard=None):
+    """Yield tuples of row slices of ``tensors``, on ``device``.
+
+    Rows come in ``order`` (a permutation on the tensors' device), else in
+    their stored order, ``batch_size`` at a time; ``shard`` (with ``order``)
+    maps each batch's row indices to this process's share of them. Tensors already on
+    ``device`` are sliced (a view) or gathered there; host tensors bound for
+    a CUDA device are gathered into pinned memory and copied asynchronously,
+    so the host never waits for the device.
+    """
+    device = torch.device(device)
+    n = tensors[0].shape[0]
+    transfer = device.type == "cuda" and tensors[0].device != device
+    for start in range(0, n, batch_size):
+        if order is None:
+            batch = [t[start : start + batch_size] for t in tensors]
+            if transfer:
+                batch = [_pinned_copy(b) for b in batch]
+        else:
+            index = order[start : start + batch_size]
+            if shard is not None:
+                index = shard(index)
+            if transfer:
+                batch = [_pinned_copy(t, index) for t in tensors]
+            else:
+                batch = [t.index_select(0, index) for t in tensors]
+        if transfer:
+            batch = [b.to(device, non_blocking=True) for b in batch]
+        yield tuple(batch)
+
+
+def _pinned_copy(tensor, index=None):
+    """Rows of a host tensor (all, or ``index``) in page-locked memory."""
+    rows = tensor.shape[0] if index is None else index.shape[0]
+    out = torch.empty((rows, *tensor.shape[1:]), dtype=tensor.dtype, pin_memory=True)
+    if index is None:
+        return out.copy_(tensor)
+    return torch.index_select(tensor, 0, index, out=out)
 
 
 class BatchIterator:
     """Iterate a :class:`TensorData` by whole batches.
 
     Each epoch draws one permutation (from ``generator`` when shuffling) and
-    slices the tensors by it, so every row is visited once per epoch and there
-    is no per-item ``__getitem__`` or collate.
+    gathers the rows of each batch from the tensors at once, so every row is
+    visited once per epoch and there is no per-item ``__getitem__`` or collate.
 
     Parameters
     ----------
@@ -88,39 +151,32 @@ class BatchIterator:
     shard : callable or None
         Data-parallel training: maps a batch's row indices to this process's
         share of them.
+    device : str or torch.device or None
+        Where batches are delivered; None means where ``data`` lives.
     """
 
-    def __init__(self, data, batch_size, shuffle, generator=None, shard=None):
+    def __init__(self, data, batch_size, shuffle, generator=None, shard=None, device=None):
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.shard = shard
+        self.device = device
 
     def __len__(self):
         return -(-len(self.data) // self.batch_size)
 
     def __iter__(self):
-        data, size = self.data, self.batch_size
-        n = len(data)
-        if not self.shuffle and self.shard is None:
-            for start in range(0, n, size):
-                yield (
-                    data.X[start : start + size],
-                    data.y[start : start + size],
-                    data.w[start : start + size],
-                )
-            return
+        data = self.data
+        device = data.X.device if self.device is None else self.device
+        order = None
         if self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
-        else:
-            order = torch.arange(n)
-        order = order.to(data.X.device)
-        for start in range(0, n, size):
-            index = order[start : start + size]
-            if self.shard is not None:
-                index = self.shard(index)
-            yield data.X[index], data.y[index], data.w[index]
+            order = torch.randperm(len(data), generator=self.generator)
+        elif self.shard is not None:
+            order = torch.arange(len(data))
+        if order is not None:
+            order = order.to(data.X.device)
+        return iter_batches(data.tensors, self.batch_size, device, order, self.shard)
 
 
 class RandomSplit:
@@ -272,13 +328,21 @@ class MultiTaskNet(NeuralNet):
         for i, parameter in enumerate(self.weighting.parameters()):
             yield f"weighting.{i}", parameter
 
+    def initialize_optimizer(self, triggered_directly=None):
+        named_parameters = self.get_all_learnable_params()
+        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
+        self.optimizer_ = make_fast_optimizer(self.optimizer, args, kwargs)
+        return self
+
     def get_iterator(self, dataset, training=False):
         plan = DATA_PARALLEL.get()
         shard = None if plan is None else plan.shard
         if training:
-            return BatchIterator(dataset, self.batch_size, True, self.generator_, shard)
+            return BatchIterator(
+                dataset, self.batch_size, True, self.generator_, shard, self.device
+            )
         size = max(self.batch_size, INFERENCE_BATCH_SIZE)
-        return BatchIterator(dataset, size, False, None, shard)
+        return BatchIterator(dataset, size, False, None, shard, self.device)
 
     def train_step(self, batch, **fit_params):
         step = super().train_step(batch, **fit_params)
@@ -287,7 +351,6 @@ class MultiTaskNet(NeuralNet):
         return step
 
     def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
         X, y, w = batch
         if self.weighting.level == "gradient" and self.module_.body_is_shared:
             representation = self.module_.body(X)
@@ -312,7 +375,6 @@ class MultiTaskNet(NeuralNet):
         }
 
     def validation_step(self, batch, **fit_params):
-        self._set_training(False)
         X, y, w = batch
         with torch.inference_mode():
             outputs = self.module_(X)
@@ -333,6 +395,8 @@ class MultiTaskNet(NeuralNet):
         weight_sums = torch.zeros(n_tasks, device=device)
         task_weights = torch.zeros(n_tasks, device=device)
         batch_count = 0
+        # Once per epoch rather than per batch: it walks every submodule.
+        self._set_training(training)
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
@@ -374,18 +438,41 @@ class MultiTaskNet(NeuralNet):
         """Raw network outputs for NumPy ``X``, task -> CPU tensor.
 
         One forward pass per batch of ``INFERENCE_BATCH_SIZE`` rows under
-        ``torch.inference_mode()``, for all tasks at once.
+        ``torch.inference_mode()``, for all tasks at once; the outputs stay on
+        the device until the last batch, then move to the host once per task.
         """
-        self.module_.eval()
-        device = self.device
-        chunks = {name: [] for name in self.task_names}
+        self._set_training(False)
         X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
         with torch.inference_mode():
-            for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
-                outputs = self.module_(X[start : start + INFERENCE_BATCH_SIZE].to(device))
-                for name in self.task_names:
-                    chunks[name].append(outputs[name].float().cpu())
-        return {name: torch.cat(parts) for name, parts in chunks.items()}
+            outputs = [
+                self.module_(batch)
+                for (batch,) in iter_batches((X,), INFERENCE_BATCH_SIZE, self.device)
+            ]
+            return {
+                name: torch.cat([out[name] for out in outputs]).float().cpu()
+                for name in self.task_names
+            }
+
+
+def make_fast_optimizer(optimizer, args, kwargs):
+    """``optimizer(*args, **kwargs)`` with its fused, else foreach, implementation.
+
+    Adam's fused kernel updates every parameter in one call on CPU and CUDA
+    (torch >= 2.4 on CPU); where torch cannot fuse, the foreach implementation
+    still batches the update over parameters. An explicit ``fused`` or
+    ``foreach`` in ``kwargs`` is left alone.
+    """
+    accepted = inspect.signature(optimizer).parameters
+    if "fused" in kwargs or "foreach" in kwargs:
+        return optimizer(*args, **kwargs)
+    if "fused" in accepted:
+        try:
+            return optimizer(*args, fused=True, **kwargs)
+        except (RuntimeError, ValueError):
+            pass  # this device or torch version has no fused kernel
+    if "foreach" in accepted:
+        return optimizer(*args, foreach=True, **kwargs)
+    return optimizer(*args, **kwargs)
 
 
 def _silent(*args, **kwargs):
