@@ -106,7 +106,7 @@ def iter_batches(tensors, batch_size, device, order=None, shard=None):
     """
     device = torch.device(device)
     n = tensors[0].shape[0]
-    transfer = device.type == "cuda" and tensors[0].device != device
+    transfer = device.type == "cuda" and tensors[0].device.type == "cpu"
     for start in range(0, n, batch_size):
         if order is None:
             batch = [t[start : start + batch_size] for t in tensors]
