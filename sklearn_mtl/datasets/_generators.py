@@ -3,8 +3,33 @@
 import numbers
 
 import numpy as np
+from sklearn.utils import check_random_state
 
 from .._targets import TargetDict
+
+_KINDS = ("regression", "binary", "multiclass")
+
+
+def _check_int(name, value, minimum):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+
+
+def _task_coefficients(rng, n_features, n_tasks, correlation):
+    """Unit vectors, one column per task, with pairwise cosine ``correlation``.
+
+    ``W = U M`` with ``U`` orthonormal of shape ``(n_features, n_tasks + 1)``
+    and ``M^T M`` the target Gram matrix ``(1 - c) I + c 11^T``: a common
+    direction ``u_0`` weighted ``sqrt(c)`` for ``c >= 0`` (MMoE's
+    construction), and for ``c < 0`` the square root of the Gram matrix on the
+    task directions.
+    """
+    basis, _ = np.linalg.qr(rng.normal(size=(n_features, n_tasks + 1)))
+    common = np.sqrt(max(correlation, 0.0))
+    rest = (1 - correlation) * np.eye(n_tasks) + min(correlation, 0.0)
+    values, vectors = np.linalg.eigh(rest)
+    root = vectors @ np.diag(np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    return common * basis[:, :1] + basis[:, 1:] @ root
 
 
 def make_multitask(
@@ -14,47 +39,69 @@ def make_multitask(
     task_types=None,
     correlation=0.5,
     noise=0.1,
+    random_state=None,
+    *,
     n_sinusoids=10,
     n_classes=3,
-    random_state=None,
+    coef=False,
 ):
     """Generate tasks whose relatedness is set by one number, as in MMoE §4.1.
 
-    Following Ma et al. (2018), each task ``t`` has a weight vector ``w_t`` and
+    Following Ma et al. (2018), each task ``t`` has a unit weight vector
+    ``w_t`` and
 
-    .. math:: y_t = w_t^T x + \\sum_{i=1}^{m} \\sin(\\alpha_i w_t^T x + \\beta_i) + \\epsilon
+    .. math:: y_t = w_t^T x + \\sum_{i=1}^{m} \\sin(\\alpha_i w_t^T x + \\beta_i) + \\epsilon_t
 
-    with ``x ~ N(0, I)``, ``epsilon ~ N(0, noise^2)`` and ``m = n_sinusoids``.
-    The weight vectors are built from orthonormal vectors ``u_0, ..., u_T`` as
-    ``w_t = sqrt(c) u_0 + sqrt(1 - c) u_t``, so that every pair of tasks has
-    cosine similarity exactly ``c = correlation`` (the paper's construction,
-    extended to more than two tasks). Classification tasks threshold the
-    regression value at its median (binary) or bin it into ``n_classes``
-    quantiles (multiclass).
+    with ``x ~ N(0, I)``, ``epsilon_t ~ N(0, noise^2)``, ``m = n_sinusoids`` and
+    ``alpha_i, beta_i ~ N(0, 1)`` shared by the tasks. Every pair of weight
+    vectors has cosine similarity exactly ``correlation``, which is therefore
+    also the Pearson correlation of the linear parts ``w_t^T x`` (the paper's
+    two-task construction ``w_2 = c u_1 + sqrt(1 - c^2) u_2``, extended to
+    ``n_tasks``). The sinusoids make the tasks' relationship non-linear, so
+    the targets themselves correlate less than ``correlation`` unless it is 1.
+
+    Classification tasks threshold that value at its median (``"binary"``)
+    or bin it at its quantiles into ``n_classes`` balanced classes
+    (``"multiclass"``).
 
     Parameters
     ----------
     n_samples : int, default=1000
+        Number of rows.
     n_features : int, default=20
-        Must exceed ``n_tasks``.
+        Number of features; must exceed ``n_tasks``.
     n_tasks : int, default=2
+        Number of tasks, named ``task_0``, ``task_1``, ...
     task_types : list of {"regression", "binary", "multiclass"}, default=None
         One per task; None means all regression.
-    correlation : float in [0, 1], default=0.5
-        Cosine similarity between the tasks' weight vectors.
+    correlation : float, default=0.5
+        Cosine similarity between every pair of task weight vectors, in
+        ``[-1 / (n_tasks - 1), 1]`` (``[-1, 1]`` for two tasks; more tasks
+        cannot all be pairwise more opposed than that).
     noise : float, default=0.1
-        Standard deviation of the Gaussian noise added to each task.
+        Standard deviation of the Gaussian noise added to each task (the
+        paper's ``N(0, 0.01)`` variance).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight vectors, the sinusoids, ``X`` and the noise.
     n_sinusoids : int, default=10
-        Number of sinusoids in the non-linear part.
+        Number of sinusoids ``m`` in the non-linear part (0 makes the tasks
+        linear).
     n_classes : int, default=3
         Classes of multiclass tasks.
-    random_state : int, RandomState instance or None, default=None
+    coef : bool, default=False
+        Also return the task weight vectors.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
     Y : TargetDict
         Tasks ``task_0``, ``task_1``, ...; classification labels are ints.
+    coef : ndarray of shape (n_features, n_tasks)
+        The unit weight vector of each task. Only returned if ``coef=True``.
+
+    See Also
+    --------
+    sklearn.datasets.make_regression : One linear task.
 
     References
     ----------
@@ -64,29 +111,47 @@ def make_multitask(
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn_mtl.datasets import make_multitask
-    >>> X, Y = make_multitask(200, 8, 3, ["regression", "binary", "multiclass"],
-    ...                       correlation=0.9, random_state=0)
+    >>> X, Y, w = make_multitask(200, 8, 3, ["regression", "binary", "multiclass"],
+    ...                          correlation=0.9, random_state=0, coef=True)
     >>> X.shape, Y.shape
     ((200, 8), (200, 3))
+    >>> np.round(w.T @ w, 2)
+    array([[1. , 0.9, 0.9],
+           [0.9, 1. , 0.9],
+           [0.9, 0.9, 1. ]])
     """
-    rng = (
-        np.random.RandomState(random_state)
-        if not isinstance(random_state, np.random.RandomState)
-        else random_state
-    )
-    task_types = ["regression"] * n_tasks if task_types is None else list(task_types)
-    if len(task_types) != n_tasks:
-        raise ValueError(f"task_types has {len(task_types)} entries for {n_tasks} tasks.")
-    if not isinstance(n_features, numbers.Integral) or n_features <= n_tasks:
+    _check_int("n_samples", n_samples, 1)
+    _check_int("n_tasks", n_tasks, 1)
+    _check_int("n_features", n_features, 1)
+    _check_int("n_sinusoids", n_sinusoids, 0)
+    _check_int("n_classes", n_classes, 2)
+    if n_features <= n_tasks:
         raise ValueError(
             f"n_features={n_features} must exceed n_tasks={n_tasks} to build "
-            "task vectors with the requested correlation."
+            "task vectors with the requested correlation; add features or drop tasks."
         )
-    if not 0 <= correlation <= 1:
-        raise ValueError(f"correlation must lie in [0, 1]; got {correlation}.")
-    basis, _ = np.linalg.qr(rng.normal(size=(n_features, n_tasks + 1)))
-    weights = np.sqrt(correlation) * basis[:, :1] + np.sqrt(1 - correlation) * basis[:, 1:]
+    task_types = ["regression"] * n_tasks if task_types is None else list(task_types)
+    if len(task_types) != n_tasks:
+        raise ValueError(
+            f"task_types has {len(task_types)} entries for n_tasks={n_tasks}; give one per task."
+        )
+    unknown = [kind for kind in task_types if kind not in _KINDS]
+    if unknown:
+        raise ValueError(f"Unknown task types {unknown}; use any of {list(_KINDS)}.")
+    lowest = -1.0 / (n_tasks - 1) if n_tasks > 1 else -1.0
+    if not isinstance(correlation, numbers.Real) or not lowest <= correlation <= 1:
+        raise ValueError(
+            f"correlation must lie in [{lowest:.3g}, 1] for {n_tasks} tasks; got "
+            f"{correlation!r}. Below {lowest:.3g}, {n_tasks} vectors cannot all be that "
+            "opposed pairwise."
+        )
+    if not isinstance(noise, numbers.Real) or not noise >= 0:
+        raise ValueError(f"noise is a standard deviation and must be >= 0; got {noise!r}.")
+
+    rng = check_random_state(random_state)
+    weights = _task_coefficients(rng, n_features, n_tasks, float(correlation))
     alphas, betas = rng.normal(size=n_sinusoids), rng.normal(size=n_sinusoids)
     X = rng.normal(size=(n_samples, n_features))
     Y = TargetDict()
@@ -98,10 +163,10 @@ def make_multitask(
             label = value
         elif kind == "binary":
             label = (value > np.median(value)).astype(int)
-        elif kind == "multiclass":
+        else:
             edges = np.quantile(value, np.linspace(0, 1, n_classes + 1)[1:-1])
             label = np.searchsorted(edges, value)
-        else:
-            raise ValueError(f"Unknown task type {kind!r}.")
         Y[f"task_{t}"] = label
+    if coef:
+        return X, Y, weights
     return X, Y
