@@ -115,8 +115,10 @@ class MultiTaskEstimator(BaseEstimator):
 
     architecture : str or BaseArchitecture instance, default="shared"
         How tasks share the network: a name in
-        :data:`sklearn_mtl.architectures.ARCHITECTURES` or an instance (cloned
-        at fit). Hyper-parameters are addressable as ``architecture__<name>``.
+        :data:`sklearn_mtl.architectures.ARCHITECTURES` (``"shared"``,
+        ``"mmoe"``, ``"cgc"``, ``"ple"``, ``"cross_stitch"``) or an instance
+        (cloned at fit). Hyper-parameters are addressable as
+        ``architecture__<name>``, e.g. ``architecture__n_experts``.
 
     standardize_targets : bool, default=True
         Standardise regression targets (zero mean, unit variance over labelled

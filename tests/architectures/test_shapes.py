@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from sklearn_mtl import MultiTaskEstimator
 from sklearn_mtl.architectures import CGC, PLE, CrossStitch, MMoE, SharedBottom
 
 
@@ -87,3 +88,11 @@ def test_bad_hyper_parameters_are_refused_at_build(arch, match):
 def test_empty_hidden_layer_sizes_names_the_architecture_parameter():
     with pytest.raises(ValueError, match="architecture__expert_hidden_sizes"):
         MMoE().build(5, ["a"], hidden_layer_sizes=(), activation="relu", dropout=0.0)
+
+
+def test_bad_hyper_parameter_is_refused_at_fit_before_training(mixed_data):
+    X, Y = mixed_data
+    est = MultiTaskEstimator(architecture="ple", max_epochs=1).set_params(architecture__n_levels=0)
+    with pytest.raises(ValueError, match="'n_levels' parameter of PLE must be an int"):
+        est.fit(X, Y)
+    assert not hasattr(est, "net_")
