@@ -92,8 +92,9 @@ class MappedRows:
 
     @property
     def device(self):
-        # Batch indices are built on the host, where the map is read.
-        return torch.device("cpu")
+        # Where batches are delivered, so that the engine gathers the targets
+        # there too; indices are brought to the host to read the map.
+        return self.device_
 
     def _positions(self, key):
         if isinstance(key, slice):
