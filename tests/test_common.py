@@ -3,6 +3,8 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_mtl import MultiTaskEstimator
+from sklearn_mtl.architectures import ARCHITECTURES
+from sklearn_mtl.weighting import WEIGHTINGS
 
 # One batch covers sklearn's small check data, so training is full-batch.
 FULL_BATCH = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=2, batch_size=256)
@@ -15,6 +17,13 @@ MINI_BATCH = MultiTaskEstimator(
     early_stopping=True,
     validation_fraction=0.2,
 )
+# Every registered strategy and architecture, so that a new one is checked too.
+REGISTERED = [
+    MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=2, batch_size=256, **{kind: name})
+    for kind, registry in (("weighting", WEIGHTINGS), ("architecture", ARCHITECTURES))
+    for name in registry
+    if name not in ("static", "shared")
+]
 
 
 def expected_failed_checks(estimator):
@@ -32,7 +41,9 @@ def expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [FULL_BATCH, MINI_BATCH], expected_failed_checks=expected_failed_checks, xfail_strict=True
+    [FULL_BATCH, MINI_BATCH, *REGISTERED],
+    expected_failed_checks=expected_failed_checks,
+    xfail_strict=True,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -27,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict, task_scorer
-from sklearn_mtl.weighting import StaticWeighting
+from sklearn_mtl.weighting import WEIGHTINGS, StaticWeighting
 
 N = 240
 
@@ -195,14 +195,39 @@ def test_weighting_and_architecture_parameters_are_searchable(data, monkeypatch)
     assert best.weighting_.scale == search.best_params_["weighting__scale"]
     assert best.history_[-1, "weight_hot"] == best.weighting_.scale
     # A registry name becomes an instance of its class when a hyper-parameter is set.
-    from sklearn_mtl.weighting import WEIGHTINGS
-
     monkeypatch.setitem(WEIGHTINGS, "scaled", ScaledWeighting)
     est = model(weighting="scaled").set_params(weighting__scale=3.0)
     assert isinstance(est.weighting, ScaledWeighting) and est.weighting.scale == 3.0
     assert est.get_params()["weighting__scale"] == 3.0
     with pytest.raises(ValueError, match="architecture='mixture' is not a known architecture"):
         model(architecture="mixture").set_params(architecture__n_experts=4)
+
+
+def test_grid_search_over_registered_strategies_and_their_parameters(data):
+    X, Y = data
+    X = preprocessor(sparse=False).fit_transform(X)
+    search = GridSearchCV(
+        model(max_epochs=3),
+        [
+            {"weighting": ["static"]},
+            {"weighting": ["dwa"], "weighting__temperature": [0.5, 4.0]},
+        ],
+        cv=2,
+        n_jobs=2,
+    ).fit(X, Y)
+    assert [str(p) for p in search.cv_results_["params"]] == [
+        "{'weighting': 'static'}",
+        "{'weighting': 'dwa', 'weighting__temperature': 0.5}",
+        "{'weighting': 'dwa', 'weighting__temperature': 4.0}",
+    ]
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    dwa = clone(search.estimator).set_params(weighting="dwa", weighting__temperature=4.0)
+    assert isinstance(dwa.weighting, WEIGHTINGS["dwa"]) and dwa.weighting.temperature == 4.0
+    assert dwa.get_params()["weighting__temperature"] == 4.0
+    dwa.fit(X, Y)
+    assert dwa.weighting_.temperature == 4.0
+    # Dynamic weights move away from 1 after the first epochs.
+    assert dwa.history_[-1, "weight_hot"] != 1.0
 
 
 def test_cross_validate_multi_metric_with_missing_labels(data):
