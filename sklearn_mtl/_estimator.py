@@ -372,6 +372,12 @@ class MultiTaskEstimator(BaseEstimator):
             params[name] = value.set_params(**nested)
         return super().set_params(**params)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # skorch maps a CUDA-trained net to the CPU when CUDA is missing on load.
+        if "net_" in state:
+            self.device_ = str(self.net_.device)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True

@@ -410,6 +410,23 @@ def test_pickled_net_keeps_device_tensors_in_the_device_mapped_part(data, early_
     assert all(tensor.device.type == "cpu" for tensor in tensors_in(est.weighting_))
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_net_recorded_as_cuda_loads_on_the_cpu(data):
+    # The bookkeeping half of loading a CUDA model without CUDA: skorch maps
+    # the net to the CPU and the estimator reports the device it now uses.
+    X, Y = data
+    Xt = preprocessor(sparse=False).fit_transform(X)
+    est = model(max_epochs=2).fit(Xt, Y)
+    expected = est.predict(Xt)
+    est.net_.device, est.device_ = "cuda", "cuda"
+    with pytest.warns(UserWarning) as caught:
+        loaded = pickle.loads(pickle.dumps(est))
+    messages = " ".join(str(w.message) for w in caught)
+    assert "no CUDA devices are available" in messages and "device = cpu" in messages
+    assert loaded.device_ == "cpu" and str(loaded.net_.device) == "cpu"
+    pd.testing.assert_frame_equal(loaded.predict(Xt), expected)
+
+
 @pytest.mark.cuda
 def test_model_fitted_on_cuda_loads_on_a_cpu_only_machine(data, tmp_path):
     X, Y = data
@@ -427,7 +444,7 @@ def test_model_fitted_on_cuda_loads_on_a_cpu_only_machine(data, tmp_path):
         "    warnings.simplefilter('ignore')\n"
         "    est, X = pickle.loads(open(sys.argv[1], 'rb').read())\n"
         "np.savez(sys.argv[2], **est.predict_proba(X))\n"
-        "print(est.net_.device)\n"
+        "print(est.net_.device, est.device_)\n"
     )
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
     out = tmp_path / "proba.npz"
@@ -439,7 +456,7 @@ def test_model_fitted_on_cuda_loads_on_a_cpu_only_machine(data, tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "cpu"
+    assert done.stdout.strip() == "cpu cpu"
     loaded = np.load(out)
     for task, proba in expected.items():
         np.testing.assert_allclose(loaded[task], proba, rtol=1e-5, atol=1e-6)
