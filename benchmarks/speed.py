@@ -258,7 +258,8 @@ def bench_predict(args, device):
             "MultiTaskEstimator": lambda est=est: predict_estimator(est, X, device),
             "plain inference_mode": lambda model=model: predict_plain(model, X, device),
         }
-        seconds = alternate(runs, max(args.repeats, 5), device)
+        # Each run takes milliseconds: many rounds keep the median steady.
+        seconds = alternate(runs, max(5 * args.repeats, 15), device)
         speed = {name: args.rows / s for name, s in seconds.items()}
         row = {
             "trunk": str(trunk),
