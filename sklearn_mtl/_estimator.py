@@ -17,6 +17,7 @@ from ._mapped import MappedData, is_memmap, map_chunks, validate_mapped
 from ._network import ACTIVATIONS, MultiTaskLoss, MultiTaskNetwork
 from ._targets import (
     check_scorable,
+    class_row_weights,
     encode_column,
     encode_targets,
     fit_encoding,
@@ -108,6 +109,15 @@ class MultiTaskEstimator(BaseEstimator):
         ``GridSearchCV``. Dynamic strategies combine them with their own
         weights as their documentation says.
 
+    class_weight : "balanced", dict or None, default=None
+        Weights of the classes of classification tasks, multiplying each
+        labelled row's weight in that task's loss. ``"balanced"`` balances every
+        classification task; a dict maps a task to ``"balanced"`` or to a dict
+        class label -> weight (labels not named weigh 1.0; tasks not named are
+        unweighted). ``"balanced"`` weighs class ``c`` of a task by
+        ``n / (n_classes * n_c)``, counted over the rows labelled for that task,
+        as :func:`sklearn.utils.class_weight.compute_class_weight` does.
+
     weighting : str or BaseWeighting instance, default="static"
         How task losses are combined: a name in
         :data:`sklearn_mtl.weighting.WEIGHTINGS` or a strategy instance (cloned
@@ -145,7 +155,8 @@ class MultiTaskEstimator(BaseEstimator):
 
     validation_fraction : float, default=0.1
         Share of rows held out when ``early_stopping=True``. The split is
-        random by row; a row keeps all its labels, missing or not.
+        random by row, not stratified; a row keeps all its labels, missing or
+        not, so partially labelled rows are validated on the tasks they have.
 
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
@@ -198,10 +209,29 @@ class MultiTaskEstimator(BaseEstimator):
 
     Notes
     -----
-    A missing label (NaN, None, pandas NA, a masked entry) removes that row
-    from that task's loss and score only. Classification losses are
-    cross-entropies (binary or multiclass); regression uses the squared error on
-    the standardised target unless ``losses`` says otherwise.
+    **Missing labels.** A missing label (NaN, None, pandas NA, a masked
+    entry) removes that row from that task's training loss, early-stopping
+    validation loss and score, and from nothing else: the row still trains the
+    shared layers through the tasks it is labelled for. Each task's loss is
+    averaged over the labelled rows of the batch, ``sum(w * l) / sum(w)`` with
+    ``w`` the row's ``sample_weight`` times its ``class_weight``; a batch
+    without a labelled row for a task gives that task loss 0 and no gradient,
+    and trains the other tasks normally.
+
+    **Loss balance.** Classification losses are cross-entropies on their
+    natural scale (``log(n_classes)`` for a model that knows nothing);
+    regression uses the squared error on the standardised target (unless
+    ``losses`` says otherwise), 1.0 for a model that predicts the mean, so that
+    tasks weigh alike whatever a target's units. ``standardize_targets=False``
+    trains on the raw target instead; its loss then scales with the target's
+    variance and ``task_weights`` should compensate.
+
+    **Validation split.** With ``early_stopping=True`` a random
+    ``validation_fraction`` of the rows (not stratified) is held out, each row
+    whole with all its labels, missing or not; a rarely labelled task may then
+    have few or no labelled validation rows, and a task with none is left out
+    of ``valid_loss`` that epoch (its ``valid_loss_<task>`` is NaN). See the
+    user guide page "Missing labels, sample and class weights".
 
     Every input is checked before training starts; a fit that fails (bad
     input, or a loss that turns NaN, which raises a ``ValueError`` naming the
@@ -240,6 +270,7 @@ class MultiTaskEstimator(BaseEstimator):
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "losses": [dict, None],
         "task_weights": [dict, None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
         "weighting": [StrOptions(set(WEIGHTINGS)), HasMethods(["initialize", "backward"])],
         "architecture": [StrOptions(set(ARCHITECTURES)), HasMethods(["build"])],
         "standardize_targets": ["boolean"],
@@ -266,6 +297,7 @@ class MultiTaskEstimator(BaseEstimator):
         dropout=0.0,
         losses=None,
         task_weights=None,
+        class_weight=None,
         weighting="static",
         architecture="shared",
         standardize_targets=True,
@@ -288,6 +320,7 @@ class MultiTaskEstimator(BaseEstimator):
         self.dropout = dropout
         self.losses = losses
         self.task_weights = task_weights
+        self.class_weight = class_weight
         self.weighting = weighting
         self.architecture = architecture
         self.standardize_targets = standardize_targets
@@ -406,7 +439,11 @@ class MultiTaskEstimator(BaseEstimator):
             One target per task; missing labels (NaN, None, pandas NA) are
             left out of that task's loss.
         sample_weight : array-like of shape (n_samples,), default=None
-            Row weights, applied to every task's loss.
+            Row weights, applied to every task's loss (multiplied by
+            ``class_weight`` for classification tasks). Each task's loss is the
+            weighted mean ``sum(w * loss) / sum(w)`` over its labelled rows in a
+            batch. Routed by Pipeline and GridSearchCV metadata routing after
+            ``set_fit_request(sample_weight=True)``.
 
         Returns
         -------
@@ -489,7 +526,9 @@ class MultiTaskEstimator(BaseEstimator):
                 device=device,
                 verbose=self.verbose,
             )
-            weights = (mask * sample_weight[:, None]).astype(np.float32)
+            weights = mask * sample_weight[:, None]
+            weights *= class_row_weights(self.class_weight, names, encodings, y, mask)
+            weights = weights.astype(np.float32)
             dataset = MappedData if is_memmap(X) else make_dataset
             net.fit(dataset(X, y, weights, device))
 
