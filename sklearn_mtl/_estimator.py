@@ -735,7 +735,10 @@ class MultiTaskEstimator(BaseEstimator):
     def score_tasks(self, X, y, sample_weight=None):
         """Default score of each task over its labelled rows.
 
-        Accuracy for classification tasks, R^2 for regression tasks.
+        Accuracy for classification tasks, R^2 for regression tasks. Rows whose
+        label for a task is missing are left out of that task's score (and
+        their ``sample_weight`` with them); a task with no labelled row raises
+        a ``ValueError``.
 
         Parameters
         ----------

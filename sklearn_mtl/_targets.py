@@ -483,8 +483,7 @@ def class_row_weights(class_weight, names, encodings, y, mask):
                 per_class[found[0]] = float(weight)
         else:
             raise ValueError(
-                f"class_weight[{task!r}] is {spec!r}; use 'balanced' or a dict "
-                "label -> weight."
+                f"class_weight[{task!r}] is {spec!r}; use 'balanced' or a dict label -> weight."
             )
         weights[mask[:, j], j] = per_class[codes]
     return weights

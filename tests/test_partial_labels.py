@@ -8,6 +8,7 @@ from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict, task_scorer
 from sklearn_mtl._engine import RandomSplit, make_dataset
+from sklearn_mtl._targets import encode_targets, read_targets
 from sklearn_mtl.datasets import make_multitask
 from sklearn_mtl.weighting import WEIGHTINGS
 
@@ -212,8 +213,6 @@ def test_early_stopping_validation_loss_skips_missing_labels(mixed_data, rng):
     assert np.isfinite(valid_losses).all()
     # Recompute from the same split with the restored best weights: the
     # validation loss of task_1 is its mean over its labelled validation rows.
-    from sklearn_mtl._targets import encode_targets, read_targets
-
     targets = read_targets(Y_missing)
     y, mask = encode_targets(targets, targets.names, est._encodings)
     data = make_dataset(X.astype(np.float32), y, mask.astype(np.float32), "cpu")
@@ -224,3 +223,13 @@ def test_early_stopping_validation_loss_skips_missing_labels(mixed_data, rng):
         net.module_.eval()
         losses, _ = net.criterion_(net.module_(valid.X[rows]), valid.y[rows], valid.w[rows])
     assert float(losses[1]) == pytest.approx(valid_losses[0], rel=1e-4)
+
+
+def test_a_task_without_labels_at_score_time_is_an_error(fitted, mixed_data):
+    X, Y = mixed_data
+    Y = TargetDict(Y)
+    Y["task_1"] = np.full(len(X), None, dtype=object)
+    with pytest.raises(ValueError, match="Task 'task_1' has no labelled row"):
+        fitted.score_tasks(X, Y)
+    with pytest.raises(ValueError, match="Task 'task_1' has no labelled row"):
+        task_scorer("task_1", "accuracy")(fitted, X, Y)
