@@ -13,39 +13,49 @@ import torch
 import torch.distributed as dist
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
+from sklearn_mtl.architectures import ARCHITECTURES
 from sklearn_mtl.datasets import make_multitask
 from sklearn_mtl.parallel import data_parallel
 from sklearn_mtl.weighting import WEIGHTINGS, GradientWeighting
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Two fits run by tests/_ddp_fit.py in each of 2 gloo processes: one full-batch
-# step, and several epochs of small batches with early stopping.
+# The fits run by tests/_ddp_fit.py in each of 2 gloo processes of one torchrun
+# job: one full-batch step; several epochs of small batches with early
+# stopping; every loss-level weighting strategy; every other architecture.
 LOSS_LEVEL = [name for name, cls in WEIGHTINGS.items() if cls.level == "loss"]
-CONFIGS = [
-    dict(hidden_layer_sizes=[16], max_epochs=1, batch_size=200, random_state=0),
-    dict(
-        hidden_layer_sizes=[16, 8],
-        max_epochs=6,
-        batch_size=32,
-        early_stopping=True,
-        n_iter_no_change=2,
-        random_state=1,
-    ),
-] + [
-    # Every loss-level strategy; the learnable ones (uncertainty) test the
-    # averaging of the strategy's own gradients, the non-linear ones (famo)
-    # that every process sees the full batch's losses.
-    dict(
-        hidden_layer_sizes=[16],
-        max_epochs=3,
-        batch_size=50,
-        lr=0.01,
-        weighting=name,
-        random_state=2,
-    )
-    for name in sorted(LOSS_LEVEL)
-]
+OTHER_ARCHITECTURES = [name for name in ARCHITECTURES if name != "shared"]
+CONFIGS = (
+    [
+        dict(hidden_layer_sizes=[16], max_epochs=1, batch_size=200, random_state=0),
+        dict(
+            hidden_layer_sizes=[16, 8],
+            max_epochs=6,
+            batch_size=32,
+            early_stopping=True,
+            n_iter_no_change=2,
+            random_state=1,
+        ),
+    ]
+    + [
+        # Every loss-level strategy; the learnable ones (uncertainty) test the
+        # averaging of the strategy's own gradients, the non-linear ones (famo)
+        # that every process sees the full batch's losses.
+        dict(
+            hidden_layer_sizes=[16],
+            max_epochs=3,
+            batch_size=50,
+            lr=0.01,
+            weighting=name,
+            random_state=2,
+        )
+        for name in sorted(LOSS_LEVEL)
+    ]
+    + [
+        dict(hidden_layer_sizes=[8], max_epochs=2, batch_size=50, architecture=name, random_state=3)
+        for name in sorted(OTHER_ARCHITECTURES)
+    ]
+)
 
 
 def _data():
@@ -107,7 +117,9 @@ def _single_process(config):
 @pytest.mark.parametrize(
     "which",
     range(len(CONFIGS)),
-    ids=["one-full-batch-step", "epochs-early-stopping"] + sorted(LOSS_LEVEL),
+    ids=["one-full-batch-step", "epochs-early-stopping"]
+    + sorted(LOSS_LEVEL)
+    + sorted(OTHER_ARCHITECTURES),
 )
 def test_ddp_ranks_agree_with_each_other_and_with_one_process(ddp_results, which):
     rank0, rank1 = ddp_results[which]
