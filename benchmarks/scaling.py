@@ -162,7 +162,11 @@ def bench_ddp(rows, epochs, batch_size, repeats):
                     "--ddp-batch",
                     str(batch_size),
                 ]
-                subprocess.run(command, env=env, check=True, capture_output=True)
+                run = subprocess.run(command, env=env, capture_output=True, text=True)
+                if run.returncode:
+                    raise RuntimeError(
+                        f"torchrun failed:\n{run.stdout[-3000:]}{run.stderr[-3000:]}"
+                    )
                 results[nproc, threads].append(json.loads(out.read_text()))
     base = statistics.median(r["seconds"] for r in results[1, 1])
     print(f"\nOne fit: {rows} rows x 50 features, network (256, 128), batch {batch_size}, ", end="")
