@@ -225,7 +225,7 @@ def main():
     parser.add_argument("--sections", nargs="+", default=["dask", "ddp", "memmap"])
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--candidates", type=int, default=8)
-    parser.add_argument("--dask-rows", type=int, default=3000)
+    parser.add_argument("--dask-rows", type=int, default=12_000)
     parser.add_argument("--ddp-rows", type=int, default=100_000)
     parser.add_argument("--ddp-epochs", type=int, default=3)
     parser.add_argument("--ddp-batch", type=int, default=1024)
