@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: venv demo test test-slow test-all lint docs
+.PHONY: venv demo test test-slow test-all lint docs docs-check
 
 venv:
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,7 +25,7 @@ test-slow: venv
 
 lint: venv
 	$(PIP) -e ".[test]"
-	$(PY) -m ruff check sklearn_mtl tests examples benchmarks
+	$(PY) -m ruff check sklearn_mtl tests examples benchmarks docs
 
 # The documentation site, offline, warnings as errors; open docs/_build/html/index.html.
 # The examples run during the build (one torch thread each) so the gallery shows
@@ -35,3 +35,10 @@ docs: venv
 	$(PIP) -e ".[docs]"
 	rm -rf docs/api
 	OMP_NUM_THREADS=1 $(PY) -m sphinx -W --keep-going -b html $(SPHINXOPTS) docs docs/_build/html
+
+# The built site as a reader sees it: headless Chromium (Debian's `chromium`
+# package) opens every page at 1024 and 1400 px and fails on a code block or
+# table wider than its column, unrendered math, a missing or shrunken figure,
+# or anything fetched from the network; screenshots land in docs/_build/check.
+docs-check: docs
+	$(PY) docs/check_site.py docs/_build/html --out docs/_build/check

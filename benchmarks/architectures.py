@@ -114,26 +114,41 @@ def summarise(scores, names, correlations, seeds):
 
 
 def format_tables(table, gaps, params, seconds, correlations, n_seeds):
-    """The table as Markdown and as a reStructuredText simple table."""
-    header = ["architecture", "body params", "s / fit"] + [f"c={c:.1f}" for c in correlations]
+    """The tables as Markdown and as reStructuredText simple tables.
+
+    Three tables, each narrow enough to read on the documentation site: the
+    size and fit time of each architecture, its test R^2 per correlation, and
+    its gap to the shared bottom per correlation.
+    """
     n_fits = len(correlations) * n_seeds
-    rows = [
-        [name, str(params[name]), f"{seconds[name] / n_fits:.1f}"]
-        + [f"{m:.3f} ± {s:.3f}" for m, s in zip(*table[name])]
-        for name in table
-    ]
-    rows += [
-        [f"{name} - shared", "", ""] + [f"{m:+.3f} ± {s:.3f}" for m, s in zip(*gaps[name])]
+    size = [["architecture", "body params", "s / fit"]]
+    size += [[name, str(params[name]), f"{seconds[name] / n_fits:.1f}"] for name in table]
+    scores = [["architecture"] + [f"c={c:.1f}" for c in correlations]]
+    scores += [[name] + [f"{m:.3f} ± {s:.3f}" for m, s in zip(*table[name])] for name in table]
+    diffs = [["minus shared"] + [f"c={c:.1f}" for c in correlations]]
+    diffs += [
+        [name] + [f"{m:+.3f} ± {s:.3f}" for m, s in zip(*gaps[name])]
         for name in gaps
         if name != "shared"
     ]
-    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    markdown = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    markdown += ["| " + " | ".join(r) + " |" for r in rows]
+    tables = [size, scores, diffs]
+    markdown = "\n\n".join(_markdown(rows) for rows in tables)
+    return markdown, "\n\n".join(_rst(rows) for rows in tables)
+
+
+def _markdown(rows):
+    header, *body = rows
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
+
+
+def _rst(rows):
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     rule = " ".join("=" * w for w in widths)
-    rst = [rule, " ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(), rule]
-    rst += [" ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows] + [rule]
-    return "\n".join(markdown), "\n".join(rst)
+    header, *body = rows
+    lines = [rule, " ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(), rule]
+    lines += [" ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in body]
+    return "\n".join(lines + [rule])
 
 
 def plot(table, gaps, correlations, budget, path):
@@ -142,23 +157,31 @@ def plot(table, gaps, correlations, budget, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    # Drawn at the width of the documentation's text column (7 in at 100 dpi),
+    # so that the page shows it unscaled with labels of about 15 px.
+    fig, (left, right) = plt.subplots(2, 1, figsize=(7, 8), sharex=True)
     for color, name in enumerate(table):
         style = dict(marker="o", capsize=3, label=name, color=f"C{color}")
-        left.errorbar(correlations, table[name][0], yerr=table[name][1], **style)
+        # Side by side at each correlation, so that the error bars stay apart.
+        x = np.asarray(correlations) + 0.012 * (color - (len(table) - 1) / 2)
+        left.errorbar(x, table[name][0], yerr=table[name][1], **style)
         if name != "shared":
-            right.errorbar(correlations, gaps[name][0], yerr=gaps[name][1], **style)
+            right.errorbar(x, gaps[name][0], yerr=gaps[name][1], **style)
     right.axhline(0, color="grey", lw=1)
-    left.set(xlabel="task correlation (cosine of task weights)", ylabel="test R² (mean of 2 tasks)")
-    right.set(xlabel="task correlation", ylabel="R² minus shared bottom (same seed)")
+    left.set(ylabel="test R² (mean of 2 tasks)", title="Test R², mean ± std over seeds")
+    right.set(
+        xlabel="task correlation (cosine of the task weight vectors)",
+        ylabel="R² minus shared bottom",
+        title="Difference to the shared bottom on the same seed",
+    )
+    left.invert_xaxis()
     for ax in (left, right):
-        ax.invert_xaxis()
         ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle(f"MMoE §4.1 synthetic tasks, {budget} budget: soft vs hard sharing")
+        ax.legend(fontsize="small")
+    fig.suptitle(f"MMoE §4.1 synthetic tasks, {budget} budget")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=100)
 
 
 def main():

@@ -190,18 +190,23 @@ def cost_table(names, times):
 
 
 def score_table(names, scores):
-    """Per-task test scores (mean over seeds) and their mean, per problem."""
-    header, rows = ["strategy"], [[name] for name in names]
+    """Per-task test scores (mean over seeds) and their mean: one table per problem.
+
+    One table per problem keeps each narrow enough to read on the documentation site.
+    """
+    tables = []
     for label in scores["static"]:
         tasks = list(scores["static"][label][0])
-        header += [f"{label} {task}" for task in tasks] + [f"{label} mean"]
-        for row, name in zip(rows, names):
+        header = [f"{label}: strategy", *tasks, "mean"]
+        rows = []
+        for name in names:
             runs = scores[name][label]
             means = [np.mean(list(run.values())) for run in runs]
             spread = f" +- {np.std(means):.3f}" if len(runs) > 1 else ""
-            row += [f"{np.mean([run[task] for run in runs]):.3f}" for task in tasks]
-            row.append(f"{np.mean(means):.3f}{spread}")
-    return grid_table(header, rows)
+            row = [name, *(f"{np.mean([run[task] for run in runs]):.3f}" for task in tasks)]
+            rows.append([*row, f"{np.mean(means):.3f}{spread}"])
+        tables.append(grid_table(header, rows))
+    return "\n\n".join(tables)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ correlations = [0.0, 0.5, 0.9, 1.0]
 rows = []
 for correlation in correlations:
     X, Y = make_multitask(6000, 16, 2, correlation=correlation, random_state=0)
-    X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.5, random_state=0)
+    X_train, X_test, Y_train, Y_test = train_test_split(
+        X, Y, test_size=0.5, random_state=0
+    )
     for name in ARCHITECTURES:
         est = MultiTaskEstimator(
             hidden_layer_sizes=(32,),
@@ -48,9 +50,9 @@ for correlation in correlations:
 
 results = pd.DataFrame(rows)
 print(
-    results.pivot(index="architecture", columns="correlation", values="mean R^2").to_string(
-        float_format="%.3f"
-    )
+    results.pivot(
+        index="architecture", columns="correlation", values="mean R^2"
+    ).to_string(float_format="%.3f")
 )
 print(results.groupby("architecture")["parameters"].first().to_string())
 
@@ -60,7 +62,7 @@ print(results.groupby("architecture")["parameters"].first().to_string())
 # Parameter counts differ between architectures, so compare at similar sizes
 # (``architecture__<parameter>`` sets them) before drawing conclusions.
 
-fig, ax = plt.subplots(figsize=(5, 3.5))
+fig, ax = plt.subplots(figsize=(7, 4))
 for name, group in results.groupby("architecture"):
     ax.plot(group["correlation"], group["mean R^2"], marker="o", label=name)
 ax.set_xlabel("correlation between the tasks")

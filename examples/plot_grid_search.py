@@ -3,12 +3,13 @@ Grid search over task weights and layer sizes in a Pipeline
 ===========================================================
 
 A :class:`~sklearn_mtl.MultiTaskEstimator` is an ordinary scikit-learn
-estimator: it sits at the end of a :class:`~sklearn.pipeline.Pipeline` behind a
-:class:`~sklearn.compose.ColumnTransformer`, and :class:`~sklearn.model_selection.GridSearchCV`
-tunes its parameters. Here the search tunes the weight of the marital-status
-task (``task_weights__marital_status``) and the size of the shared trunk
-(``hidden_layer_sizes``), scoring each task with :func:`~sklearn_mtl.task_scorer`
-and refitting on the income ROC AUC.
+estimator: it sits at the end of a :class:`~sklearn.pipeline.Pipeline`
+behind a :class:`~sklearn.compose.ColumnTransformer`, and
+:class:`~sklearn.model_selection.GridSearchCV` tunes its parameters. Here the
+search tunes the weight of the marital-status task
+(``task_weights__marital_status``) and the size of the shared trunk
+(``hidden_layer_sizes``), scoring each task with
+:func:`~sklearn_mtl.task_scorer` and refitting on the income ROC AUC.
 """
 
 import matplotlib.pyplot as plt
@@ -25,8 +26,12 @@ X, Y = load_adult("train")
 # 23 of 32,561 people have the marital status "Married-AF-spouse" (spouse in
 # the armed forces); a test fold can hold a class its training folds never saw,
 # so merge it into "Married-civ-spouse".
-Y["marital_status"] = Y["marital_status"].replace({"Married-AF-spouse": "Married-civ-spouse"})
-X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random_state=0)
+Y["marital_status"] = Y["marital_status"].replace(
+    {"Married-AF-spouse": "Married-civ-spouse"}
+)
+X_train, X_test, Y_train, Y_test = train_test_split(
+    X, Y, test_size=0.25, random_state=0
+)
 
 # %%
 # The pipeline: one-hot encode the categories, scale the numbers, then one
@@ -35,11 +40,16 @@ X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random
 
 model = make_pipeline(
     make_column_transformer(
-        (OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_include="category")),
+        (
+            OneHotEncoder(handle_unknown="ignore"),
+            make_column_selector(dtype_include="category"),
+        ),
         (StandardScaler(), make_column_selector(dtype_include="number")),
         sparse_threshold=0.0,
     ),
-    MultiTaskEstimator(tasks=ADULT_TASKS, max_epochs=10, batch_size=512, random_state=0),
+    MultiTaskEstimator(
+        tasks=ADULT_TASKS, max_epochs=10, batch_size=512, random_state=0
+    ),
 )
 
 # %%
@@ -56,7 +66,9 @@ scoring = {
     "marital_accuracy": task_scorer("marital_status", "accuracy"),
     "hours_r2": task_scorer("hours_per_week", "r2"),
 }
-search = GridSearchCV(model, param_grid, scoring=scoring, refit="income_auc", cv=3)
+search = GridSearchCV(
+    model, param_grid, scoring=scoring, refit="income_auc", cv=3
+)
 search.fit(X_train, Y_train)
 
 results = pd.DataFrame(search.cv_results_)
@@ -69,19 +81,26 @@ columns = {
 }
 table = results[list(columns)].rename(columns=columns)
 print(table.to_string(index=False, float_format="%.3f"))
-print("best:", search.best_params_)
+print("best:")
+for name, value in search.best_params_.items():
+    print(f"  {name.removeprefix('multitaskestimator__')} = {value}")
 
 # %%
 # Raising a task's weight trades the other tasks' scores for its own: the
 # marital-status accuracy climbs with its weight, income and hours pay for it.
 
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+fig, axes = plt.subplots(3, 1, figsize=(7, 7.5), sharex=True)
 for ax, metric in zip(axes, ["income AUC", "marital acc.", "hours R^2"]):
     for trunk, group in table.groupby(table["trunk"].astype(str)):
-        ax.plot(group["marital weight"], group[metric], marker="o", label=f"trunk {trunk}")
+        ax.plot(
+            group["marital weight"],
+            group[metric],
+            marker="o",
+            label=f"trunk {trunk}",
+        )
     ax.set_xscale("log")
-    ax.set_xlabel("weight of marital_status")
-    ax.set_title(metric)
+    ax.set_ylabel(metric)
+axes[-1].set_xlabel("weight of the marital_status task")
 axes[0].legend()
 fig.tight_layout()
 
@@ -89,6 +108,8 @@ fig.tight_layout()
 # The refitted best pipeline predicts all three tasks on new rows.
 
 best = search.best_estimator_
-print("test scores:", best[-1].score_tasks(best[:-1].transform(X_test), Y_test))
-print("income test AUC:", scoring["income_auc"](best, X_test, Y_test))
+test_scores = best[-1].score_tasks(best[:-1].transform(X_test), Y_test)
+for task, score in test_scores.items():
+    print(f"test {task}: {score:.3f}")
+print(f"test income AUC: {scoring['income_auc'](best, X_test, Y_test):.3f}")
 plt.show()

@@ -3,15 +3,15 @@ Does multi-task learning help? Adult, task by task
 ==================================================
 
 Multi-task learning is not always better than learning each task alone:
-tasks can help or hurt each other. :func:`~sklearn_mtl.inspection.compare_single_task`
-answers per task with cross-validation, and
+tasks can help or hurt each other.
+:func:`~sklearn_mtl.inspection.compare_single_task` answers per task with
+cross-validation, and
 :func:`~sklearn_mtl.inspection.task_affinity` shows which tasks pull the
 shared network in the same direction. Both work on a Pipeline that ends in a
 :class:`~sklearn_mtl.MultiTaskEstimator`.
 """
 
 import matplotlib.pyplot as plt
-import pandas as pd
 from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
@@ -38,7 +38,10 @@ for targets in (Y, Y_test):
 
 model = make_pipeline(
     make_column_transformer(
-        (OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_include="category")),
+        (
+            OneHotEncoder(handle_unknown="ignore"),
+            make_column_selector(dtype_include="category"),
+        ),
         (StandardScaler(), make_column_selector(dtype_include="number")),
         sparse_threshold=0.0,
     ),
@@ -66,22 +69,31 @@ comparison = compare_single_task(
     cv=KFold(3, shuffle=True, random_state=0),
     scoring={"income": "roc_auc"},
 )
-pd.set_option("display.width", 120)
-print(comparison.round(4).to_string())
+shown = ["metric", "multi_task", "single_task", "difference", "verdict"]
+short = {"multi_task": "multi", "single_task": "single"}
+print(comparison[shown].rename(columns=short).round(4).to_string())
+print()
+print(comparison[["difference_std", "difference_se"]].round(4).to_string())
 
 # %%
 # Which tasks cooperate?
 # ----------------------
-# Fit once on the training file and measure, on the test file, the cosine similarity
-# between the tasks' gradients on the shared trunk. Positive values: a step
-# that helps one task helps the other.
+# Fit once on the training file and measure, on the test file, the cosine
+# similarity between the tasks' gradients on the shared trunk. Positive
+# values: a step that helps one task helps the other.
 
 model.fit(X, Y)
 affinity = task_affinity(model, X_test, Y_test)
 print(affinity.round(3))
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-plot_task_affinity(affinity, ax=axes[0])
-plot_training_history(model, ax=axes[1])
+fig, ax = plt.subplots(figsize=(5.5, 4.5))
+plot_task_affinity(affinity, ax=ax)
+fig.tight_layout()
+
+# %%
+# The per-task training losses of that fit, epoch by epoch.
+
+fig, ax = plt.subplots(figsize=(7, 4))
+plot_training_history(model, ax=ax)
 fig.tight_layout()
 plt.show()

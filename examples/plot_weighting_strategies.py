@@ -23,10 +23,17 @@ from sklearn_mtl.inspection import plot_task_weights
 from sklearn_mtl.weighting import WEIGHTINGS
 
 X, Y = make_multitask(
-    4000, 12, 3, ["regression", "binary", "multiclass"], correlation=0.5, random_state=0
+    4000,
+    12,
+    3,
+    ["regression", "binary", "multiclass"],
+    correlation=0.5,
+    random_state=0,
 )
 Y = Y.__class__(volume=Y["task_0"], up=Y["task_1"], grade=Y["task_2"])
-X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.5, random_state=0)
+X_train, X_test, Y_train, Y_test = train_test_split(
+    X, Y, test_size=0.5, random_state=0
+)
 
 # %%
 # One fit per strategy, every other parameter equal. Loss-level strategies cost
@@ -49,7 +56,9 @@ for name in WEIGHTINGS:
     fitted[name] = est
     scores = est.score_tasks(X_test, Y_test)
     mean = np.mean(list(scores.values()))
-    rows.append({"weighting": name, **scores, "mean": mean, "fit (s)": seconds})
+    rows.append(
+        {"weighting": name, **scores, "mean": mean, "fit (s)": seconds}
+    )
 
 table = pd.DataFrame(rows).set_index("weighting")
 print(table.to_string(float_format="%.3f"))
@@ -60,23 +69,38 @@ print(table.to_string(float_format="%.3f"))
 # received in the combined update).
 
 n = len(fitted)
-n_cols = min(n, 4)
+n_cols = min(n, 3)
 n_rows = -(-n // n_cols)
-fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 2.6 * n_rows), squeeze=False)
+fig, axes = plt.subplots(
+    n_rows,
+    n_cols,
+    figsize=(7, 1.8 * n_rows + 0.5),
+    sharex=True,
+    squeeze=False,
+)
 for ax, (name, est) in zip(axes.flat, fitted.items()):
     plot_task_weights(est, ax=ax)
     ax.set_title(name)
-    ax.legend(fontsize="small")
+    ax.get_legend().remove()
+    ax.set_xlabel("")
+    ax.set_ylabel("")
 for ax in axes.flat[n:]:
     ax.set_visible(False)
+fig.supxlabel("epoch")
+fig.supylabel("task weight")
+fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower right")
 fig.tight_layout()
 
 # %%
-# Mean test score per strategy: differences are often small on related tasks,
-# which is itself worth knowing before paying for a costlier strategy.
+# Mean test score per strategy, on an axis that spans the scores (not from
+# 0): differences are often small on related tasks, which is itself worth
+# knowing before paying for a costlier strategy.
 
-fig, ax = plt.subplots(figsize=(6, 3))
-table["mean"].plot.barh(ax=ax)
+order = table["mean"].sort_values()
+fig, ax = plt.subplots(figsize=(7, 4))
+ax.plot(order.values, order.index, "o")
+ax.axvline(table.loc["static", "mean"], color="grey", ls="--", label="static")
 ax.set_xlabel("mean of the task scores (test)")
+ax.legend(loc="lower right")
 fig.tight_layout()
 plt.show()

@@ -8,6 +8,8 @@ hours worked per week (regression) at once, and compare its test scores with
 the same estimator trained on each task alone.
 """
 
+# sphinx_gallery_thumbnail_path = "_static/thumbnails/quickstart.png"
+
 import time
 
 import pandas as pd
@@ -20,16 +22,22 @@ from sklearn_mtl.datasets import ADULT_TASKS, load_adult
 
 X_train, Y_train = load_adult("train")
 X_test, Y_test = load_adult("test")
-print(f"Adult: {len(X_train)} training rows, {len(X_test)} test rows, tasks {ADULT_TASKS}")
+print(f"Adult: {len(X_train)} training rows, {len(X_test)} test rows; tasks:")
+for task, kind in ADULT_TASKS.items():
+    print(f"  {task} ({kind})")
 
 # %%
-# One-hot encode the categorical columns, scale the numeric ones, then fit the
-# network. The same pipeline serves the multi-task model and the single-task ones.
+# One-hot encode the categorical columns, scale the numeric ones, then fit
+# the network. The same pipeline serves the multi-task model and the
+# single-task ones.
 
 
 def make_model(tasks):
     preprocess = make_column_transformer(
-        (OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_include="category")),
+        (
+            OneHotEncoder(handle_unknown="ignore"),
+            make_column_selector(dtype_include="category"),
+        ),
         (StandardScaler(), make_column_selector(dtype_include="number")),
         sparse_threshold=0.0,
     )
@@ -50,7 +58,9 @@ def fit_and_score(columns):
     start = time.perf_counter()
     model.fit(X_train, Y_train[columns])
     seconds = time.perf_counter() - start
-    scores = model[-1].score_tasks(model[:-1].transform(X_test), Y_test[columns])
+    scores = model[-1].score_tasks(
+        model[:-1].transform(X_test), Y_test[columns]
+    )
     return scores, seconds, model[-1].n_epochs_
 
 
@@ -64,7 +74,9 @@ for task in ADULT_TASKS:
     rows.append(
         {
             "task": task,
-            "metric": "R^2" if ADULT_TASKS[task] == "regression" else "accuracy",
+            "metric": "R^2"
+            if ADULT_TASKS[task] == "regression"
+            else "accuracy",
             "multi-task": multi_scores[task],
             "single-task": single_scores[task],
             "single fit (s)": single_seconds,
@@ -75,6 +87,7 @@ table = pd.DataFrame(rows).set_index("task")
 pd.set_option("display.precision", 4)
 print(table.to_string())
 print(
-    f"multi-task fit: {multi_seconds:.1f} s for all three tasks ({multi_epochs} epochs); "
-    f"single-task fits: {table['single fit (s)'].sum():.1f} s in all"
+    f"multi-task fit: {multi_seconds:.1f} s for all three tasks "
+    f"({multi_epochs} epochs)"
 )
+print(f"single-task fits: {table['single fit (s)'].sum():.1f} s in all")
