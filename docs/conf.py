@@ -169,8 +169,7 @@ def _write_api_pages():
             *members,
         ]
         (out / f"{name}.rst").write_text("\n".join(page) + "\n")
-        heading = f":mod:`{name}`: {title}"
-        index += ["", heading, "-" * len(heading), "", *table, "", *members]
+        index += ["", title, "-" * len(title), "", f":mod:`{name}`", "", *table, "", *members]
     (out / "index.rst").write_text("\n".join(index) + "\n")
 
 

@@ -10,6 +10,8 @@ compares their test scores, fit times and the task weights each strategy set
 during training.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 import time
 
 import matplotlib.pyplot as plt

@@ -79,15 +79,15 @@ for task in ADULT_TASKS:
             else "accuracy",
             "multi-task": multi_scores[task],
             "single-task": single_scores[task],
-            "single fit (s)": single_seconds,
+            "single (s)": single_seconds,
             "single epochs": single_epochs,
         }
     )
 table = pd.DataFrame(rows).set_index("task")
-pd.set_option("display.precision", 4)
+pd.set_option("display.precision", 3)
 print(table.to_string())
 print(
     f"multi-task fit: {multi_seconds:.1f} s for all three tasks "
     f"({multi_epochs} epochs)"
 )
-print(f"single-task fits: {table['single fit (s)'].sum():.1f} s in all")
+print(f"single-task fits: {table['single (s)'].sum():.1f} s in all")

@@ -30,15 +30,16 @@ def _arrow(ax, start, end):
 def draw_network(path):
     """Features, one shared body, one head per task: the model of the quickstart."""
     fig, ax = plt.subplots(figsize=(6.4, 4.48))
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
     ax.set(xlim=(0, 10), ylim=(0, 7), aspect="equal")
     ax.axis("off")
-    _box(ax, 1.3, 3.5, 2.6, 1.5, "features\nX", "#e8e8e8")
+    _box(ax, 1.45, 3.5, 2.4, 1.5, "features\nX", "#e8e8e8")
     _box(ax, 4.6, 3.5, 2.4, 2.4, "shared\nbody", "#9ecae1")
     heads = [("income", 5.8), ("marital\nstatus", 3.5), ("hours\nper week", 1.2)]
     for name, y in heads:
         _box(ax, 8.3, y, 2.6, 1.5, name, "#fdd0a2")
         _arrow(ax, (5.85, 3.5), (6.95, y))
-    _arrow(ax, (2.65, 3.5), (3.35, 3.5))
+    _arrow(ax, (2.7, 3.5), (3.35, 3.5))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
