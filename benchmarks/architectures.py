@@ -123,13 +123,17 @@ def format_tables(table, gaps, params, seconds, correlations, n_seeds):
     n_fits = len(correlations) * n_seeds
     size = [["architecture", "body params", "s / fit"]]
     size += [[name, str(params[name]), f"{seconds[name] / n_fits:.1f}"] for name in table]
-    scores = [["architecture"] + [f"c={c:.1f}" for c in correlations]]
-    scores += [[name] + [f"{m:.3f} ± {s:.3f}" for m, s in zip(*table[name])] for name in table]
-    diffs = [["minus shared"] + [f"c={c:.1f}" for c in correlations]]
+    # One row per correlation: reading down a column follows one architecture.
+    scores = [["correlation", *table]]
+    scores += [
+        [f"{c:.1f}"] + [f"{table[name][0][i]:.3f} ± {table[name][1][i]:.3f}" for name in table]
+        for i, c in enumerate(correlations)
+    ]
+    others = [name for name in gaps if name != "shared"]
+    diffs = [["correlation"] + [f"{name} - shared" for name in others]]
     diffs += [
-        [name] + [f"{m:+.3f} ± {s:.3f}" for m, s in zip(*gaps[name])]
-        for name in gaps
-        if name != "shared"
+        [f"{c:.1f}"] + [f"{gaps[name][0][i]:+.3f} ± {gaps[name][1][i]:.3f}" for name in others]
+        for i, c in enumerate(correlations)
     ]
     tables = [size, scores, diffs]
     markdown = "\n\n".join(_markdown(rows) for rows in tables)
@@ -148,7 +152,8 @@ def _rst(rows):
     header, *body = rows
     lines = [rule, " ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(), rule]
     lines += [" ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in body]
-    return "\n".join(lines + [rule])
+    # The site's CSS keeps cells of the "numbers" class on one line.
+    return "\n".join([".. rst-class:: numbers", "", *lines, rule])
 
 
 def plot(table, gaps, correlations, budget, path):

@@ -38,7 +38,8 @@ from pathlib import Path
 WIDTHS = (1024, 1400)
 HEIGHT = 900
 #: Pages saved as screenshots: landing, getting started, a guide page with
-#: math, an API page, the gallery and an example, a benchmark page.
+#: math, the API index and a class page, the gallery and an example, two
+#: benchmark pages.
 SCREENSHOTS = [
     "index.html",
     "getting_started.html",
@@ -48,6 +49,7 @@ SCREENSHOTS = [
     "auto_examples/index.html",
     "auto_examples/plot_mtl_vs_single_task.html",
     "benchmarks/weighting.html",
+    "benchmarks/architectures.html",
 ]
 MIN_FIGURE_SCALE = 0.7
 BROWSERS = ("chromium", "chromium-headless-shell", "google-chrome", "chrome")
