@@ -27,6 +27,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog
 
+from .weighting import GradientWeighting
+
 #: Rows per forward pass at prediction and validation time.
 INFERENCE_BATCH_SIZE = 8192
 
@@ -352,7 +354,7 @@ class MultiTaskNet(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         X, y, w = batch
-        if self.weighting.level == "gradient" and self.module_.body_is_shared:
+        if isinstance(self.weighting, GradientWeighting) and self.module_.body_is_shared:
             representation = self.module_.body(X)
             outputs = self.module_.forward_heads(representation)
         else:
