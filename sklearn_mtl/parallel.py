@@ -31,6 +31,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ._engine import DATA_PARALLEL
+from .weighting import LossWeighting
 
 __all__ = ["data_parallel"]
 
@@ -163,7 +164,7 @@ class _DataParallelPlan:
         return index[self.rank :: self.world_size]
 
     def wrap_module(self, module, weighting):
-        if weighting.level != "loss":
+        if not isinstance(weighting, LossWeighting):
             raise ValueError(
                 f"Data-parallel training supports loss-level weighting strategies; "
                 f"{type(weighting).__name__} combines per-task gradients, which "

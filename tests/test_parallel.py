@@ -16,14 +16,14 @@ from sklearn_mtl import MultiTaskEstimator, TargetDict
 from sklearn_mtl.architectures import ARCHITECTURES
 from sklearn_mtl.datasets import make_multitask
 from sklearn_mtl.parallel import data_parallel
-from sklearn_mtl.weighting import WEIGHTINGS, GradientWeighting
+from sklearn_mtl.weighting import WEIGHTINGS, GradientWeighting, LossWeighting
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # The fits run by tests/_ddp_fit.py in each of 2 gloo processes of one torchrun
 # job: one full-batch step; several epochs of small batches with early
 # stopping; every loss-level weighting strategy; every other architecture.
-LOSS_LEVEL = [name for name, cls in WEIGHTINGS.items() if cls.level == "loss"]
+LOSS_LEVEL = [name for name, cls in WEIGHTINGS.items() if issubclass(cls, LossWeighting)]
 OTHER_ARCHITECTURES = [name for name in ARCHITECTURES if name != "shared"]
 CONFIGS = (
     [
@@ -183,8 +183,8 @@ def test_world_of_one_matches_plain_fit_and_leaves_a_plain_model(one_process_gro
 
 
 class _GradientProbe(GradientWeighting):
-    def aggregate(self, grads, losses, present):
-        return grads.sum(dim=0), self.base_weights_
+    def weigh(self, gram, losses, active):
+        return np.ones(len(active))
 
 
 def test_gradient_level_strategies_are_refused_before_training(one_process_group, mixed_data):
