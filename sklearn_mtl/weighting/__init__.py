@@ -1,10 +1,12 @@
 """Task-weighting strategies: how the task losses become one training signal.
 
 ``MultiTaskEstimator(weighting=...)`` takes a name from :data:`WEIGHTINGS` or an
-instance of one of these classes. Loss-level strategies (``static``,
-``uncertainty``, ``dwa``, ``rlw``, ``famo``) cost one backward pass per step;
-gradient-level ones (``gradnorm``, ``pcgrad``, ``mgda``, ``cagrad``, ``imtl``,
-``nash``) combine per-task gradients of the shared parameters.
+instance of one of these classes. Loss-level strategies (subclasses of
+:class:`LossWeighting`: ``static``, ``uncertainty``, ``dwa``, ``rlw``, ``famo``)
+cost one backward pass per step; gradient-level ones (subclasses of
+:class:`GradientWeighting`: ``gradnorm``, ``pcgrad``, ``mgda``, ``cagrad``,
+``imtl``, ``nash``) combine per-task gradients of the shared parameters,
+several of them through torchjd's Gramian weightings.
 """
 
 from ._base import BaseWeighting, GradientWeighting, LossWeighting, task_gradients

@@ -1,20 +1,22 @@
 """Base classes of task-weighting strategies."""
 
-import numbers
+from abc import ABC, abstractmethod
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import InvalidParameterError
 
 
-class BaseWeighting(BaseEstimator):
+class BaseWeighting(BaseEstimator, ABC):
     """Base class of task-weighting strategies.
 
     A strategy is a parameter object: hyper-parameters are ``__init__``
-    arguments (grid-searchable as ``weighting__<name>``); the per-task losses,
-    the network and the epoch arrive as call arguments; running state lives in
-    ``_``-suffixed attributes that :meth:`initialize` resets at the start of
-    every fit.
+    arguments (grid-searchable as ``weighting__<name>``) with declarative
+    ``_parameter_constraints``, checked once by :meth:`initialize`; the
+    per-task losses, the network and the epoch arrive as call arguments;
+    running state lives in ``_``-suffixed attributes that :meth:`initialize`
+    resets at the start of every fit.
 
     The engine calls, in order:
 
@@ -26,10 +28,11 @@ class BaseWeighting(BaseEstimator):
     4. ``on_epoch_end(train_losses)`` once per epoch.
 
     Subclass :class:`LossWeighting` (one backward pass of a weighted sum) or
-    :class:`GradientWeighting` (per-task gradients on the shared parameters).
-    To add a strategy, write one file with its class and add one line to the
-    registry in ``sklearn_mtl/weighting/__init__.py``; the contract tests in
-    ``tests/weighting/test_contract.py`` then cover it.
+    :class:`GradientWeighting` (per-task gradients on the shared parameters);
+    which of the two a strategy is, is its class. To add a strategy, write one
+    file with its class and add one line to the registry in
+    ``sklearn_mtl/weighting/__init__.py``; the contract and property tests in
+    ``tests/weighting/`` then cover it.
 
     Conventions shared by every strategy:
 
@@ -38,13 +41,13 @@ class BaseWeighting(BaseEstimator):
       multiply their weights by the number of tasks);
     - a task with no labelled row in a batch (``present`` False) has loss 0
       and no gradient; strategies leave it out of their computation and must
-      never produce a NaN because of it;
+      never produce a NaN because of it; so is a task whose weight in
+      ``task_weights`` is 0;
     - tensors of the running state live on the losses' device; pickling moves
       them to the CPU so that a model trained on CUDA loads anywhere.
     """
 
-    #: ``"loss"`` or ``"gradient"``: what the strategy looks at.
-    level = "loss"
+    _parameter_constraints: dict = {}
 
     #: Whether the weights are drawn at random at every step (only their
     #: expectation is then symmetric in the tasks).
@@ -55,7 +58,7 @@ class BaseWeighting(BaseEstimator):
     negative_weights = False
 
     def initialize(self, task_names, base_weights, device):
-        """Reset the running state at the start of a fit.
+        """Check the hyper-parameters and reset the running state at the start of a fit.
 
         Parameters
         ----------
@@ -70,31 +73,26 @@ class BaseWeighting(BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         self.task_names_ = list(task_names)
         self.base_weights_ = torch.as_tensor(base_weights, dtype=torch.float32).to(device)
         self.weights_ = self.base_weights_.clone()
         return self
 
-    def _check_param(self, name, *, low=None, high=None, low_open=False, options=None):
-        """Raise a ValueError naming the fix when a hyper-parameter is out of range."""
-        value = getattr(self, name)
-        where = f"{type(self).__name__}: {name}={value!r}"
-        if options is not None:
-            if value not in options:
-                raise ValueError(f"{where} is not one of {list(options)}; set weighting__{name}.")
-            return
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
-            raise TypeError(f"{where} must be a real number; set weighting__{name}.")
-        if low is not None and (value < low or (low_open and value == low)):
-            bound = ">" if low_open else ">="
-            raise ValueError(f"{where} must be {bound} {low}; set weighting__{name}.")
-        if high is not None and value > high:
-            raise ValueError(f"{where} must be <= {high}; set weighting__{name}.")
+    def _validate_params(self):
+        try:
+            super()._validate_params()
+        except InvalidParameterError as error:
+            raise InvalidParameterError(
+                f"{error} Pass a valid value to {type(self).__name__}(...) or set "
+                "weighting__<parameter> on the estimator."
+            ) from None
 
     def parameters(self):
         """Learnable tensors the network's optimizer updates too (none by default)."""
         return []
 
+    @abstractmethod
     def backward(self, losses, *, present, network, representation=None):
         """Back-propagate the combined loss of one batch.
 
@@ -116,7 +114,6 @@ class BaseWeighting(BaseEstimator):
         weights : torch.Tensor of shape (n_tasks,)
             The weight each task's loss received in this step (detached).
         """
-        raise NotImplementedError
 
     def on_step_end(self, recompute_losses):
         """Hook run after each optimizer step (nothing by default).
@@ -162,8 +159,7 @@ class LossWeighting(BaseWeighting):
     :meth:`combine`.
     """
 
-    level = "loss"
-
+    @abstractmethod
     def combine(self, losses, present):
         """The scalar to back-propagate and the weights in force.
 
@@ -177,7 +173,6 @@ class LossWeighting(BaseWeighting):
         total : torch.Tensor, scalar
         weights : torch.Tensor of shape (n_tasks,)
         """
-        raise NotImplementedError
 
     def backward(self, losses, *, present, network, representation=None):
         total, weights = self.combine(losses, present)
@@ -193,13 +188,14 @@ class GradientWeighting(BaseWeighting):
     ``sum_t weight_t * g_t`` where ``g_t`` is the gradient of task ``t``'s loss
     on them, and the weights are computed from the Gram matrix
     ``G G^T`` of those gradients (and the losses). Subclasses implement
-    :meth:`weigh`, which returns coefficients computed on the raw gradients;
-    the user's ``task_weights`` then multiply them (a task with weight 0 is
-    left out). Coefficients are scaled so that the uniform point gives 1 per
-    task, as ``static`` does. A task absent from the batch, or whose gradient
-    is zero, is left out and gets weight 0 in that step. The heads and other
+    :meth:`weigh`, which returns a coefficient per task; how the user's
+    ``task_weights`` enter is the class's :attr:`task_weights_enter`. A task
+    absent from the batch, whose gradient is zero, or whose task weight is 0
+    is left out and gets weight 0 in that step. The heads and other
     task-specific parameters receive the gradient of
     ``sum_t task_weight_t * L_t``, in which each head reads only its own task.
+    With no shared parameter at all (``hidden_layer_sizes=()`` under hard
+    sharing) there is nothing to combine: that gradient is the whole update.
 
     Cost per step: one batched backward pass that yields the per-task
     gradients of the shared parameters (``n_tasks x n_shared`` floats of
@@ -214,16 +210,35 @@ class GradientWeighting(BaseWeighting):
     parameters (MGDA-UB).
     """
 
-    level = "gradient"
+    _parameter_constraints: dict = {}
 
     #: Work on the gradients of the shared representation when there is one.
     on_representation = False
+
+    #: Whether the update never increases a task's loss to first order:
+    #: ``g_t . d >= 0`` for every task ``t`` (MGDA, UPGrad, DualProj).
+    non_conflicting = False
+
+    #: Whether the tasks are visited in a random order (PCGrad, GradVac), so
+    #: that permuting the tasks permutes the weights in distribution only.
+    random_order = False
+
+    #: How the user's ``task_weights`` ``w`` enter the update.
+    #: ``"gradients"``: the method sees the weighted gradients ``w_t g_t`` (its
+    #: Gram matrix is ``D G D`` with ``D = diag(w)``), so a method that removes
+    #: conflicts removes them from the update actually made; ``"coefficients"``:
+    #: the method sees the raw gradients and ``w`` multiplies its coefficients
+    #: (for methods invariant to a task's gradient scale, where weighting the
+    #: gradients would cancel out); ``"preference"``: :meth:`weigh` uses them
+    #: itself, as the method's preference vector (``self.base_weights_cpu_``).
+    task_weights_enter = "gradients"
 
     def initialize(self, task_names, base_weights, device):
         super().initialize(task_names, base_weights, device)
         self.base_weights_cpu_ = self.base_weights_.double().cpu().numpy()
         return self
 
+    @abstractmethod
     def weigh(self, gram, losses, active):
         """The weight of each task's gradient.
 
@@ -231,7 +246,9 @@ class GradientWeighting(BaseWeighting):
         ----------
         gram : numpy.ndarray of shape (n_active, n_active), float64
             ``g_i . g_j`` for the active tasks: present in the batch, with a
-            non-zero gradient and a positive task weight.
+            non-zero gradient and a positive task weight (the gradients are
+            multiplied by their task weights first when
+            :attr:`task_weights_enter` is ``"gradients"``).
         losses : numpy.ndarray of shape (n_active,)
             Their losses.
         active : numpy.ndarray of int, shape (n_active,)
@@ -243,33 +260,36 @@ class GradientWeighting(BaseWeighting):
             The coefficient of each active task's gradient in the shared
             update (inactive tasks get 0).
         """
-        raise NotImplementedError
+
+    def task_gradient_rows(self, losses, targets, present):
+        """The per-task rows the shared update combines, ``(n_tasks, n)``.
+
+        Each task's gradient on ``targets`` (:func:`task_gradients`); a
+        strategy that combines something else (DB-MTL: a moving average of
+        the log-loss gradients) overrides this.
+        """
+        return task_gradients(losses, targets)
+
+    def task_parameter_loss(self, losses, present):
+        """The scalar whose gradient the task-specific parameters receive."""
+        return (self.base_weights_ * losses).sum()
 
     def backward(self, losses, *, present, network, representation=None):
         shared = network.shared_parameters()
+        if not shared:
+            self.task_parameter_loss(losses, present).backward()
+            self.weights_ = self.base_weights_ * present
+            return self.weights_
         use_representation = self.on_representation and representation is not None
         targets = [representation] if use_representation else shared
-        grads = task_gradients(losses, targets)
-        gram = grads @ grads.T
-        # One device synchronisation per step: the solve is tiny and runs on the CPU.
-        n_tasks = losses.shape[0]
-        stats = torch.cat([gram.flatten(), losses.detach(), present.to(gram.dtype)])
-        stats = stats.double().cpu().numpy()
-        gram_cpu = stats[: n_tasks * n_tasks].reshape(n_tasks, n_tasks)
-        losses_cpu, present_cpu = stats[-2 * n_tasks : -n_tasks], stats[-n_tasks:] > 0
-        base = self.base_weights_cpu_
-        active = (present_cpu & (gram_cpu.diagonal() > 0) & (base > 0)).nonzero()[0]
-        weights = np.zeros(n_tasks)
-        if active.size:
-            coefficients = self.weigh(gram_cpu[np.ix_(active, active)], losses_cpu[active], active)
-            weights[active] = base[active] * np.asarray(coefficients, dtype=np.float64)
-        weights = torch.as_tensor(weights, dtype=grads.dtype).to(grads.device)
+        rows = self.task_gradient_rows(losses, targets, present)
+        weights = self._weights(rows @ rows.T, losses, present).to(rows.dtype).to(rows.device)
         specific = network.task_parameters()
         if specific:
             torch.autograd.backward(
-                (self.base_weights_ * losses).sum(), inputs=specific, retain_graph=True
+                self.task_parameter_loss(losses, present), inputs=specific, retain_graph=True
             )
-        combined = weights @ grads
+        combined = weights @ rows
         if use_representation:
             torch.autograd.backward(
                 representation, grad_tensors=combined.view_as(representation), inputs=shared
@@ -278,6 +298,27 @@ class GradientWeighting(BaseWeighting):
             set_flat_grad(shared, combined)
         self.weights_ = weights
         return weights
+
+    def _weights(self, gram, losses, present):
+        """Every task's weight, from the Gram matrix of their rows (on the CPU)."""
+        # One device synchronisation per step: the solve is tiny and runs on the CPU.
+        n_tasks = losses.shape[0]
+        stats = torch.cat([gram.flatten(), losses.detach(), present.to(gram.dtype)])
+        stats = stats.double().cpu().numpy()
+        gram = stats[: n_tasks * n_tasks].reshape(n_tasks, n_tasks)
+        losses, present = stats[-2 * n_tasks : -n_tasks], stats[-n_tasks:] > 0
+        base = self.base_weights_cpu_
+        active = (present & (gram.diagonal() > 0) & (base > 0)).nonzero()[0]
+        weights = np.zeros(n_tasks)
+        if active.size:
+            gram, task_weights = gram[np.ix_(active, active)], base[active]
+            if self.task_weights_enter == "gradients":
+                gram = gram * np.outer(task_weights, task_weights)
+            coefficients = np.asarray(self.weigh(gram, losses[active], active), dtype=np.float64)
+            if self.task_weights_enter != "preference":
+                coefficients = task_weights * coefficients
+            weights[active] = coefficients
+        return torch.as_tensor(weights)
 
 
 def task_gradients(losses, parameters):

@@ -1,7 +1,10 @@
 """Conflict-averse gradient descent (Liu et al., 2021)."""
 
+import numbers
+
 import numpy as np
 from scipy.optimize import minimize
+from sklearn.utils._param_validation import Interval
 
 from ._base import GradientWeighting
 
@@ -42,8 +45,11 @@ class CAGradWeighting(GradientWeighting):
     and an SLSQP solve in ``n_tasks`` variables on the CPU.
 
     The update is reported as coefficients of the gradients times
-    ``n_tasks`` (plain averaging gives 1 per task); the user's
-    ``task_weights`` multiply them.
+    ``n_tasks`` (plain averaging gives 1 per task). The user's
+    ``task_weights`` scale the task gradients before the solve (CAGrad on
+    the weighted losses): scaling the coefficients afterwards would bring
+    back the conflict the solve avoids. (torchjd's ``CAGradWeighting`` needs
+    cvxpy; this SLSQP solve needs only SciPy.)
 
     References
     ----------
@@ -59,13 +65,14 @@ class CAGradWeighting(GradientWeighting):
     array([1.2, 1.2])
     """
 
+    _parameter_constraints = {
+        "c": [Interval(numbers.Real, 0, None, closed="left")],
+        "rescale": ["boolean"],
+    }
+
     def __init__(self, c=0.5, rescale=True):
         self.c = c
         self.rescale = rescale
-
-    def initialize(self, task_names, base_weights, device):
-        self._check_param("c", low=0)
-        return super().initialize(task_names, base_weights, device)
 
     def weigh(self, gram, losses, active):
         n = gram.shape[0]
@@ -102,10 +109,3 @@ class CAGradWeighting(GradientWeighting):
             coefficients /= 1 + self.c**2
         return n * coefficients
 
-
-def _simplex_gap(w):
-    return w.sum() - 1.0
-
-
-def _simplex_jac(w):
-    return np.ones_like(w)

@@ -1,6 +1,9 @@
 """Dynamic weight average (Liu, Johns & Davison, 2019)."""
 
+import numbers
+
 import torch
+from sklearn.utils._param_validation import Interval
 
 from ._base import LossWeighting
 
@@ -59,11 +62,14 @@ class DWAWeighting(LossWeighting):
     tensor([0.7551, 1.2449])
     """
 
+    _parameter_constraints = {
+        "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
     def __init__(self, temperature=2.0):
         self.temperature = temperature
 
     def initialize(self, task_names, base_weights, device):
-        self._check_param("temperature", low=0, low_open=True)
         super().initialize(task_names, base_weights, device)
         self.loss_history_ = []
         return self

@@ -1,6 +1,9 @@
 """Fast adaptive multitask optimisation (Liu et al., 2023)."""
 
+import numbers
+
 import torch
+from sklearn.utils._param_validation import Interval
 
 from ._base import LossWeighting
 
@@ -50,8 +53,8 @@ class FAMOWeighting(LossWeighting):
     The losses are assumed non-negative (cross-entropy, squared error). The
     weights are scaled by the number of tasks ``T`` so that the uniform point
     gives weight 1 per task. The user's ``task_weights`` multiply them. A
-    task absent from a batch gets weight 0 in it and its logit is not
-    updated from that batch.
+    task absent from a batch, or whose task weight is 0, gets weight 0 and
+    is left out of the normaliser ``c`` and of the logit update.
 
     References
     ----------
@@ -68,13 +71,16 @@ class FAMOWeighting(LossWeighting):
     tensor([1.5000, 0.5000])
     """
 
+    _parameter_constraints = {
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "gamma": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
     def __init__(self, lr=0.025, gamma=0.001):
         self.lr = lr
         self.gamma = gamma
 
     def initialize(self, task_names, base_weights, device):
-        self._check_param("lr", low=0, low_open=True)
-        self._check_param("gamma", low=0)
         super().initialize(task_names, base_weights, device)
         zeros = torch.zeros(len(self.task_names_), device=self.base_weights_.device)
         self.logits_ = zeros.clone()
@@ -86,6 +92,8 @@ class FAMOWeighting(LossWeighting):
 
     def combine(self, losses, present):
         n_tasks = losses.shape[0]
+        # A task with weight 0 is switched off: out of the normaliser and the logit update.
+        present = present & (self.base_weights_ > 0)
         z = torch.softmax(self.logits_.masked_fill(~present, -torch.inf), 0)
         z = torch.nan_to_num(z)
         shifted = torch.where(present, losses + _EPS, torch.ones_like(losses))
@@ -105,7 +113,8 @@ class FAMOWeighting(LossWeighting):
             z = torch.nan_to_num(torch.softmax(self.logits_.masked_fill(~present, -torch.inf), 0))
             delta = torch.where(present, delta, torch.zeros_like(delta))
             grad = z * (delta - (z * delta).sum()) + self.gamma * self.logits_
-            self.logits_ = self.logits_ - self._adam_step(grad)
+            step = self._adam_step(grad)
+            self.logits_ = self.logits_ - torch.where(present, step, torch.zeros_like(step))
         self.last_losses_ = None
 
     def _adam_step(self, grad, beta1=0.9, beta2=0.999, eps=1e-8):

@@ -1,7 +1,10 @@
 """Gradient normalisation (Chen et al., 2018)."""
 
+import numbers
+
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval
 
 from ._base import GradientWeighting
 
@@ -71,11 +74,14 @@ class GradNormWeighting(GradientWeighting):
     tensor([-2.,  2.])
     """
 
+    task_weights_enter = "coefficients"
+
+    _parameter_constraints = {"alpha": [Interval(numbers.Real, 0, None, closed="left")]}
+
     def __init__(self, alpha=1.5):
         self.alpha = alpha
 
     def initialize(self, task_names, base_weights, device):
-        self._check_param("alpha", low=0)
         super().initialize(task_names, base_weights, device)
         n_tasks = len(self.task_names_)
         device = self.base_weights_.device

@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+from torchjd.aggregation import IMTLGWeighting
 
 from ._base import GradientWeighting
 
@@ -12,10 +13,13 @@ class IMTLWeighting(GradientWeighting):
     IMTL-G chooses weights ``alpha`` (summing to 1) such that the combined
     gradient ``g = sum_t alpha_t g_t`` has the same projection on every unit
     gradient ``u_t = g_t / |g_t|``, so no task is favoured however large its
-    gradient. The conditions are linear in ``alpha``,
-    ``(u_1 - u_t) . g = 0`` for ``t > 1``; they are solved in the
-    least-squares, minimum-norm sense on the Gram matrix (the paper's closed
-    form when the system is regular; equal weights for identical tasks).
+    gradient. The closed form is ``alpha = G^{-1} |g| / sum(G^{-1} |g|)``,
+    with ``G`` the Gram matrix and ``|g|`` the gradients' norms (then
+    ``g_t . g`` is proportional to ``|g_t|``); it is computed with the
+    pseudo-inverse, as torchjd's ``IMTLGWeighting`` does, which extends it to
+    linearly dependent gradients. (The equal-projection conditions alone
+    also admit ``alpha = (1, 1, -1)`` for the gradients ``(1, 0)``,
+    ``(0, 1)``, ``(1, 1)``: a zero update.)
 
     IMTL-L (``loss_scaling=True``, the paper's hybrid IMTL) also learns a
     scale ``e^{s_t}`` per task by minimising ``e^{s_t} L_t - s_t``, which
@@ -44,7 +48,7 @@ class IMTLWeighting(GradientWeighting):
     -----
     Cost per step: the per-task gradients of the shared parameters (one
     batched backward pass, ``n_tasks x n_shared`` floats), their Gram matrix
-    and an ``n_tasks x n_tasks`` least-squares solve on the CPU.
+    and the pseudo-inverse of that ``n_tasks x n_tasks`` matrix on the CPU.
 
     For two tasks the weights are always non-negative. With three or more
     tasks the closed form often gives one task a negative coefficient; the
@@ -70,11 +74,14 @@ class IMTLWeighting(GradientWeighting):
 
     negative_weights = True
 
+    task_weights_enter = "coefficients"
+
+    _parameter_constraints = {"loss_scaling": ["boolean"]}
+
     def __init__(self, loss_scaling=True):
         self.loss_scaling = loss_scaling
 
     def initialize(self, task_names, base_weights, device):
-        self._check_param("loss_scaling", options=(True, False))
         super().initialize(task_names, base_weights, device)
         n_tasks = len(self.task_names_)
         self.log_scale_ = torch.zeros(n_tasks, device=self.base_weights_.device)
@@ -93,28 +100,9 @@ class IMTLWeighting(GradientWeighting):
             index = torch.as_tensor(active, device=s.device)
             grad[index] = torch.as_tensor(scale * losses - 1.0, dtype=s.dtype, device=s.device)
             self.log_scale_.grad = grad
-        alpha = impartial_weights(gram * np.outer(scale, scale))
+        gram = gram * np.outer(scale, scale)
+        # IMTL-G is invariant to the gradients' common scale: solve a well-conditioned copy.
+        gram = torch.from_numpy(gram / (np.trace(gram) / len(gram)))
+        alpha = IMTLGWeighting()(gram).numpy()
         return len(alpha) * alpha * scale
 
-
-def impartial_weights(gram):
-    """IMTL-G weights: ``alpha`` summing to 1 with equal projections of ``G^T alpha``.
-
-    Parameters
-    ----------
-    gram : ndarray of shape (n, n)
-        Gram matrix of non-zero gradients.
-
-    Returns
-    -------
-    alpha : ndarray of shape (n,)
-        Summing to 1; may hold negative entries for ``n > 2``.
-    """
-    n = gram.shape[0]
-    if n == 1:
-        return np.ones(1)
-    projections = gram / np.sqrt(np.diag(gram))[:, None]  # u_t . g_s
-    system = np.vstack([projections[:1] - projections[1:], np.ones((1, n))])
-    target = np.zeros(n)
-    target[-1] = 1.0
-    return np.linalg.lstsq(system, target, rcond=None)[0]

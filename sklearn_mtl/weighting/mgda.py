@@ -1,8 +1,10 @@
 """Multiple-gradient descent, upper bound (Sener & Koltun, 2018)."""
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
 from ._base import GradientWeighting
+from ._solvers import min_norm_weights
 
 
 class MGDAWeighting(GradientWeighting):
@@ -22,9 +24,6 @@ class MGDAWeighting(GradientWeighting):
         How the gradients are scaled before the min-norm problem is solved
         (as in the paper's code): not at all, by their norm, by their loss,
         or by both. The weights then apply to the raw gradients.
-    max_iter : int, default=250
-        Frank-Wolfe iterations of the min-norm solver (exact for two tasks
-        after one).
 
     Attributes
     ----------
@@ -40,13 +39,23 @@ class MGDAWeighting(GradientWeighting):
     -----
     Cost per step: with hard sharing (the default architecture), one batched
     backward pass to the representation (``n_tasks x batch_size x width``
-    floats), one backward pass from it into the trunk, and a Frank-Wolfe
-    solve on the ``n_tasks x n_tasks`` Gram matrix on the CPU. With an
+    floats), one backward pass from it into the trunk, and an exact
+    solve on the ``n_tasks x n_tasks`` Gram matrix on the CPU
+    (:func:`~sklearn_mtl.weighting._solvers.min_norm_weights`, an NNLS
+    problem; Frank-Wolfe from the uniform point, as in torchjd's
+    ``MGDAWeighting``, stalls when gradients nearly oppose and then returns
+    a direction that increases a task's loss). With an
     architecture without one shared representation, the per-task gradients
     of the shared parameters are used instead (MGDA proper).
 
     The weights are reported times ``n_tasks`` (the uniform point gives 1 per
-    task); the user's ``task_weights`` multiply them.
+    task). The user's ``task_weights`` scale the gradients before the
+    min-norm point is found, so the update still decreases every task's
+    loss to first order (``g_t . d >= 0``; with ``normalization="none"``,
+    since the other normalisations solve for scaled gradients and apply the
+    weights to the raw ones, as the paper's code does); its coefficients are
+    reported on the raw gradients. ``max_iter`` (of the former Frank-Wolfe
+    solver) is gone: the solve is exact.
 
     References
     ----------
@@ -56,22 +65,20 @@ class MGDAWeighting(GradientWeighting):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_mtl.weighting.mgda import min_norm_weights
-    >>> g = np.array([[1.0, 0.0], [0.0, 2.0]])
-    >>> min_norm_weights(g @ g.T)  # the point (0.8, 0.4) is closest to 0
-    array([0.8, 0.2])
+    >>> from sklearn_mtl.weighting import MGDAWeighting
+    >>> g = np.array([[1.0, 0.0], [0.0, 2.0]])  # the point (0.8, 0.4) is closest to 0
+    >>> MGDAWeighting().weigh(g @ g.T, np.ones(2), np.arange(2)).round(6)
+    array([1.6, 0.4])
     """
 
     on_representation = True
 
-    def __init__(self, normalization="none", max_iter=250):
-        self.normalization = normalization
-        self.max_iter = max_iter
+    non_conflicting = True
 
-    def initialize(self, task_names, base_weights, device):
-        self._check_param("normalization", options=("none", "l2", "loss", "loss+"))
-        self._check_param("max_iter", low=1)
-        return super().initialize(task_names, base_weights, device)
+    _parameter_constraints = {"normalization": [StrOptions({"none", "l2", "loss", "loss+"})]}
+
+    def __init__(self, normalization="none"):
+        self.normalization = normalization
 
     def weigh(self, gram, losses, active):
         norms = np.sqrt(np.diag(gram))
@@ -81,41 +88,5 @@ class MGDAWeighting(GradientWeighting):
             "loss": np.maximum(losses, 1e-12),
             "loss+": np.maximum(losses, 1e-12) * norms,
         }[self.normalization]
-        alpha = min_norm_weights(gram / np.outer(scale, scale), max_iter=self.max_iter)
+        alpha = min_norm_weights(gram / np.outer(scale, scale))
         return len(alpha) * alpha
-
-
-def min_norm_weights(gram, max_iter=250, tol=1e-8):
-    """The point of the simplex minimising ``alpha^T gram alpha``.
-
-    Frank-Wolfe with exact line search from the uniform point: each step
-    moves towards the vertex with the smallest gradient. Exact after one step
-    for two vectors; symmetric vectors keep equal weights.
-
-    Parameters
-    ----------
-    gram : ndarray of shape (n, n)
-        Gram matrix of the vectors.
-    max_iter : int, default=250
-    tol : float, default=1e-8
-        Stop when the step size falls below it.
-
-    Returns
-    -------
-    alpha : ndarray of shape (n,)
-    """
-    n = gram.shape[0]
-    alpha = np.full(n, 1.0 / n)
-    for _ in range(max_iter):
-        grad = gram @ alpha
-        t = int(np.argmin(grad))
-        vv, vt, tt = alpha @ grad, grad[t], gram[t, t]
-        gap = vv - 2 * vt + tt  # |v - g_t|^2
-        if gap <= 1e-12 * max(vv, tt, 1e-300):
-            break
-        step = min(max((vv - vt) / gap, 0.0), 1.0)
-        if step < tol:
-            break
-        alpha *= 1 - step
-        alpha[t] += step
-    return alpha

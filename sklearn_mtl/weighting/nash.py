@@ -1,8 +1,12 @@
 """Multi-task learning as a bargaining game (Navon et al., 2022)."""
 
+import numbers
+
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 from ._base import GradientWeighting
+from ._solvers import alpha_fair_weights
 
 
 class NashMTLWeighting(GradientWeighting):
@@ -13,11 +17,15 @@ class NashMTLWeighting(GradientWeighting):
     ``(G G^T) alpha = 1 / alpha`` elementwise with ``alpha > 0``. That is the
     stationarity condition of the strictly convex problem
     ``min_alpha 1/2 alpha^T G G^T alpha - sum_t log alpha_t``, solved here
-    by a damped Newton method (:func:`bargaining_weights`; no
-    convex-programming dependency, and faster than SciPy's L-BFGS-B on this
-    tiny problem). As in the
-    authors' code, the Gram matrix is first divided by its Frobenius norm,
-    which makes the update independent of the gradients' overall scale.
+    by a damped Newton method
+    (:func:`~sklearn_mtl.weighting._solvers.alpha_fair_weights`, FairGrad's
+    solver at ``alpha = 1``; no convex-programming dependency, unlike
+    torchjd's ``NashMTL``, which needs cvxpy). The condition is solved on the raw gradients, as the
+    paper states it: then ``|d|^2 = sum_t alpha_t g_t . d = n_tasks``, so
+    neither the direction nor the length of the update depends on the
+    gradients' scale (the authors' code divides the Gram matrix by its
+    Frobenius norm first, which makes the update grow with the gradients,
+    and then clips it to ``max_norm``).
 
     Parameters
     ----------
@@ -25,8 +33,12 @@ class NashMTLWeighting(GradientWeighting):
         Newton iterations per step (warm-started from the last solution;
         a handful suffice).
     ridge : float, default=1e-6
-        Added to the diagonal of the normalised Gram matrix so the problem
+        Added to the diagonal of the gradients' cosine matrix, so the problem
         has a solution when the gradients are linearly dependent.
+    max_norm : float or None, default=1.0
+        The update's norm is clipped to it (``clip_grad_norm_`` in the
+        authors' code, whose default is 1.0); None keeps the bargaining
+        solution's norm, ``sqrt(n_tasks)``.
 
     Attributes
     ----------
@@ -47,7 +59,9 @@ class NashMTLWeighting(GradientWeighting):
 
     ``alpha`` is scale-equivariant per task (doubling a task's gradient
     halves its ``alpha``), so the user's ``task_weights`` multiply ``alpha``
-    after the solve instead of scaling the losses, where they would cancel.
+    after the solve instead of scaling the losses, where they would cancel;
+    the clipping to ``max_norm`` comes last. The reported weights are the
+    coefficients of the raw gradients in the update, clipping included.
 
     References
     ----------
@@ -60,71 +74,38 @@ class NashMTLWeighting(GradientWeighting):
     >>> import numpy as np
     >>> from sklearn_mtl.weighting import NashMTLWeighting
     >>> g = np.array([[1.0, 0.0], [0.0, 2.0]])  # orthogonal: alpha_t = 1 / |g_t|
-    >>> alpha = NashMTLWeighting(ridge=0).weigh(g @ g.T, np.ones(2), np.arange(2))
+    >>> nash = NashMTLWeighting(ridge=0, max_norm=None).initialize(["a", "b"], np.ones(2), "cpu")
+    >>> alpha = nash.weigh(g @ g.T, np.ones(2), np.arange(2))
     >>> (alpha[0] / alpha[1]).round(3)
     np.float64(2.0)
     """
 
-    def __init__(self, max_iter=50, ridge=1e-6):
+    task_weights_enter = "preference"
+
+    _parameter_constraints = {
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "ridge": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(self, max_iter=50, ridge=1e-6, max_norm=1.0):
         self.max_iter = max_iter
         self.ridge = ridge
+        self.max_norm = max_norm
 
     def initialize(self, task_names, base_weights, device):
-        self._check_param("max_iter", low=1)
-        self._check_param("ridge", low=0)
         super().initialize(task_names, base_weights, device)
         self.alpha_ = np.ones(len(self.task_names_))
         return self
 
     def weigh(self, gram, losses, active):
-        n = gram.shape[0]
-        gram = gram / np.linalg.norm(gram) + self.ridge * np.eye(n)
-        start = self.alpha_[active] if hasattr(self, "alpha_") else np.ones(n)
-        alpha = bargaining_weights(gram, start, max_iter=self.max_iter)
-        if hasattr(self, "alpha_"):
-            self.alpha_[active] = alpha
+        alpha = alpha_fair_weights(
+            gram, 1.0, self.alpha_[active], max_iter=self.max_iter, ridge=self.ridge
+        )
+        self.alpha_[active] = alpha
+        alpha = alpha * self.base_weights_cpu_[active]
+        norm = np.sqrt(max(alpha @ gram @ alpha, 0.0))
+        if self.max_norm is not None and norm > self.max_norm:
+            alpha = alpha * (self.max_norm / norm)
         return alpha
 
-
-def bargaining_weights(gram, start, max_iter=50, tol=1e-10):
-    """Solve ``gram @ alpha = 1 / alpha`` with ``alpha > 0``.
-
-    Damped Newton's method on the strictly convex
-    ``f(alpha) = 1/2 alpha^T gram alpha - sum(log alpha)``, whose gradient
-    vanishes exactly there; the step is halved until ``alpha`` stays positive
-    and ``f`` decreases enough (Armijo). Converges in a few iterations; SciPy's
-    L-BFGS-B solves the same problem but costs milliseconds per call.
-
-    Parameters
-    ----------
-    gram : ndarray of shape (n, n)
-        Positive definite Gram matrix.
-    start : ndarray of shape (n,)
-        Positive starting point (the previous step's solution).
-    max_iter : int, default=50
-    tol : float, default=1e-10
-        Stop when the Newton decrement falls below it.
-
-    Returns
-    -------
-    alpha : ndarray of shape (n,)
-    """
-
-    def objective(alpha):
-        return 0.5 * alpha @ gram @ alpha - np.log(alpha).sum()
-
-    alpha = np.clip(np.asarray(start, dtype=np.float64), 1e-3, None)
-    for _ in range(max_iter):
-        grad = gram @ alpha - 1.0 / alpha
-        step = np.linalg.solve(gram + np.diag(1.0 / alpha**2), grad)
-        decrement = grad @ step
-        if decrement < tol:
-            break
-        size = 1.0
-        while (alpha - size * step <= 0).any():
-            size /= 2
-        value = objective(alpha)
-        while objective(alpha - size * step) > value - 1e-4 * size * decrement and size > 1e-12:
-            size /= 2
-        alpha = alpha - size * step
-    return alpha

@@ -1,7 +1,7 @@
 """Projecting conflicting gradients (Yu et al., 2020)."""
 
-import numpy as np
 import torch
+from torchjd import aggregation
 
 from ._base import GradientWeighting
 
@@ -36,10 +36,11 @@ class PCGradWeighting(GradientWeighting):
     batched backward pass, ``n_tasks x n_shared`` floats), their Gram matrix
     and ``O(n_tasks^3)`` work on the CPU; see :class:`GradientWeighting`.
 
-    The user's ``task_weights`` multiply the coefficients (with equal task
-    weights this is exactly PCGrad on the weighted losses). The random order
-    uses torch's global generator, seeded by the estimator's
-    ``random_state``.
+    The user's ``task_weights`` scale the task gradients before the
+    projections (PCGrad on the weighted losses): scaling the coefficients
+    afterwards would bring back the conflict just removed. The projections
+    are torchjd's ``PCGradWeighting``; the random order uses torch's global
+    generator, seeded by the estimator's ``random_state``.
 
     References
     ----------
@@ -55,14 +56,7 @@ class PCGradWeighting(GradientWeighting):
     array([2. , 1.5])
     """
 
+    random_order = True
+
     def weigh(self, gram, losses, active):
-        n = gram.shape[0]
-        coefficients = np.eye(n)
-        for i in range(n):
-            for j in torch.randperm(n).tolist():
-                if j == i:
-                    continue
-                dot = coefficients[i] @ gram[:, j]
-                if dot < 0:
-                    coefficients[i, j] -= dot / gram[j, j]
-        return coefficients.sum(axis=0)
+        return aggregation.PCGradWeighting()(torch.from_numpy(gram)).numpy()

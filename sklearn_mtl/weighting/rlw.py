@@ -1,6 +1,7 @@
 """Random loss weighting (Lin et al., 2022)."""
 
 import torch
+from sklearn.utils._param_validation import StrOptions
 
 from ._base import LossWeighting
 
@@ -55,12 +56,12 @@ class RLWWeighting(LossWeighting):
 
     stochastic = True
 
+    _parameter_constraints = {
+        "distribution": [StrOptions({"normal", "uniform", "dirichlet"})],
+    }
+
     def __init__(self, distribution="normal"):
         self.distribution = distribution
-
-    def initialize(self, task_names, base_weights, device):
-        self._check_param("distribution", options=("normal", "uniform", "dirichlet"))
-        return super().initialize(task_names, base_weights, device)
 
     def combine(self, losses, present):
         n_tasks = losses.shape[0]

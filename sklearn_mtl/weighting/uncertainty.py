@@ -1,6 +1,9 @@
 """Uncertainty weighting (Kendall, Gal & Cipolla, 2018)."""
 
+import numbers
+
 import torch
+from sklearn.utils._param_validation import Interval
 
 from ._base import LossWeighting
 
@@ -46,9 +49,11 @@ class UncertaintyWeighting(LossWeighting):
     batch contributes nothing, not even its regulariser ``s_t / 2``, so its
     ``s_t`` does not drift while it is absent.
 
-    This is the form used by most implementations (e.g. LibMTL) for every
-    task type; the paper's regression term ``1 / (2 sigma^2)`` differs by a
-    constant factor that the optimum absorbs.
+    This is the paper's form for a classification task,
+    ``L / sigma^2 + log sigma``, used for every task type. LibMTL uses the
+    paper's regression form ``L / (2 sigma^2) + log sigma`` for every task
+    instead; both reach the same weight at the optimum, ``1 / (2 L_t)``, and
+    differ in the starting weight (1 here, 1/2 there at ``s = 0``).
 
     References
     ----------
@@ -65,11 +70,14 @@ class UncertaintyWeighting(LossWeighting):
     tensor([1., 1.])
     """
 
+    _parameter_constraints = {
+        "init_log_variance": [Interval(numbers.Real, None, None, closed="neither")],
+    }
+
     def __init__(self, init_log_variance=0.0):
         self.init_log_variance = init_log_variance
 
     def initialize(self, task_names, base_weights, device):
-        self._check_param("init_log_variance")
         super().initialize(task_names, base_weights, device)
         self.log_variance_ = torch.full(
             (len(self.task_names_),),

@@ -16,9 +16,10 @@ from sklearn_mtl import MultiTaskEstimator, TargetDict
 from sklearn_mtl._network import MultiTaskLoss, MultiTaskNetwork
 from sklearn_mtl._tasks import TASK_TYPES
 from sklearn_mtl.architectures import SharedBottom
-from sklearn_mtl.weighting import WEIGHTINGS, BaseWeighting
+from sklearn_mtl.weighting import WEIGHTINGS, BaseWeighting, GradientWeighting, LossWeighting
 
 NAMES = sorted(WEIGHTINGS)
+GRADIENT_LEVEL = [name for name in NAMES if issubclass(WEIGHTINGS[name], GradientWeighting)]
 
 
 def _train_steps(strategy, X, y, w, n_tasks, n_steps, *, twin_heads=False, lr=1e-2):
@@ -60,7 +61,7 @@ def _train_steps(strategy, X, y, w, n_tasks, n_steps, *, twin_heads=False, lr=1e
 def test_is_a_parameter_object(name):
     strategy = WEIGHTINGS[name]()
     assert isinstance(strategy, BaseWeighting)
-    assert strategy.level in {"loss", "gradient"}
+    assert isinstance(strategy, (LossWeighting, GradientWeighting))
     assert repr(strategy).startswith(type(strategy).__name__)
     doc = type(strategy).__doc__
     assert "Cost per step" in doc and "task_weights" in doc
@@ -98,7 +99,7 @@ def test_absent_task_gets_no_gradient_and_no_nan(name):
     weights = _train_steps(WEIGHTINGS[name](), X, y, w, 3, 12)
     # Two active tasks: every strategy's weights are non-negative.
     assert np.isfinite(weights).all() and (weights >= 0).all()
-    assert (weights[:, 1] == 0).all() or WEIGHTINGS[name].level == "loss"
+    assert (weights[:, 1] == 0).all() or issubclass(WEIGHTINGS[name], LossWeighting)
 
 
 @pytest.fixture
@@ -135,13 +136,30 @@ def test_fit_records_weights_and_survives_pickle_and_clone(name, sparse_data, fa
     np.testing.assert_allclose(again.predict(X)["task_0"], predictions["task_0"], rtol=1e-5)
 
 
+@pytest.mark.parametrize("name", GRADIENT_LEVEL)
+def test_trains_without_shared_parameters(name, mixed_data, fast):
+    # hidden_layer_sizes=() under hard sharing: no shared parameter, nothing to combine.
+    X, Y = mixed_data
+    params = dict(fast, hidden_layer_sizes=())
+    est = MultiTaskEstimator(weighting=name, **params).fit(X, Y)
+    for task in est.tasks_:
+        assert np.isfinite(est.history_[:, f"train_loss_{task}"]).all()
+    assert est.history_[-1, "train_loss_task_0"] < est.history_[0, "train_loss_task_0"]
+    if WEIGHTINGS[name].task_parameter_loss is GradientWeighting.task_parameter_loss:
+        # Each head then follows its own task's weighted loss, exactly as under static.
+        static = MultiTaskEstimator(**params).fit(X, Y)
+        np.testing.assert_allclose(est.predict(X)["task_0"], static.predict(X)["task_0"], rtol=1e-5)
+        for task, proba in est.predict_proba(X).items():
+            np.testing.assert_allclose(proba, static.predict_proba(X)[task], rtol=1e-5)
+
+
 def _another_value(value):
     if isinstance(value, bool):
         return not value
     if isinstance(value, int):
         return value + 1
     if isinstance(value, float):
-        return 2 * value if value else 0.5
+        return value / 2 if value else 0.5
     return value
 
 

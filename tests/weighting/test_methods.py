@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from torchjd import aggregation
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
 from sklearn_mtl.weighting import (
@@ -18,33 +19,9 @@ from sklearn_mtl.weighting import (
     UncertaintyWeighting,
     task_gradients,
 )
-from sklearn_mtl.weighting.mgda import min_norm_weights
+from sklearn_mtl.weighting._solvers import NNLSProjector, alpha_fair_weights, min_norm_weights
 
-
-class _Linear:
-    """A stand-in network: task t's loss is ``g_t . theta``, so its gradient is ``g_t``."""
-
-    def __init__(self, gradients):
-        self.gradients = torch.as_tensor(gradients, dtype=torch.float32)
-        self.theta = torch.zeros(self.gradients.shape[1], requires_grad=True)
-
-    def losses(self):
-        return self.gradients @ self.theta + 1.0
-
-    def shared_parameters(self):
-        return [self.theta]
-
-    def task_parameters(self):
-        return []
-
-
-def _shared_update(strategy, gradients, present=None, **kwargs):
-    network = _Linear(gradients)
-    n = network.gradients.shape[0]
-    strategy.initialize([f"t{i}" for i in range(n)], torch.ones(n), torch.device("cpu"))
-    present = torch.ones(n, dtype=torch.bool) if present is None else torch.as_tensor(present)
-    weights = strategy.backward(network.losses(), present=present, network=network, **kwargs)
-    return network.theta.grad.numpy(), weights.numpy()
+from ._asserts import LinearTasks, shared_update
 
 
 def test_task_gradients_match_one_backward_per_task():
@@ -64,7 +41,7 @@ def test_task_gradients_match_one_backward_per_task():
 def test_pcgrad_projects_conflicting_gradients():
     # g_0 . g_1 = -1: g_0 loses its component along g_1 and vice versa.
     g = np.array([[1.0, 0.0], [-1.0, 1.0]])
-    update, weights = _shared_update(PCGradWeighting(), g)
+    update, weights = shared_update(PCGradWeighting(), g)
     projected_0 = g[0] - (g[0] @ g[1]) / (g[1] @ g[1]) * g[1]  # (0.5, 0.5)
     projected_1 = g[1] - (g[1] @ g[0]) / (g[0] @ g[0]) * g[0]  # (0, 1)
     np.testing.assert_allclose(update, projected_0 + projected_1, atol=1e-6)
@@ -75,7 +52,7 @@ def test_pcgrad_projects_conflicting_gradients():
 
 def test_pcgrad_leaves_agreeing_gradients_alone():
     g = np.array([[1.0, 0.0], [1.0, 1.0]])
-    update, weights = _shared_update(PCGradWeighting(), g)
+    update, weights = shared_update(PCGradWeighting(), g)
     np.testing.assert_allclose(update, g.sum(axis=0), atol=1e-6)
     np.testing.assert_allclose(weights, [1.0, 1.0])
 
@@ -91,7 +68,7 @@ def test_pcgrad_leaves_agreeing_gradients_alone():
 )
 def test_min_norm_point(vectors, alpha):
     g = np.array(vectors)
-    np.testing.assert_allclose(min_norm_weights(g @ g.T, max_iter=2000), alpha, atol=1e-3)
+    np.testing.assert_allclose(min_norm_weights(g @ g.T), alpha, atol=1e-9)
 
 
 def test_mgda_upper_bound_works_on_the_representation():
@@ -99,7 +76,7 @@ def test_mgda_upper_bound_works_on_the_representation():
     g = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
     theta = torch.zeros(2, requires_grad=True)
     representation = 2 * theta
-    network = _Linear(g)
+    network = LinearTasks(g)
     network.theta = theta
     strategy = MGDAWeighting().initialize(["a", "b"], torch.ones(2), torch.device("cpu"))
     losses = g @ representation
@@ -116,22 +93,22 @@ def test_mgda_upper_bound_works_on_the_representation():
 
 def test_cagrad_interpolates_between_average_and_mgda():
     g = np.array([[1.0, 0.0], [-0.5, 2.0]])
-    average, weights = _shared_update(CAGradWeighting(c=0.0), g)
+    average, weights = shared_update(CAGradWeighting(c=0.0), g)
     np.testing.assert_allclose(average, g.sum(axis=0), atol=1e-6)  # weight 1 each
     np.testing.assert_allclose(weights, [1.0, 1.0])
-    far, _ = _shared_update(CAGradWeighting(c=100.0), g)
+    far, _ = shared_update(CAGradWeighting(c=100.0), g)
     min_norm = min_norm_weights(g @ g.T) @ g
     cosine = far @ min_norm / np.linalg.norm(far) / np.linalg.norm(min_norm)
     assert cosine > 0.999
     # In between, the worst task improves more than under plain averaging.
-    middle, _ = _shared_update(CAGradWeighting(c=0.5), g)
+    middle, _ = shared_update(CAGradWeighting(c=0.5), g)
     worst = lambda d: (g @ d / np.linalg.norm(d)).min()  # noqa: E731
     assert worst(middle) > worst(average)
 
 
 def test_imtl_equalises_projections_on_unit_gradients():
     g = np.array([[1.0, 0.0], [0.0, 3.0]])
-    update, weights = _shared_update(IMTLWeighting(loss_scaling=False), g)
+    update, weights = shared_update(IMTLWeighting(loss_scaling=False), g)
     np.testing.assert_allclose(weights, [1.5, 0.5], atol=1e-5)  # alpha = (3/4, 1/4)
     np.testing.assert_allclose(update, 1.5 * g[0] + 0.5 * g[1], atol=1e-5)
     rng = np.random.RandomState(0)
@@ -157,12 +134,13 @@ def test_nash_solves_the_bargaining_condition():
     rng = np.random.RandomState(0)
     g = rng.normal(size=(4, 10))
     gram = g @ g.T
-    alpha = NashMTLWeighting(ridge=0.0, max_iter=500).weigh(gram, np.ones(4), np.arange(4))
-    normalised = gram / np.linalg.norm(gram)
-    np.testing.assert_allclose(normalised @ alpha, 1 / alpha, rtol=1e-3)
+    nash = NashMTLWeighting(ridge=0.0, max_iter=500, max_norm=None)
+    nash.initialize(list("abcd"), torch.ones(4), "cpu")
+    alpha = nash.weigh(gram, np.ones(4), np.arange(4))
+    np.testing.assert_allclose(gram @ alpha, 1 / alpha, rtol=1e-6)
     # Orthogonal gradients: alpha_t is proportional to 1 / |g_t|.
     g = np.diag([1.0, 2.0, 4.0])
-    update, weights = _shared_update(NashMTLWeighting(ridge=0.0), g)
+    update, weights = shared_update(NashMTLWeighting(ridge=0.0), g)
     np.testing.assert_allclose(weights[0] / weights, [1.0, 2.0, 4.0], rtol=1e-3)
     # ...so the update makes the same angle with every task's gradient.
     cosines = g @ update / np.linalg.norm(g, axis=1)
@@ -179,7 +157,7 @@ def test_gradient_methods_skip_an_absent_task():
         NashMTLWeighting(),
         GradNormWeighting(),
     ]:
-        update, weights = _shared_update(strategy, g, present=[True, False, True])
+        update, weights = shared_update(strategy, g, present=[True, False, True])
         assert np.isfinite(update).all() and np.isfinite(weights).all()
         assert weights[1] == 0 and (weights >= 0).all()
 
@@ -187,7 +165,7 @@ def test_gradient_methods_skip_an_absent_task():
 def test_gradnorm_equalises_gradient_norms():
     # Network frozen: only the weights learn; with alpha=0 GradNorm drives
     # w_t |g_t| to a common value.
-    network = _Linear([[1.0, 0.0], [0.0, 5.0]])
+    network = LinearTasks([[1.0, 0.0], [0.0, 5.0]])
     strategy = GradNormWeighting(alpha=0.0)
     strategy.initialize(["a", "b"], torch.ones(2), torch.device("cpu"))
     optimizer = torch.optim.Adam(strategy.parameters(), lr=0.02)
@@ -203,7 +181,7 @@ def test_gradnorm_equalises_gradient_norms():
 
 
 def test_gradnorm_alpha_favours_the_slower_task():
-    network = _Linear([[1.0, 0.0], [0.0, 1.0]])
+    network = LinearTasks([[1.0, 0.0], [0.0, 1.0]])
     strategy = GradNormWeighting(alpha=1.0)
     strategy.initialize(["a", "b"], torch.ones(2), torch.device("cpu"))
     optimizer = torch.optim.Adam(strategy.parameters(), lr=0.02)
@@ -304,7 +282,7 @@ def test_task_weights_multiply_the_strategy_weights():
     _, weights = s.combine(torch.ones(2), torch.ones(2, dtype=torch.bool))
     np.testing.assert_allclose(weights.numpy(), [1.0, 0.25])
     g = np.eye(2)
-    network = _Linear(g)
+    network = LinearTasks(g)
     s = IMTLWeighting(loss_scaling=False).initialize(["a", "b"], torch.tensor([1.0, 0.0]), "cpu")
     weights = s.backward(network.losses(), present=torch.ones(2, dtype=torch.bool), network=network)
     np.testing.assert_allclose(weights.numpy(), [1.0, 0.0])  # weight 0: left out
@@ -313,13 +291,112 @@ def test_task_weights_multiply_the_strategy_weights():
 @pytest.mark.parametrize(
     "strategy, message",
     [
-        (DWAWeighting(temperature=0), "temperature=0 must be > 0"),
-        (GradNormWeighting(alpha=-1.0), "alpha=-1.0 must be >= 0"),
-        (MGDAWeighting(normalization="max"), "normalization='max' is not one of"),
-        (RLWWeighting(distribution="beta"), "distribution='beta' is not one of"),
+        (DWAWeighting(temperature=0), "'temperature' parameter of DWAWeighting must be a float"),
+        (GradNormWeighting(alpha=-1.0), r"'alpha' parameter of GradNormWeighting .* Got -1.0"),
+        (MGDAWeighting(normalization="max"), "'normalization' parameter of MGDAWeighting must be"),
+        (RLWWeighting(distribution="beta"), r"'distribution' .* Got 'beta' instead"),
     ],
 )
 def test_bad_hyper_parameters_fail_before_training(strategy, message, mixed_data, fast):
     X, Y = mixed_data
     with pytest.raises(ValueError, match=message):
         MultiTaskEstimator(weighting=strategy, **fast).fit(X, Y)
+
+
+# Regression cases of issue 15, each the case the issue gives.
+
+
+def test_mgda_never_increases_a_task_loss_when_gradients_nearly_oppose():
+    # Frank-Wolfe from the uniform point returned a direction with g_1 . d < 0 here.
+    g = np.array([[1.0, 0.0, 0.0], [-1.0, 1e-3, 0.0], [0.0, 0.0, 1e-2]])
+    update, weights = shared_update(MGDAWeighting(), g)
+    # The exact min-norm point has all three in its support: equal progress |d|^2 each.
+    np.testing.assert_allclose(g @ update, 3 * 2.4937649e-7, rtol=1e-6)
+    rng = np.random.RandomState(0)
+    for _ in range(100):
+        g = rng.normal(size=(4, 10))
+        g[1] = -g[0] * rng.uniform(0.5, 2.0) + 1e-3 * rng.normal(size=10)
+        update, _ = shared_update(MGDAWeighting(), g)
+        assert (g @ update > 0).all()
+
+
+def test_min_norm_weights_meet_the_optimality_conditions():
+    # KKT of min a^T G a on the simplex: (G a)_t >= a^T G a, with equality on the support.
+    rng = np.random.RandomState(1)
+    for _ in range(50):
+        g = rng.normal(size=(5, 7)) * 10.0 ** rng.uniform(-2, 2, size=(5, 1))
+        gram = g @ g.T
+        alpha = min_norm_weights(gram)
+        assert (alpha >= 0).all() and np.isclose(alpha.sum(), 1.0)
+        value, progress = alpha @ gram @ alpha, gram @ alpha
+        assert (progress >= value * (1 - 1e-8)).all()
+        np.testing.assert_allclose(progress[alpha > 1e-9], value, rtol=1e-6)
+
+
+def test_nash_update_does_not_grow_with_the_gradients_scale():
+    # Dividing the Gram matrix by its norm made the update 0.0024, 2.4, 2400 long.
+    g = np.random.RandomState(0).normal(size=(3, 8))
+    for max_norm, length in [(None, np.sqrt(3)), (1.0, 1.0)]:
+        lengths = [
+            np.linalg.norm(shared_update(NashMTLWeighting(max_norm=max_norm), scale * g)[0])
+            for scale in (1e-3, 1.0, 1e3)
+        ]
+        np.testing.assert_allclose(lengths, length, rtol=1e-4)
+
+
+@pytest.mark.parametrize("strategy", [PCGradWeighting(), CAGradWeighting()])
+def test_task_weights_do_not_bring_back_the_conflict(strategy):
+    # Weights applied after the projection gave g_1 . d = -0.5 (PCGrad), -0.4 (CAGrad).
+    g = np.array([[1.0, 0.0], [-1.0, 1.0]])
+    update, weights = shared_update(strategy, g, task_weights=[1.0, 0.5])
+    assert (g @ update > 0.1).all()
+
+
+def test_famo_leaves_out_a_task_with_weight_zero():
+    s = FAMOWeighting().initialize(list("abc"), torch.tensor([1.0, 1.0, 0.0]), "cpu")
+    present = torch.ones(3, dtype=torch.bool)
+    _, weights = s.combine(torch.tensor([1.0, 1.0, 0.01]), present)
+    np.testing.assert_allclose(weights.numpy(), [1.5, 1.5, 0.0])  # was 0.03 each
+    for _ in range(5):
+        s.combine(torch.tensor([1.0, 1.0, 0.01]), present)
+        s.on_step_end(lambda: torch.tensor([0.5, 0.9, 0.001]))
+    assert s.logits_[2] == 0 and s.logits_[:2].abs().sum() > 0
+
+
+def test_imtl_gives_an_update_for_linearly_dependent_gradients():
+    # The equal-projection system alone admits alpha = (1, 1, -1): a zero update.
+    g = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    update, weights = shared_update(IMTLWeighting(loss_scaling=False), g)
+    np.testing.assert_allclose(update, [2.25, 2.25])  # pseudo-inverse: alpha = (1, 1, 2) / 4
+    assert (g @ update > 0).all()
+
+
+def test_nnls_projector_meets_the_optimality_conditions():
+    # min v^T G v s.t. v >= u: v >= u, G v >= 0 and (v - u) . G v = 0.
+    rng = np.random.RandomState(2)
+    for _ in range(50):
+        g = rng.normal(size=(4, 6)) * 10.0 ** rng.uniform(-2, 2, size=(4, 1))
+        gram = torch.as_tensor(g @ g.T)
+        u = torch.as_tensor(rng.uniform(0, 1, size=(3, 4)))
+        v = NNLSProjector()(u, gram)
+        progress = v @ gram
+        scale = (gram.diagonal().sqrt() * v.abs()).sum(dim=1, keepdim=True) * gram.diagonal().sqrt()
+        assert (v >= u - 1e-12).all() and (progress >= -1e-9 * scale).all()
+        np.testing.assert_allclose(((v - u) * progress).sum(dim=1), 0, atol=1e-8 * scale.max())
+
+
+def test_fairgrad_solves_its_equations_where_least_squares_stops_short():
+    # Gradient norms spread over 1e-3 to 1e3: SciPy's least squares from the uniform point
+    # (the authors' code, torchjd) stops short in some cases; the Newton solve does not.
+    rng = np.random.RandomState(7)
+    short = 0
+    for _ in range(40):
+        g = rng.normal(size=(4, 8)) * 10.0 ** rng.uniform(-3, 3, size=(4, 1))
+        gram = g @ g.T
+        for alpha in (0.5, 1.0, 2.0):
+            x = alpha_fair_weights(gram, alpha)
+            np.testing.assert_allclose(gram @ x * x ** (1 / alpha), 1.0, rtol=1e-7)
+            with np.errstate(all="ignore"):
+                y = aggregation.FairGradWeighting(alpha=alpha)(torch.as_tensor(gram)).numpy()
+            short += np.abs(gram @ y * y ** (1 / alpha) - 1).max() > 1e-2
+    assert short > 0
