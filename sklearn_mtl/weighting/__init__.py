@@ -5,15 +5,22 @@ instance of one of these classes. Loss-level strategies (subclasses of
 :class:`LossWeighting`: ``static``, ``uncertainty``, ``dwa``, ``rlw``, ``famo``)
 cost one backward pass per step; gradient-level ones (subclasses of
 :class:`GradientWeighting`: ``gradnorm``, ``pcgrad``, ``mgda``, ``cagrad``,
-``imtl``, ``nash``) combine per-task gradients of the shared parameters,
-several of them through torchjd's Gramian weightings.
+``imtl``, ``nash``, ``upgrad``, ``dualproj``, ``aligned_mtl``, ``gradvac``,
+``config``, ``fairgrad``, ``db_mtl``) combine per-task gradients of the shared
+parameters, several of them through torchjd's Gramian weightings.
 """
 
 from ._base import BaseWeighting, GradientWeighting, LossWeighting, task_gradients
+from .aligned_mtl import AlignedMTLWeighting
 from .cagrad import CAGradWeighting
+from .config import ConFIGWeighting
+from .db_mtl import DBMTLWeighting
+from .dualproj import DualProjWeighting
 from .dwa import DWAWeighting
+from .fairgrad import FairGradWeighting
 from .famo import FAMOWeighting
 from .gradnorm import GradNormWeighting
+from .gradvac import GradVacWeighting
 from .imtl import IMTLWeighting
 from .mgda import MGDAWeighting
 from .nash import NashMTLWeighting
@@ -21,6 +28,7 @@ from .pcgrad import PCGradWeighting
 from .rlw import RLWWeighting
 from .static import StaticWeighting
 from .uncertainty import UncertaintyWeighting
+from .upgrad import UPGradWeighting
 
 #: Registry: name accepted by ``weighting=`` -> class.
 WEIGHTINGS = {
@@ -35,15 +43,28 @@ WEIGHTINGS = {
     "cagrad": CAGradWeighting,
     "imtl": IMTLWeighting,
     "nash": NashMTLWeighting,
+    "upgrad": UPGradWeighting,
+    "dualproj": DualProjWeighting,
+    "aligned_mtl": AlignedMTLWeighting,
+    "gradvac": GradVacWeighting,
+    "config": ConFIGWeighting,
+    "fairgrad": FairGradWeighting,
+    "db_mtl": DBMTLWeighting,
 }
 
 __all__ = [
     "WEIGHTINGS",
+    "AlignedMTLWeighting",
     "BaseWeighting",
     "CAGradWeighting",
+    "ConFIGWeighting",
+    "DBMTLWeighting",
     "DWAWeighting",
+    "DualProjWeighting",
     "FAMOWeighting",
+    "FairGradWeighting",
     "GradNormWeighting",
+    "GradVacWeighting",
     "GradientWeighting",
     "IMTLWeighting",
     "LossWeighting",
@@ -52,6 +73,7 @@ __all__ = [
     "PCGradWeighting",
     "RLWWeighting",
     "StaticWeighting",
+    "UPGradWeighting",
     "UncertaintyWeighting",
     "task_gradients",
 ]

@@ -7,16 +7,23 @@ from torchjd import aggregation
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
 from sklearn_mtl.weighting import (
+    AlignedMTLWeighting,
     CAGradWeighting,
+    ConFIGWeighting,
+    DBMTLWeighting,
+    DualProjWeighting,
     DWAWeighting,
+    FairGradWeighting,
     FAMOWeighting,
     GradNormWeighting,
+    GradVacWeighting,
     IMTLWeighting,
     MGDAWeighting,
     NashMTLWeighting,
     PCGradWeighting,
     RLWWeighting,
     UncertaintyWeighting,
+    UPGradWeighting,
     task_gradients,
 )
 from sklearn_mtl.weighting._solvers import NNLSProjector, alpha_fair_weights, min_norm_weights
@@ -371,6 +378,26 @@ def test_imtl_gives_an_update_for_linearly_dependent_gradients():
     assert (g @ update > 0).all()
 
 
+# The strategies added by issue 15.
+
+
+def test_upgrad_averages_the_projections_onto_the_dual_cone():
+    g = np.array([[1.0, 0.0], [-1.0, 1.0]])
+    update, weights = shared_update(UPGradWeighting(), g)
+    projected_0, projected_1 = np.array([0.5, 0.5]), np.array([0.0, 1.0])
+    np.testing.assert_allclose(update, projected_0 + projected_1, atol=1e-9)
+    np.testing.assert_allclose(weights, [2.0, 1.5], atol=1e-9)
+    g = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])  # no conflict: the plain sum
+    update, weights = shared_update(UPGradWeighting(), g)
+    np.testing.assert_allclose(weights, 1.0, atol=1e-9)
+
+
+def test_dualproj_projects_the_average_onto_the_dual_cone():
+    g = np.array([[1.0, 0.0], [-2.0, 1.0]])  # the average (-0.5, 0.5) conflicts with g_0
+    update, weights = shared_update(DualProjWeighting(), g)
+    np.testing.assert_allclose(update / 2, [0.0, 0.5], atol=1e-9)  # its projection
+
+
 def test_nnls_projector_meets_the_optimality_conditions():
     # min v^T G v s.t. v >= u: v >= u, G v >= 0 and (v - u) . G v = 0.
     rng = np.random.RandomState(2)
@@ -383,6 +410,52 @@ def test_nnls_projector_meets_the_optimality_conditions():
         scale = (gram.diagonal().sqrt() * v.abs()).sum(dim=1, keepdim=True) * gram.diagonal().sqrt()
         assert (v >= u - 1e-12).all() and (progress >= -1e-9 * scale).all()
         np.testing.assert_allclose(((v - u) * progress).sum(dim=1), 0, atol=1e-8 * scale.max())
+
+
+def test_aligned_mtl_equalises_the_singular_values():
+    s = AlignedMTLWeighting().initialize(["a", "b"], torch.tensor([2.0, 1.0]), "cpu")
+    g = np.array([[3.0, 0.0], [0.0, 1.0]])  # aligned to the smaller norm, then weighted
+    np.testing.assert_allclose(s.weigh(g @ g.T, np.ones(2), np.arange(2)), [2 / 3, 1.0])
+    # With one-hot task weights the weights are the columns of B; the aligned system B J
+    # keeps J's smallest singular value as its only one.
+    g = np.random.RandomState(3).normal(size=(3, 5))
+    columns = [
+        AlignedMTLWeighting()
+        .initialize(list("abc"), torch.eye(3)[t], "cpu")
+        .weigh(g @ g.T, np.ones(3), np.arange(3))
+        for t in range(3)
+    ]
+    aligned = np.column_stack(columns) @ g
+    singular = np.linalg.svd(g, compute_uv=False)
+    np.testing.assert_allclose(np.linalg.svd(aligned, compute_uv=False), singular.min())
+
+
+def test_gradvac_matches_torchjd_and_keeps_the_targets_of_absent_tasks():
+    ours = GradVacWeighting().initialize(list("abcd"), torch.ones(4), "cpu")
+    reference = aggregation.GradVacWeighting()
+    rng = np.random.RandomState(4)
+    for step in range(10):
+        g = rng.normal(size=(4, 6))
+        torch.manual_seed(step)
+        weights = ours.weigh(g @ g.T, np.ones(4), np.arange(4))
+        torch.manual_seed(step)
+        np.testing.assert_allclose(weights, reference(torch.as_tensor(g @ g.T)).numpy())
+    before = ours.target_similarity_.copy()
+    g = rng.normal(size=(3, 6))
+    ours.weigh(g @ g.T, np.ones(3), np.array([0, 1, 3]))  # task c absent
+    np.testing.assert_array_equal(ours.target_similarity_[2], before[2])
+    np.testing.assert_array_equal(ours.target_similarity_[:, 2], before[:, 2])
+
+
+def test_config_matches_torchjds_aggregator():
+    rng = np.random.RandomState(5)
+    for n_tasks, dim in [(2, 5), (4, 6), (4, 3)]:
+        s = ConFIGWeighting().initialize(list("abcd")[:n_tasks], torch.ones(n_tasks), "cpu")
+        for _ in range(10):
+            g = rng.normal(size=(n_tasks, dim)) * 10.0 ** rng.uniform(-2, 2, size=(n_tasks, 1))
+            update = s.weigh(g @ g.T, np.ones(n_tasks), np.arange(n_tasks)) @ g
+            expected = aggregation.ConFIG()(torch.as_tensor(g)).numpy()
+            np.testing.assert_allclose(update, expected, rtol=1e-8, atol=1e-10)
 
 
 def test_fairgrad_solves_its_equations_where_least_squares_stops_short():
@@ -400,3 +473,25 @@ def test_fairgrad_solves_its_equations_where_least_squares_stops_short():
                 y = aggregation.FairGradWeighting(alpha=alpha)(torch.as_tensor(gram)).numpy()
             short += np.abs(gram @ y * y ** (1 / alpha) - 1).max() > 1e-2
     assert short > 0
+    # On a well-conditioned problem the two solvers agree; alpha = 1 is Nash-MTL.
+    g = np.random.RandomState(6).normal(size=(4, 8))
+    for alpha in (0.5, 1.0, 2.0):
+        s = FairGradWeighting(alpha=alpha, ridge=0.0).initialize(list("abcd"), torch.ones(4), "cpu")
+        x = s.weigh(g @ g.T, np.ones(4), np.arange(4))
+        reference = aggregation.FairGradWeighting(alpha=alpha)(torch.as_tensor(g @ g.T)).numpy()
+        np.testing.assert_allclose(x, reference, rtol=1e-5)
+    nash, _ = shared_update(NashMTLWeighting(ridge=0.0, max_norm=None), g)
+    fair, _ = shared_update(FairGradWeighting(ridge=0.0), g)
+    np.testing.assert_allclose(fair, nash, rtol=1e-8)
+
+
+def test_db_mtl_gives_every_task_the_largest_gradient_norm():
+    g = np.array([[3.0, 0.0], [0.0, 1.0]])
+    update, weights = shared_update(DBMTLWeighting(), g)
+    np.testing.assert_allclose(weights, [1.0, 3.0])
+    # First step: h_t = (1 - beta) g_t / L_t with L_t = 1; both components 0.1 * 3.
+    np.testing.assert_allclose(update, [0.3, 0.3], rtol=1e-6)
+    s = DBMTLWeighting().initialize(["a", "b"], torch.tensor([1.0, 2.0]), "cpu")
+    losses = torch.tensor([0.5, 4.0], requires_grad=True)
+    s.task_parameter_loss(losses, torch.ones(2, dtype=torch.bool)).backward()
+    np.testing.assert_allclose(losses.grad.numpy(), [1 / 0.5, 2 / 4.0], rtol=1e-6)  # w_t / L_t
