@@ -120,13 +120,26 @@ class MultiTaskLoss(nn.Module):
         self.task_types = list(task_types)
 
     def forward(self, outputs, y, w):
+        labelled = w > 0
         per_row = torch.stack(
             [
-                task.loss(outputs[name], y[:, j])
+                task.loss(_labelled_only(outputs[name], labelled[:, j]), y[:, j])
                 for j, (name, task) in enumerate(zip(self.task_names, self.task_types))
             ],
             dim=1,
         )
         weight_sums = w.sum(dim=0)
         denominators = torch.where(weight_sums > 0, weight_sums, torch.ones_like(weight_sums))
-        return (per_row * w).sum(dim=0) / denominators, weight_sums
+        # Selected, not multiplied by 0: an unlabelled row's loss may overflow (0 x inf = NaN).
+        per_row = torch.where(labelled, per_row * w, torch.zeros_like(per_row))
+        return per_row.sum(dim=0) / denominators, weight_sums
+
+
+def _labelled_only(output, labelled):
+    """``output`` with no gradient through unlabelled rows.
+
+    Their loss is discarded by ``torch.where``, but its derivative would still be
+    multiplied by 0 on the way back, and 0 x inf is NaN.
+    """
+    rows = labelled.view(-1, *[1] * (output.dim() - 1))
+    return torch.where(rows, output, output.detach())

@@ -65,6 +65,25 @@ def test_masked_rows_give_the_loss_and_gradients_of_the_labelled_subset(fitted, 
         assert any(g.abs().sum() > 0 for g in full_grads)
 
 
+def test_an_unlabelled_row_whose_loss_overflows_changes_nothing(fitted, rng):
+    # The masked loss multiplied per-row losses by row weights: 0 x inf made every loss NaN.
+    net = fitted.net_
+    X, y, w, mask = _batch(rng)
+    clean = {name: out.detach() for name, out in net.module_(X).items()}
+    losses, _ = net.criterion_(clean, y, w)
+    rows = np.flatnonzero(~mask[:, 0])[:2]
+    regression = net.task_names[0]
+    for value in (1e30, np.inf):  # (1e30 - y)^2 overflows float32; inf has an inf derivative
+        outputs = {name: out.clone() for name, out in clean.items()}
+        outputs[regression][rows] = value
+        outputs = {name: out.requires_grad_() for name, out in outputs.items()}
+        overflowed, _ = net.criterion_(outputs, y, w)
+        torch.testing.assert_close(overflowed, losses)
+        overflowed.sum().backward()
+        for out in outputs.values():
+            assert torch.isfinite(out.grad).all()
+
+
 def test_per_task_loss_is_the_weighted_mean_over_labelled_rows(fitted, rng):
     net = fitted.net_
     X, y, w, mask = _batch(rng)
