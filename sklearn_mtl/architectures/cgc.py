@@ -175,7 +175,8 @@ class ExtractionNetwork(nn.Module):
     of every level; everything in levels before the last two (the shared gate
     mixes every task's experts into the next level's shared input); at the
     second-to-last level everything but the task gates (each feeds only its own
-    task at the last level).
+    task at the last level). Without task experts, no task gate is shared at
+    any level.
     """
 
     def __init__(
@@ -228,7 +229,10 @@ class ExtractionNetwork(nn.Module):
         *early, last = self.levels
         parameters = []
         for k, level in enumerate(early):
-            if k < len(early) - 1:
+            # A task gate's output reaches other tasks only through that task's experts at
+            # the next level, which the next shared gate mixes; without task experts it
+            # feeds its own task alone.
+            if k < len(early) - 1 and level.n_task > 0:
                 parameters += level.parameters()
             else:
                 task_gates = {id(p) for p in level.task_gates.parameters()}

@@ -76,7 +76,21 @@ def _reached(body, x):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_shared_parameters_are_those_more_than_one_task_reaches(name):
-    body = build(name).eval()
+    _assert_shared_are_reached_by_several_tasks(build(name).eval())
+
+
+@pytest.mark.parametrize("n_task_experts", [0, 1, 2])
+@pytest.mark.parametrize("n_levels", [1, 2, 3, 4])
+def test_ple_shared_parameters_at_every_depth(n_levels, n_task_experts):
+    # With no task experts and 3+ levels, task gates used to be listed as shared.
+    architecture = ARCHITECTURES["ple"](n_levels=n_levels, n_task_experts=n_task_experts)
+    body = architecture.build(
+        5, ["a", "b", "c"], hidden_layer_sizes=(6, 4), activation="relu", dropout=0.0
+    )
+    _assert_shared_are_reached_by_several_tasks(body.eval())
+
+
+def _assert_shared_are_reached_by_several_tasks(body):
     reached = _reached(body, torch.randn(4, 5))
     counts = {}
     for ids in reached.values():
