@@ -1,65 +1,18 @@
 """MultiTaskEstimator: the scikit-learn face of the package."""
 
-import functools
-import numbers
-import warnings
-
 import numpy as np
-import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, _fit_context, clone
-from sklearn.utils import ClassifierTags, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import ClassifierTags
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._engine import MultiTaskNet, make_dataset
-from ._mapped import MappedData, is_memmap, map_chunks, validate_mapped
-from ._network import ACTIVATIONS, MultiTaskLoss, MultiTaskNetwork
-from ._targets import (
-    check_scorable,
-    class_row_weights,
-    encode_column,
-    encode_targets,
-    fit_encoding,
-    labelled_values,
-    read_targets,
-    resolve_task_types,
-    wrap_like,
-)
-from ._tasks import TASK_TYPES, make_task
+from ._data import validate_features
+from ._encoding import encode_for_fit, labelled_rows
+from ._params import PARAMETER_CONSTRAINTS, check_sizes, expand_nested_params
+from ._targets import check_fitted_tasks, check_n_samples, read_targets, wrap_like
+from ._tasks import TASK_TYPES, class_probabilities
 from ._threads import limit_torch_threads
-from .architectures import ARCHITECTURES, BaseArchitecture
-from .weighting import WEIGHTINGS, BaseWeighting
-
-# Parameters that take a name from a registry or an instance, and whose
-# hyper-parameters are addressable as ``<name>__<hyper-parameter>``.
-_STRATEGY_PARAMS = {
-    "weighting": (WEIGHTINGS, BaseWeighting),
-    "architecture": (ARCHITECTURES, BaseArchitecture),
-}
-
-
-def _unfitted_on_error(fit):
-    """Leave the estimator unfitted, not half-fitted, when ``fit`` raises.
-
-    ``validate_data`` sets ``n_features_in_`` before the targets are checked and a
-    refit may fail after an earlier success; either way no fitted attribute may
-    survive a failed fit.
-    """
-
-    @functools.wraps(fit)
-    def wrapper(self, *args, **kwargs):
-        before = set(vars(self))
-        try:
-            return fit(self, *args, **kwargs)
-        except Exception:
-            for key in list(vars(self)):
-                fitted = key.endswith("_") and not key.startswith("__")
-                if fitted or key not in before:
-                    delattr(self, key)
-            raise
-
-    return wrapper
+from ._training import train, unfitted_on_error
 
 
 class MultiTaskEstimator(BaseEstimator):
@@ -133,7 +86,9 @@ class MultiTaskEstimator(BaseEstimator):
     standardize_targets : bool, default=True
         Standardise regression targets (zero mean, unit variance over labelled
         rows) for training and undo it at predict, so that regression losses are
-        on the scale of classification losses whatever the target's units.
+        on the scale of classification losses whatever the target's units (see
+        Notes). With False the regression loss scales with the target's
+        variance, and ``task_weights`` should compensate.
 
     max_epochs : int, default=50
         Number of passes over the training data (fewer with early stopping).
@@ -156,7 +111,10 @@ class MultiTaskEstimator(BaseEstimator):
     validation_fraction : float, default=0.1
         Share of rows held out when ``early_stopping=True``. The split is
         random by row, not stratified; a row keeps all its labels, missing or
-        not, so partially labelled rows are validated on the tasks they have.
+        not, so partially labelled rows are validated on the tasks they have. A
+        rarely labelled task may then have few or no labelled validation rows;
+        a task with none is left out of ``valid_loss`` that epoch (its
+        ``valid_loss_<task>`` is NaN).
 
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
@@ -222,16 +180,8 @@ class MultiTaskEstimator(BaseEstimator):
     natural scale (``log(n_classes)`` for a model that knows nothing);
     regression uses the squared error on the standardised target (unless
     ``losses`` says otherwise), 1.0 for a model that predicts the mean, so that
-    tasks weigh alike whatever a target's units. ``standardize_targets=False``
-    trains on the raw target instead; its loss then scales with the target's
-    variance and ``task_weights`` should compensate.
-
-    **Validation split.** With ``early_stopping=True`` a random
-    ``validation_fraction`` of the rows (not stratified) is held out, each row
-    whole with all its labels, missing or not; a rarely labelled task may then
-    have few or no labelled validation rows, and a task with none is left out
-    of ``valid_loss`` that epoch (its ``valid_loss_<task>`` is NaN). See the
-    user guide page "Missing labels, sample and class weights".
+    tasks weigh alike whatever a target's units. See the user guide page
+    "Missing labels, sample and class weights".
 
     Every input is checked before training starts; a fit that fails (bad
     input, or a loss that turns NaN, which raises a ``ValueError`` naming the
@@ -262,30 +212,7 @@ class MultiTaskEstimator(BaseEstimator):
     ['big', 'size']
     """
 
-    _parameter_constraints = {
-        "tasks": [dict, None],
-        "hidden_layer_sizes": ["array-like"],
-        "head_hidden_sizes": ["array-like"],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "losses": [dict, None],
-        "task_weights": [dict, None],
-        "class_weight": [StrOptions({"balanced"}), dict, None],
-        "weighting": [StrOptions(set(WEIGHTINGS)), HasMethods(["initialize", "backward"])],
-        "architecture": [StrOptions(set(ARCHITECTURES)), HasMethods(["build"])],
-        "standardize_targets": ["boolean"],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "device": [StrOptions({"auto", "cpu", "cuda"}), str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -336,8 +263,6 @@ class MultiTaskEstimator(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # -- parameters ---------------------------------------------------------------
-
     def get_params(self, deep=True):
         """Get the parameters of this estimator.
 
@@ -373,37 +298,7 @@ class MultiTaskEstimator(BaseEstimator):
         -------
         self
         """
-        params = dict(params)
-        entries = {
-            key[len("task_weights__") :]: params.pop(key)
-            for key in list(params)
-            if key.startswith("task_weights__")
-        }
-        if entries:
-            task_weights = dict(params.get("task_weights", self.task_weights) or {})
-            task_weights.update(entries)
-            params["task_weights"] = task_weights
-        for name, (registry, _) in _STRATEGY_PARAMS.items():
-            prefix = name + "__"
-            nested = {
-                key[len(prefix) :]: params.pop(key)
-                for key in list(params)
-                if key.startswith(prefix)
-            }
-            if not nested:
-                continue
-            value = params.get(name, getattr(self, name))
-            if isinstance(value, str):
-                if value not in registry:
-                    raise ValueError(
-                        f"{name}={value!r} is not a known {name}; known names are "
-                        f"{sorted(registry)}."
-                    )
-                value = registry[value]()
-            else:
-                value = clone(value)
-            params[name] = value.set_params(**nested)
-        return super().set_params(**params)
+        return super().set_params(**expand_nested_params(self, params))
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -422,9 +317,7 @@ class MultiTaskEstimator(BaseEstimator):
         tags.classifier_tags = ClassifierTags(multi_class=True)
         return tags
 
-    # -- fit --------------------------------------------------------------------------
-
-    @_unfitted_on_error
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to every task in ``y``.
@@ -450,230 +343,52 @@ class MultiTaskEstimator(BaseEstimator):
         self : MultiTaskEstimator
             The fitted estimator.
         """
-        X = self._validate_X(X, reset=True)
-        targets = read_targets(y)
-        if targets.n_samples != X.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} rows but the targets have {targets.n_samples}; "
-                "every task needs one label (or a missing value) per row of X."
-            )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float32, ensure_non_negative=True
-        )
-        self._check_layer_sizes()
-        self._check_validation_split(X.shape[0])
-        names = targets.names
-        task_types = resolve_task_types(targets, self.tasks)
-        encodings = {
-            name: fit_encoding(
-                name,
-                task_types[name],
-                labelled_values(targets.columns[i], targets.missing(i)),
-                self.standardize_targets,
-            )
-            for i, name in enumerate(names)
-        }
-        y, mask = encode_targets(targets, names, encodings)
-        unlabelled = ~mask.any(axis=1)
-        if unlabelled.any():
-            warnings.warn(
-                f"{int(unlabelled.sum())} rows have every label missing and do not "
-                "contribute to training; drop them from X and the targets.",
-                UserWarning,
-                stacklevel=2,
-            )
-        base_weights = self._check_task_weights(names)
-        device = self._resolve_device()
-        weighting = self._resolve("weighting")
-        architecture = self._resolve("architecture")
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-        losses = self._check_losses(names)
-        types = [make_task(name, task_types[name], losses.get(name)) for name in names]
-        n_outputs = [
-            task.n_outputs(len(encodings[name].classes) if task.is_classifier else 1)
-            for name, task in zip(names, types)
-        ]
-        devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), limit_torch_threads():
-            torch.manual_seed(seed)
-            body = architecture.build(
-                X.shape[1],
-                names,
-                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
-                activation=self.activation,
-                dropout=self.dropout,
-            )
-            network = MultiTaskNetwork(
-                body, names, n_outputs, tuple(self.head_hidden_sizes), self.activation, self.dropout
-            )
-            net = MultiTaskNet(
-                network,
-                MultiTaskLoss(names, types),
-                task_names=names,
-                weighting=weighting,
-                base_weights=torch.tensor(base_weights, dtype=torch.float32, device=device),
-                seed=seed,
-                early_stopping=self.early_stopping,
-                validation_fraction=self.validation_fraction,
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol,
-                optimizer=torch.optim.Adam,
-                optimizer__weight_decay=self.weight_decay,
-                lr=self.lr,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
-                device=device,
-                verbose=self.verbose,
-            )
-            weights = mask * sample_weight[:, None]
-            weights *= class_row_weights(self.class_weight, names, encodings, y, mask)
-            weights = weights.astype(np.float32)
-            dataset = MappedData if is_memmap(X) else make_dataset
-            net.fit(dataset(X, y, weights, device))
-
-        self.net_ = net
-        self.tasks_ = dict(task_types)
-        self.classes_ = {
-            name: encodings[name].classes for name in names if encodings[name].classes is not None
-        }
-        self._encodings = encodings
-        self._target_kind = (targets.kind, targets.labels)
-        self.weighting_ = weighting
-        self.architecture_ = architecture
-        self.device_ = str(device)
-        self.history_ = net.history
-        self.n_epochs_ = len(net.history)
-        self.task_weights_ = dict(zip(names, weighting.weights_.cpu().tolist()))
+        X, targets, sample_weight = self._check_fit_data(X, y, sample_weight)
+        encoded = encode_for_fit(targets, self.tasks, self.standardize_targets)
+        net, architecture = train(self, X, encoded, sample_weight)
+        self._record_fit(net, architecture, encoded, targets)
         return self
 
     def _validate_X(self, X, reset):
-        """Dense float32 features; sparse input (e.g. one-hot columns) is densified.
+        """The features as the network reads them; every method's X comes through here."""
+        return validate_features(self, X, reset=reset)
 
-        A memory map is checked in chunks and left on disk.
-        """
-        if is_memmap(X):
-            return validate_mapped(self, X, reset=reset)
-        try:
-            X = validate_data(
-                self, X, reset=reset, dtype=np.float32, accept_sparse=("csr", "csc", "coo")
-            )
-        except ValueError as exc:
-            if "could not convert" not in str(exc):
-                raise
-            raise ValueError(
-                f"X must be numeric, but {exc}. Encode categorical columns first, e.g. "
-                "with a ColumnTransformer holding a OneHotEncoder in a Pipeline."
-            ) from None
-        return X.toarray() if sp.issparse(X) else X
+    def _check_fit_data(self, X, y, sample_weight):
+        """Validated features, the targets read from their container, the sample weights."""
+        X = self._validate_X(X, reset=True)
+        targets = read_targets(y)
+        check_n_samples(X.shape[0], targets)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float32, ensure_non_negative=True
+        )
+        check_sizes(self, X.shape[0])
+        return X, targets, sample_weight
 
-    def _check_validation_split(self, n_samples):
-        n_valid = max(1, int(round(self.validation_fraction * n_samples)))
-        if self.early_stopping and n_valid >= n_samples:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} holds out {n_valid} of "
-                f"n_samples={n_samples} rows and leaves none for training; lower it, "
-                "pass more rows or switch early_stopping off."
-            )
-
-    def _check_layer_sizes(self):
-        for name in ("hidden_layer_sizes", "head_hidden_sizes"):
-            sizes = getattr(self, name)
-            if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
-                raise ValueError(
-                    f"{name} must hold positive integers, got {sizes!r}; e.g. {name}=(64, 32)."
-                )
-
-    def _check_losses(self, names):
-        losses = dict(self.losses or {})
-        unknown = sorted(set(losses) - set(names))
-        if unknown:
-            raise ValueError(f"losses has keys {unknown} that are not tasks; tasks are {names}.")
-        return losses
-
-    def _check_task_weights(self, names):
-        weights = dict.fromkeys(names, 1.0)
-        for task, weight in (self.task_weights or {}).items():
-            if task not in weights:
-                raise ValueError(
-                    f"task_weights has a key {task!r} that is not a task; tasks are {names}."
-                )
-            if not isinstance(weight, numbers.Real):
-                raise TypeError(
-                    f"task_weights[{task!r}] is {weight!r} of type {type(weight).__name__}; "
-                    "task weights must be numbers, e.g. {'income': 1.0, 'marital': 0.5}."
-                )
-            if not np.isfinite(weight) or weight < 0:
-                raise ValueError(
-                    f"task_weights[{task!r}] is {weight!r}; task weights must be finite "
-                    "non-negative numbers."
-                )
-            weights[task] = float(weight)
-        if not any(weights.values()):
-            raise ValueError(
-                f"Every task weight is 0 ({weights}); give at least one task a positive weight."
-            )
-        return [weights[name] for name in names]
-
-    def _resolve(self, name):
-        """A fresh strategy object for a name, a clone for an instance."""
-        registry, base = _STRATEGY_PARAMS[name]
-        value = getattr(self, name)
-        if isinstance(value, str):
-            return registry[value]()
-        if not isinstance(value, base):
-            raise TypeError(
-                f"{name} must be a name in {sorted(registry)} or an instance of "
-                f"{base.__name__}; got {type(value).__name__}."
-            )
-        return clone(value)
-
-    def _resolve_device(self):
-        device = self.device
-        if device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        try:
-            device = torch.device(device)
-        except (RuntimeError, ValueError) as exc:
-            raise ValueError(
-                f"device={self.device!r} is not a device torch knows ({exc}); use "
-                "'auto', 'cpu', 'cuda' or 'cuda:<index>'."
-            ) from None
-        if device.type == "cuda":
-            if not torch.cuda.is_available():
-                raise ValueError(
-                    f"device={self.device!r} was requested but CUDA is not available on "
-                    "this machine; use device='auto' or device='cpu'."
-                )
-            if device.index is not None and device.index >= torch.cuda.device_count():
-                raise ValueError(
-                    f"device={self.device!r} names a GPU this machine does not have; it "
-                    f"has {torch.cuda.device_count()} (cuda:0 to "
-                    f"cuda:{torch.cuda.device_count() - 1})."
-                )
-        elif device.type != "cpu":
-            raise ValueError(
-                f"device={self.device!r} is not supported; use 'auto', 'cpu' or 'cuda'."
-            )
-        return str(device)
-
-    # -- predict ----------------------------------------------------------------------
+    def _record_fit(self, net, architecture, encoded, targets):
+        """Set the fitted attributes."""
+        self.net_ = net
+        self.tasks_ = dict(encoded.task_types)
+        self.classes_ = {
+            n: e.classes for n, e in encoded.encodings.items() if e.classes is not None
+        }
+        self._encodings = encoded.encodings
+        self._target_container = (targets.container, targets.keys)
+        self.weighting_ = net.weighting
+        self.architecture_ = architecture
+        self.device_ = str(net.device)
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
+        self.task_weights_ = dict(zip(encoded.names, net.weighting.weights_.cpu().tolist()))
 
     def _outputs(self, X):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         with limit_torch_threads():
-            if is_memmap(X):
-                return map_chunks(self.net_.predict_outputs, X)
             return self.net_.predict_outputs(X)
 
     def _decode(self, name, output):
         task = TASK_TYPES[self.tasks_[name]]()
-        encoding = self._encodings[name]
-        decoded = task.decode(output).numpy()
-        if task.is_classifier:
-            return encoding.classes[decoded]
-        return decoded.astype(np.float64) * encoding.scale + encoding.mean
+        return self._encodings[name].decode(task.decode(output).numpy())
 
     def predict(self, X):
         """Predict every task.
@@ -691,8 +406,8 @@ class MultiTaskEstimator(BaseEstimator):
         """
         outputs = self._outputs(X)
         predictions = {name: self._decode(name, outputs[name]) for name in self.tasks_}
-        kind, labels = self._target_kind
-        return wrap_like(kind, labels, list(self.tasks_), predictions, getattr(X, "index", None))
+        container, keys = self._target_container
+        return wrap_like(container, keys, list(self.tasks_), predictions, getattr(X, "index", None))
 
     def _predict_task(self, X, task):
         """Predictions of one task as a 1-D array."""
@@ -713,19 +428,13 @@ class MultiTaskEstimator(BaseEstimator):
             task alone, as a single-task classifier returns it.
         """
         proba = self._predict_proba_tasks(X)
-        if self._target_kind[0] == "array1d":
+        if self._target_container[0] == "array1d":
             return proba[next(iter(self.tasks_))]
         return proba
 
     def _predict_proba_tasks(self, X):
         """Probabilities of every classification task, as a dict."""
-        outputs = self._outputs(X)
-        proba = {}
-        for name, kind in self.tasks_.items():
-            task = TASK_TYPES[kind]()
-            if task.is_classifier:
-                # In float64, so that rows sum to 1 as tightly as sklearn metrics check.
-                proba[name] = task.proba(outputs[name].double()).numpy()
+        proba = class_probabilities(self._outputs(X), self.tasks_)
         if not proba:
             raise AttributeError(
                 "predict_proba needs a classification task; every task is a regression."
@@ -753,30 +462,15 @@ class MultiTaskEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         targets = read_targets(y)
-        unknown = [name for name in targets.names if name not in self.tasks_]
-        if unknown:
-            raise ValueError(
-                f"The targets have tasks {unknown} that were not fitted; fitted tasks "
-                f"are {list(self.tasks_)}."
-            )
+        check_fitted_tasks(targets.names, self.tasks_)
         outputs = self._outputs(X)
-        if targets.n_samples != len(next(iter(outputs.values()))):
-            raise ValueError(
-                f"X has {len(next(iter(outputs.values())))} rows but the targets have "
-                f"{targets.n_samples}."
-            )
+        check_n_samples(len(next(iter(outputs.values()))), targets)
         scores = {}
-        for i, name in enumerate(targets.names):
-            missing = targets.missing(i)
-            check_scorable(name, missing)
-            y_true = labelled_values(targets.columns[i], missing)
+        for name in targets.names:
+            rows = labelled_rows(targets, name, self._encodings[name], sample_weight)
+            y_pred = self._decode(name, outputs[name][torch.from_numpy(rows.mask)])
             task = TASK_TYPES[self.tasks_[name]]()
-            if task.is_classifier:
-                # Raises a clear error for labels never seen in fit.
-                encode_column(name, self._encodings[name], y_true)
-            y_pred = self._decode(name, outputs[name][torch.from_numpy(~missing)])
-            weight = None if sample_weight is None else np.asarray(sample_weight)[~missing]
-            scores[name] = float(task.score(y_true, y_pred, sample_weight=weight))
+            scores[name] = float(task.score(rows.y_true, y_pred, sample_weight=rows.sample_weight))
         return scores
 
     def score(self, X, y, sample_weight=None):

@@ -137,15 +137,51 @@ TASK_TYPES = {
 }
 
 
-def make_task(name, kind, loss=None):
-    """The task type object of task ``name``, checking that it accepts ``loss``."""
-    task_type = TASK_TYPES[kind]
-    if loss is not None and loss not in task_type.losses:
-        raise ValueError(
-            f"losses gives task '{name}' the loss {loss!r}, which a {kind} task does not "
-            f"take; choose one of {list(task_type.losses)}."
-        )
-    return task_type(loss)
+def make_tasks(task_types, losses=None):
+    """The task type object of each task, with its loss.
+
+    Parameters
+    ----------
+    task_types : dict of str -> str
+        Task name -> task type name, in task order.
+    losses : dict of str -> str or None
+        The estimator's ``losses``: task name -> loss name; tasks not named
+        take their type's default loss.
+
+    Returns
+    -------
+    tasks : dict of str -> task type object
+    """
+    names = list(task_types)
+    losses = dict(losses or {})
+    unknown = sorted(set(losses) - set(names))
+    if unknown:
+        raise ValueError(f"losses has keys {unknown} that are not tasks; tasks are {names}.")
+    tasks = {}
+    for name, type_name in task_types.items():
+        task_type, loss = TASK_TYPES[type_name], losses.get(name)
+        if loss is not None and loss not in task_type.losses:
+            raise ValueError(
+                f"losses gives task '{name}' the loss {loss!r}, which a {type_name} task "
+                f"does not take; choose one of {list(task_type.losses)}."
+            )
+        tasks[name] = task_type(loss)
+    return tasks
+
+
+def class_probabilities(outputs, task_types):
+    """Class probabilities (float64) of each classification task, task -> array.
+
+    ``outputs`` are the network's raw outputs, task -> tensor; ``task_types``
+    task -> type name, as the estimator's ``tasks_``.
+    """
+    proba = {}
+    for name, type_name in task_types.items():
+        task = TASK_TYPES[type_name]()
+        if task.is_classifier:
+            # In float64, so that rows sum to 1 as tightly as sklearn metrics check.
+            proba[name] = task.proba(outputs[name].double()).numpy()
+    return proba
 
 
 def infer_task_type(y):
@@ -156,14 +192,14 @@ def infer_task_type(y):
     Returns the raw ``type_of_target`` answer for anything else, which the caller
     turns into an error.
     """
-    kind = type_of_target(y)
-    return "regression" if kind == "continuous" else kind
+    target_type = type_of_target(y)
+    return "regression" if target_type == "continuous" else target_type
 
 
-def is_many_class_number(y, kind):
+def is_many_class_number(y, task_type):
     """Whether a numeric target inferred as multiclass looks like a quantity."""
     return (
-        kind == "multiclass"
+        task_type == "multiclass"
         and np.asarray(y).dtype.kind in "iuf"
         and len(np.unique(y)) > MANY_CLASSES
     )

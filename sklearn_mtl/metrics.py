@@ -10,7 +10,9 @@ from sklearn.metrics import get_scorer
 from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags, _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
-from ._targets import check_scorable, encode_column, labelled_values, read_targets
+from ._encoding import labelled_rows
+from ._pipeline import split_final_estimator, transform
+from ._targets import check_fitted_tasks, read_targets
 
 
 class _TaskScorer:
@@ -22,43 +24,30 @@ class _TaskScorer:
 
     def __call__(self, estimator, X, Y, sample_weight=None):
         check_is_fitted(estimator)
-        model, steps = _split_pipeline(estimator)
-        if not hasattr(model, "tasks_"):
-            raise TypeError(
-                f"task_scorer({self.task!r}) scores a MultiTaskEstimator, alone or as "
-                f"the last step of a Pipeline; got {type(model).__name__}."
-            )
+        steps, model, _ = split_final_estimator(
+            estimator,
+            expected=f"task_scorer({self.task!r}) scores a MultiTaskEstimator, alone or as "
+            "the last step of a Pipeline",
+        )
         targets = read_targets(Y)
         if self.task not in targets.names:
             raise ValueError(
                 f"task_scorer: task {self.task!r} is not in the targets; targets have "
                 f"tasks {targets.names}."
             )
-        if self.task not in model.tasks_:
-            raise ValueError(
-                f"task_scorer: task {self.task!r} was not fitted; fitted tasks are "
-                f"{list(model.tasks_)}."
-            )
+        check_fitted_tasks([self.task], model.tasks_, where=f"task_scorer({self.task!r}) has")
         self._check_response(model.tasks_[self.task])
-        i = targets.names.index(self.task)
-        missing = targets.missing(i)
-        check_scorable(self.task, missing)
-        keep = np.flatnonzero(~missing)
-        y_true = labelled_values(targets.columns[i], missing)
-        encoding = model._encodings[self.task]
-        if encoding.classes is not None:
-            # Raises a clear error for labels never seen in fit.
-            encode_column(self.task, encoding, y_true)
-        kwargs = {}
-        if sample_weight is not None:
-            kwargs["sample_weight"] = _safe_indexing(np.asarray(sample_weight), keep)
+        rows = labelled_rows(targets, self.task, model._encodings[self.task], sample_weight)
+        kwargs = {} if rows.sample_weight is None else {"sample_weight": rows.sample_weight}
         view = _OneTask(model, steps, self.task)
-        return self.scorer(view, _safe_indexing(X, keep), y_true, **kwargs)
+        return self.scorer(
+            view, _safe_indexing(X, np.flatnonzero(rows.mask)), rows.y_true, **kwargs
+        )
 
-    def _check_response(self, kind):
+    def _check_response(self, task_type):
         response = getattr(self.scorer, "_response_method", "predict")
         methods = (response,) if isinstance(response, str) else tuple(response)
-        if kind == "regression" and "predict" not in methods:
+        if task_type == "regression" and "predict" not in methods:
             raise ValueError(
                 f"task_scorer: task {self.task!r} is a regression task, but the scorer "
                 f"{self.scorer!r} needs {' or '.join(methods)}; use a regression scorer "
@@ -69,20 +58,6 @@ class _TaskScorer:
         return f"task_scorer({self.task!r}, {self.scorer!r})"
 
 
-def _split_pipeline(estimator):
-    """The multi-task model and the fitted transformers in front of it.
-
-    ``estimator`` may be the model, or a Pipeline (possibly nested) whose last
-    step is the model.
-    """
-    transformers = []
-    while not hasattr(estimator, "tasks_") and getattr(estimator, "steps", None):
-        if len(estimator.steps) > 1:
-            transformers.append(estimator[:-1])
-        estimator = estimator.steps[-1][1]
-    return estimator, transformers
-
-
 class _OneTask:
     """A fitted multi-task model (or Pipeline) seen as a single-task one, for scorers."""
 
@@ -90,9 +65,9 @@ class _OneTask:
         self.model = model
         self.steps = steps
         self.task = task
-        kind = model.tasks_[task]
-        self._estimator_type = "regressor" if kind == "regression" else "classifier"
-        if kind != "regression":
+        task_type = model.tasks_[task]
+        self._estimator_type = "regressor" if task_type == "regression" else "classifier"
+        if task_type != "regression":
             self.classes_ = model.classes_[task]
 
     def __sklearn_tags__(self):
@@ -104,9 +79,7 @@ class _OneTask:
         return tags
 
     def _features(self, X):
-        for transformer in self.steps:
-            X = transformer.transform(X)
-        return X
+        return transform(self.steps, X)
 
     def fit(self, X, y=None):  # scorers check for a fit method only
         return self

@@ -30,7 +30,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ._engine import DATA_PARALLEL
+from ._engine import DATA_PARALLEL, DataParallelPlan
 from .weighting import LossWeighting
 
 __all__ = ["data_parallel"]
@@ -142,8 +142,8 @@ def data_parallel(*, backend=None):
             dist.destroy_process_group()
 
 
-class _DataParallelPlan:
-    """What the engine asks of data-parallel training (see ``_engine.DATA_PARALLEL``)."""
+class _DataParallelPlan(DataParallelPlan):
+    """Data-parallel training over the processes of the default process group."""
 
     def __init__(self):
         self.rank = dist.get_rank()

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_mtl import MultiTaskEstimator
-from sklearn_mtl import _engine as engine
-from sklearn_mtl._engine import BatchIterator, MultiTaskNet, make_dataset, make_fast_optimizer
+from sklearn_mtl import MultiTaskEstimator, _data
+from sklearn_mtl._data import BatchIterator, make_dataset
+from sklearn_mtl._engine import MultiTaskNet, make_fast_optimizer
 from sklearn_mtl._network import MultiTaskLoss, MultiTaskNetwork
 from sklearn_mtl._tasks import TASK_TYPES
 from sklearn_mtl.architectures import SharedBottom
@@ -81,10 +81,7 @@ def build_net(n_features, seed, device="cpu", **kwargs):
         weighting=StaticWeighting(),
         base_weights=torch.tensor([1.0, 0.5, 2.0], device=device),
         seed=7,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
+        train_split=None,
         optimizer=torch.optim.Adam,
         lr=1e-2,
         max_epochs=3,
@@ -162,7 +159,7 @@ def test_batched_prediction_matches_one_shot(mixed_data, fast, monkeypatch):
     est = MultiTaskEstimator(**fast).fit(X, Y)
     with torch.inference_mode():
         one_shot = est.net_.module_(torch.as_tensor(X, dtype=torch.float32))
-    monkeypatch.setattr(engine, "INFERENCE_BATCH_SIZE", 7)
+    monkeypatch.setattr(_data, "INFERENCE_BATCH_SIZE", 7)
     batched = est.net_.predict_outputs(X)
     assert list(batched) == list(Y)
     for name in Y:
@@ -198,7 +195,7 @@ def test_cuda_host_resident_data_trains_like_device_resident(rng, monkeypatch):
     X, y, w = mixed_problem(rng)
     on_device = build_net(X.shape[1], seed=3, device="cuda")
     on_device.fit(make_dataset(X, y, w, "cuda"))
-    monkeypatch.setattr(engine, "DEVICE_MEMORY_FRACTION", 0.0)
+    monkeypatch.setattr(_data, "DEVICE_MEMORY_FRACTION", 0.0)
     host = make_dataset(X, y, w, "cuda")
     assert not host.X.is_cuda
     batch = next(iter(BatchIterator(host, 32, True, torch.Generator(), "cuda")))

@@ -3,8 +3,9 @@ import pandas as pd
 import pytest
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
-from sklearn_mtl._engine import make_dataset
-from sklearn_mtl._targets import encode_targets, read_targets
+from sklearn_mtl._data import make_dataset
+from sklearn_mtl._encoding import encode_targets
+from sklearn_mtl._targets import read_targets
 from sklearn_mtl.datasets import ADULT_TASKS, load_adult, make_multitask
 
 

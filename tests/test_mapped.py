@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from sklearn_mtl import MultiTaskEstimator
-from sklearn_mtl._engine import BatchIterator
-from sklearn_mtl._mapped import MappedData, validate_mapped
+from sklearn_mtl._data import BatchIterator, MappedData, validate_features
 from sklearn_mtl.datasets import make_multitask
 
 
@@ -72,7 +71,7 @@ def test_memmap_batches_are_the_rows_in_batch_order(tmp_path):
 
 
 def test_memmap_with_nan_is_rejected_naming_the_rows(tmp_path, monkeypatch):
-    monkeypatch.setattr("sklearn_mtl._mapped.CHUNK_BYTES", 10 * 3 * 4)
+    monkeypatch.setattr("sklearn_mtl._data.CHUNK_BYTES", 10 * 3 * 4)
     X = np.ones((50, 3), dtype=np.float32)
     X[27, 1] = np.inf
     np.save(tmp_path / "X.npy", X)
@@ -86,10 +85,10 @@ def test_memmap_checks_shape_dtype_and_features(tmp_path, fast):
     path = tmp_path / "x.dat"
     flat = np.memmap(path, dtype=np.float32, mode="w+", shape=(30,))
     with pytest.raises(ValueError, match="Expected a 2-D memory-mapped X"):
-        validate_mapped(est, flat, reset=True)
+        validate_features(est, flat, reset=True)
     text = np.memmap(tmp_path / "s.dat", dtype="S2", mode="w+", shape=(30, 2))
     with pytest.raises(ValueError, match="dtype .* must be numeric"):
-        validate_mapped(est, text, reset=True)
+        validate_features(est, text, reset=True)
     X = np.memmap(tmp_path / "ok.dat", dtype=np.float64, mode="w+", shape=(30, 4))
     X[:] = np.random.RandomState(0).normal(size=(30, 4))
     est.fit(X, {"t": np.arange(30) % 2})

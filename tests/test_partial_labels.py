@@ -7,8 +7,9 @@ import torch
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict, task_scorer
-from sklearn_mtl._engine import RandomSplit, make_dataset
-from sklearn_mtl._targets import encode_targets, read_targets
+from sklearn_mtl._data import RandomSplit, make_dataset
+from sklearn_mtl._encoding import encode_targets
+from sklearn_mtl._targets import read_targets
 from sklearn_mtl.datasets import make_multitask
 from sklearn_mtl.weighting import WEIGHTINGS
 

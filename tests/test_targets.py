@@ -4,14 +4,8 @@ import pytest
 from sklearn.model_selection import KFold, train_test_split
 
 from sklearn_mtl import TargetDict
-from sklearn_mtl._targets import (
-    encode_targets,
-    fit_encoding,
-    labelled_values,
-    read_targets,
-    resolve_task_types,
-    wrap_like,
-)
+from sklearn_mtl._encoding import encode_targets, fit_encoding, resolve_task_types
+from sklearn_mtl._targets import labelled_values, read_targets, wrap_like
 
 
 def test_targetdict_has_sample_shape_and_slices_by_row():
@@ -45,7 +39,7 @@ def test_targetdict_pickles_as_targetdict():
 
 
 @pytest.mark.parametrize(
-    "Y, kind, names",
+    "Y, container, names",
     [
         ({"p": [1.0, 2.0], "q": ["a", "b"]}, "dict", ["p", "q"]),
         (TargetDict(p=[1.0, 2.0]), "targetdict", ["p"]),
@@ -55,9 +49,9 @@ def test_targetdict_pickles_as_targetdict():
         ([0.0, 1.0], "array1d", ["task_0"]),
     ],
 )
-def test_read_targets_containers(Y, kind, names):
+def test_read_targets_containers(Y, container, names):
     targets = read_targets(Y)
-    assert targets.kind == kind
+    assert targets.container == container
     assert targets.names == names
     assert targets.n_samples == 2
 

@@ -2,12 +2,13 @@
 
 ``MultiTaskEstimator(architecture=...)`` takes a name from :data:`ARCHITECTURES`
 or an instance of one of these classes; hyper-parameters are grid-searchable as
-``architecture__<name>``. :func:`gate_weights` and :func:`stitch_weights` show
-what a fitted soft-sharing architecture learned.
+``architecture__<name>``. This package only builds networks:
+:func:`sklearn_mtl.inspection.gate_weights` and
+:func:`sklearn_mtl.inspection.stitch_weights` show what a fitted soft-sharing
+architecture learned.
 """
 
 from ._base import BaseArchitecture
-from ._inspect import gate_weights, stitch_weights
 from .cgc import CGC
 from .cross_stitch import CrossStitch
 from .mmoe import MMoE
@@ -31,6 +32,17 @@ __all__ = [
     "MMoE",
     "PLE",
     "SharedBottom",
-    "gate_weights",
-    "stitch_weights",
 ]
+
+#: Names that moved to :mod:`sklearn_mtl.inspection`, still importable from here.
+_MOVED_TO_INSPECTION = ("gate_weights", "stitch_weights")
+
+
+def __getattr__(name):
+    # Imported on first use: inspection reads fitted estimators, whose module
+    # imports this package.
+    if name in _MOVED_TO_INSPECTION:
+        from .. import inspection
+
+        return getattr(inspection, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

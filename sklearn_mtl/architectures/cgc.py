@@ -50,8 +50,8 @@ class CGC(BaseArchitecture):
     --------
     MMoE : Only shared experts.
     PLE : Several CGC levels.
-    gate_weights : Mean gate weight per task and expert on given data (a task
-        gives weight 0 to other tasks' experts).
+    sklearn_mtl.inspection.gate_weights : Mean gate weight per task and expert on
+        given data (a task gives weight 0 to other tasks' experts).
 
     References
     ----------

@@ -49,7 +49,8 @@ class CrossStitch(BaseArchitecture):
     after every layer, so each column's weights, and each unit, reach every
     task's output (unless an ``alpha`` is exactly 0).
 
-    The learned units are inspectable after fit with :func:`stitch_weights`.
+    The learned units are inspectable after fit with
+    :func:`~sklearn_mtl.inspection.stitch_weights`.
     Misra et al. train the units with a 100-1000 times larger learning rate;
     here they share the estimator's ``lr`` (Adam's steps do not depend on the
     gradient's scale, so the units move at the same rate as the columns).
@@ -57,7 +58,7 @@ class CrossStitch(BaseArchitecture):
     See Also
     --------
     MMoE : Input-dependent mixing of shared experts.
-    stitch_weights : The learned ``alpha`` of every layer.
+    sklearn_mtl.inspection.stitch_weights : The learned ``alpha`` of every layer.
 
     References
     ----------

@@ -19,7 +19,8 @@ class MMoE(BaseArchitecture):
 
     so tasks that are related can use the same experts and tasks that are not
     can use different ones. With one expert it is hard parameter sharing.
-    The gates are inspectable after fit with :func:`gate_weights`.
+    The gates are inspectable after fit with
+    :func:`~sklearn_mtl.inspection.gate_weights`.
 
     Parameters
     ----------
@@ -51,7 +52,8 @@ class MMoE(BaseArchitecture):
     --------
     CGC : Adds experts that belong to one task.
     PLE : Stacks CGC levels.
-    gate_weights : Mean gate weight per task and expert on given data.
+    sklearn_mtl.inspection.gate_weights : Mean gate weight per task and expert on
+        given data.
 
     References
     ----------
@@ -63,8 +65,9 @@ class MMoE(BaseArchitecture):
     --------
     >>> import numpy as np
     >>> from sklearn_mtl import MultiTaskEstimator
-    >>> from sklearn_mtl.architectures import MMoE, gate_weights
+    >>> from sklearn_mtl.architectures import MMoE
     >>> from sklearn_mtl.datasets import make_multitask
+    >>> from sklearn_mtl.inspection import gate_weights
     >>> X, Y = make_multitask(300, 6, 2, correlation=0.2, random_state=0)
     >>> est = MultiTaskEstimator(architecture=MMoE(n_experts=3), hidden_layer_sizes=(8,),
     ...                          max_epochs=2, random_state=0).fit(X, Y)

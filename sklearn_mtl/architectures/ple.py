@@ -54,7 +54,8 @@ class PLE(BaseArchitecture):
     --------
     CGC : A single level.
     MMoE : Only shared experts, one level.
-    gate_weights : Mean gate weight per gate and expert at a chosen level.
+    sklearn_mtl.inspection.gate_weights : Mean gate weight per gate and expert at
+        a chosen level.
 
     References
     ----------

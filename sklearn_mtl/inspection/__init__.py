@@ -4,18 +4,24 @@
   against the same model trained on each task alone, with a verdict per task;
 - :func:`task_affinity`: cosine similarity between the tasks' gradients on the
   shared parameters of a fitted model;
+- :func:`gate_weights` and :func:`stitch_weights`: what a fitted
+  soft-sharing architecture learned (gates of MMoE, CGC and PLE; cross-stitch
+  units);
 - plots (need matplotlib, the ``plot`` extra): :func:`plot_training_history`,
   :func:`plot_task_weights`, :func:`plot_task_affinity`.
 """
 
 from ._affinity import task_affinity
+from ._gates import gate_weights, stitch_weights
 from ._plot import plot_task_affinity, plot_task_weights, plot_training_history
 from ._single_task import compare_single_task
 
 __all__ = [
     "compare_single_task",
+    "gate_weights",
     "plot_task_affinity",
     "plot_task_weights",
     "plot_training_history",
+    "stitch_weights",
     "task_affinity",
 ]

@@ -3,14 +3,12 @@
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._targets import encode_targets, read_targets
+from .._data import INFERENCE_BATCH_SIZE, iter_batches
+from .._encoding import encode_targets
+from .._pipeline import fitted_final_estimator, transform
+from .._targets import check_fitted_tasks, check_n_samples, read_targets
 from ..weighting._base import task_gradients
-from ._utils import split_final_estimator, transform
-
-#: Rows per forward/backward pass.
-_CHUNK_SIZE = 8192
 
 
 def task_affinity(estimator, X, Y):
@@ -96,21 +94,15 @@ def task_affinity(estimator, X, Y):
     >>> bool(affinity.loc["a", "b"] > affinity.loc["a", "noise"])
     True
     """
-    preprocessors, final, _ = split_final_estimator(estimator)
-    check_is_fitted(final)
-    X = validate_data(final, transform(preprocessors, X), reset=False, dtype=np.float32)
+    preprocessors, final = fitted_final_estimator(estimator)
+    X = final._validate_X(transform(preprocessors, X), reset=False)
     targets = read_targets(Y)
     names = targets.names
     fitted = list(final.tasks_)
-    unknown = [name for name in names if name not in final.tasks_]
-    if unknown:
-        raise ValueError(
-            f"The targets have tasks {unknown} that were not fitted; fitted tasks are {fitted}."
-        )
+    check_fitted_tasks(names, fitted)
     if len(names) < 2:
         raise ValueError(f"task_affinity needs the targets of at least two tasks; got {names}.")
-    if targets.n_samples != X.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but the targets have {targets.n_samples}.")
+    check_n_samples(X.shape[0], targets)
     encoded, mask = encode_targets(targets, names, final._encodings)
     columns = [fitted.index(name) for name in names]
     y = np.zeros((X.shape[0], len(fitted)), dtype=np.float32)
@@ -131,9 +123,8 @@ def task_affinity(estimator, X, Y):
     module.eval()
     try:
         grads = torch.zeros(len(fitted), sum(p.numel() for p in shared), device=device)
-        for start in range(0, X.shape[0], _CHUNK_SIZE):
-            chunk = slice(start, start + _CHUNK_SIZE)
-            X_c, y_c, w_c = (torch.from_numpy(a[chunk]).to(device) for a in (X, y, w))
+        tensors = [torch.as_tensor(np.ascontiguousarray(a, dtype=np.float32)) for a in (X, y, w)]
+        for X_c, y_c, w_c in iter_batches(tensors, INFERENCE_BATCH_SIZE, device):
             losses, weight_sums = criterion(module(X_c), y_c, w_c)
             # Gradients of the per-task sums of row losses add up over chunks.
             grads += task_gradients(losses * weight_sums, shared).detach()

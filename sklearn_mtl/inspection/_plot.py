@@ -1,9 +1,9 @@
 """Plots of a fitted model's training history and of task affinity (needs matplotlib)."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
-from ._utils import split_final_estimator
+from .._pipeline import fitted_final_estimator
+from .._targets import check_fitted_tasks
 
 
 def _pyplot():
@@ -21,12 +21,6 @@ def _axes(ax):
     if ax is None:
         _, ax = _pyplot().subplots()
     return ax
-
-
-def _fitted(estimator):
-    _, final, _ = split_final_estimator(estimator)
-    check_is_fitted(final)
-    return final
 
 
 def plot_training_history(estimator, *, tasks=None, ax=None):
@@ -63,7 +57,7 @@ def plot_training_history(estimator, *, tasks=None, ax=None):
     ...                          random_state=0).fit(X, {"a": X[:, 0], "b": X[:, 1] > 0})
     >>> ax = plot_training_history(est)
     """
-    final = _fitted(estimator)
+    _, final = fitted_final_estimator(estimator)
     tasks = _check_tasks(final, tasks)
     ax = _axes(ax)
     history = final.history_
@@ -110,7 +104,7 @@ def plot_task_weights(estimator, *, tasks=None, ax=None):
     --------
     plot_training_history : Per-task losses against the epoch.
     """
-    final = _fitted(estimator)
+    _, final = fitted_final_estimator(estimator)
     tasks = _check_tasks(final, tasks)
     ax = _axes(ax)
     history = final.history_
@@ -171,7 +165,5 @@ def plot_task_affinity(affinity, *, ax=None, cmap="RdBu_r", annotate=True):
 def _check_tasks(final, tasks):
     if tasks is None:
         return list(final.tasks_)
-    unknown = [task for task in tasks if task not in final.tasks_]
-    if unknown:
-        raise ValueError(f"Unknown tasks {unknown}; fitted tasks are {list(final.tasks_)}.")
+    check_fitted_tasks(tasks, final.tasks_, where="Unknown")
     return list(tasks)

@@ -9,10 +9,10 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
 
+from .._pipeline import split_final_estimator, transform
 from .._targets import TargetDict, read_targets
 from .._tasks import TASK_TYPES
 from ..metrics import task_scorer
-from ._utils import split_final_estimator, transform
 
 #: Verdicts of :func:`compare_single_task`.
 HELPS, HURTS, UNCLEAR = "helps", "hurts", "no clear difference"

@@ -10,16 +10,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_mtl import MultiTaskEstimator
-from sklearn_mtl.architectures import (
-    CGC,
-    PLE,
-    CrossStitch,
-    MMoE,
-    _inspect,
-    gate_weights,
-    stitch_weights,
-)
+from sklearn_mtl import MultiTaskEstimator, _data
+from sklearn_mtl.architectures import CGC, PLE, CrossStitch, MMoE
+from sklearn_mtl.inspection import gate_weights, stitch_weights
 
 GATED = {"mmoe": MMoE(3), "cgc": CGC(2, n_task_experts=2), "ple": PLE(3)}
 TASKS = ["a", "b", "c"]
@@ -95,7 +88,7 @@ def test_gate_weights_is_the_mean_of_the_row_gates(name, mixed_data, monkeypatch
     for task, g in rows.items():
         np.testing.assert_allclose(frame.loc[task], g.mean(dim=0).numpy(), rtol=1e-5)
     # Batched accumulation gives the same means as one pass.
-    monkeypatch.setattr(_inspect, "_BATCH_SIZE", 7)
+    monkeypatch.setattr(_data, "INFERENCE_BATCH_SIZE", 7)
     np.testing.assert_allclose(gate_weights(est, X), frame, rtol=1e-6)
     # Gates depend on the row, and training has moved them off their start.
     assert rows["task_0"].std(dim=0).max() > 1e-3
@@ -142,6 +135,33 @@ def test_gate_weights_refuses_what_it_cannot_inspect(mixed_data):
         gate_weights(StandardScaler().fit(X), X)
     with pytest.raises(ValueError, match="architecture='cross_stitch'.*use gate_weights"):
         stitch_weights(est)
+
+
+def test_gate_weights_restores_the_training_mode_when_it_raises(mixed_data):
+    X, _ = mixed_data
+    est = fitted(mixed_data, PLE(2))
+    body = est.net_.module_.body
+    body.train()
+    with pytest.raises(ValueError, match="level=2 does not exist"):
+        gate_weights(est, X, level=2)
+    assert body.training and all(module.training for module in body.modules())
+    body.eval()
+    with pytest.raises(ValueError, match="level=-3 does not exist"):
+        gate_weights(est, X, level=-3)
+    assert not any(module.training for module in body.modules())
+
+
+def test_gate_and_stitch_weights_keep_their_old_import_path():
+    import sklearn_mtl.architectures as architectures
+    import sklearn_mtl.inspection as inspection
+    from sklearn_mtl.architectures import gate_weights as old_gate_weights
+    from sklearn_mtl.architectures import stitch_weights as old_stitch_weights
+
+    assert old_gate_weights is inspection.gate_weights
+    assert old_stitch_weights is inspection.stitch_weights
+    assert "gate_weights" not in architectures.__all__
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        architectures.no_such_name
 
 
 def test_stitch_units_start_as_documented():

@@ -1,37 +1,33 @@
 """Looking inside a fitted architecture: gate weights and cross-stitch units."""
 
+import numbers
+
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils._param_validation import HasMethods, validate_params
 
-#: Rows per forward pass when computing gate weights.
-_BATCH_SIZE = 8192
-
-
-def _fitted_body(estimator, X=None):
-    """The fitted body of a MultiTaskEstimator (or the last step of a Pipeline)."""
-    if hasattr(estimator, "steps"):
-        if X is not None:
-            X = estimator[:-1].transform(X)
-        estimator = estimator[-1]
-    if not hasattr(estimator, "architecture"):
-        raise TypeError(
-            "Expected a fitted MultiTaskEstimator or a Pipeline ending in one; got "
-            f"{type(estimator).__name__}."
-        )
-    check_is_fitted(estimator)
-    return estimator, estimator.net_.module_.body, X
+from .._data import inference_batches
+from .._pipeline import fitted_final_estimator, transform
 
 
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit"])],
+        "X": ["array-like", "sparse matrix"],
+        "level": [numbers.Integral],
+    },
+    prefer_skip_nested_validation=True,
+)
 def gate_weights(estimator, X, *, level=-1):
     """Mean gate weight each task gives each expert on the rows of ``X``.
 
-    For architectures with input-dependent gates (:class:`MMoE`, :class:`CGC`,
-    :class:`PLE`): each gate's softmax weights over the experts of one level,
-    averaged over the rows of ``X``. A gate gives weight 0 to experts it cannot
-    read (another task's private experts in CGC and PLE), so every row of the
-    result sums to 1.
+    For architectures with input-dependent gates
+    (:class:`~sklearn_mtl.architectures.MMoE`, :class:`~sklearn_mtl.architectures.CGC`,
+    :class:`~sklearn_mtl.architectures.PLE`): each gate's softmax weights over
+    the experts of one level, averaged over the rows of ``X``. A gate gives
+    weight 0 to experts it cannot read (another task's private experts in CGC
+    and PLE), so every row of the result sums to 1.
 
     Parameters
     ----------
@@ -41,8 +37,9 @@ def gate_weights(estimator, X, *, level=-1):
     X : array-like of shape (n_samples, n_features)
         The rows to average the gates over, as given to ``predict``.
     level : int, default=-1
-        Which extraction level, for :class:`PLE` (0 is the first, -1 the last
-        one, whose task gates feed the heads). MMoE and CGC have one level.
+        Which extraction level, for :class:`~sklearn_mtl.architectures.PLE` (0 is
+        the first, -1 the last one, whose task gates feed the heads). MMoE and
+        CGC have one level.
 
     Returns
     -------
@@ -65,8 +62,8 @@ def gate_weights(estimator, X, *, level=-1):
     Examples
     --------
     >>> from sklearn_mtl import MultiTaskEstimator
-    >>> from sklearn_mtl.architectures import gate_weights
     >>> from sklearn_mtl.datasets import make_multitask
+    >>> from sklearn_mtl.inspection import gate_weights
     >>> X, Y = make_multitask(200, 5, 2, random_state=0)
     >>> est = MultiTaskEstimator(architecture="cgc", hidden_layer_sizes=(8,),
     ...                          max_epochs=2, random_state=0).fit(X, Y)
@@ -76,34 +73,36 @@ def gate_weights(estimator, X, *, level=-1):
     >>> float(gates.loc["task_0", "task_1/0"])
     0.0
     """
-    estimator, body, X = _fitted_body(estimator, X)
+    preprocessors, final = fitted_final_estimator(estimator)
+    body = final.net_.module_.body
     if not hasattr(body, "gate_weights"):
         raise ValueError(
             f"gate_weights needs an architecture with gates ('mmoe', 'cgc', 'ple'); this "
-            f"estimator was fitted with {type(estimator.architecture_).__name__}, which "
+            f"estimator was fitted with {type(final.architecture_).__name__}, which "
             "has none. For 'cross_stitch' use stitch_weights."
         )
-    X = validate_data(estimator, X, reset=False, dtype=np.float32)
-    device = next(body.parameters()).device
+    X = final._validate_X(transform(preprocessors, X), reset=False)
     was_training = body.training
     body.eval()
     sums = None
-    with torch.inference_mode():
-        for start in range(0, X.shape[0], _BATCH_SIZE):
-            batch = torch.as_tensor(np.ascontiguousarray(X[start : start + _BATCH_SIZE]))
-            levels = body.gate_weights(batch.to(device))
-            if not -len(levels) <= level < len(levels):
-                raise ValueError(
-                    f"level={level} does not exist: this {type(estimator.architecture_).__name__} "
-                    f"has {len(levels)} level(s); use 0 to {len(levels) - 1} or -1."
-                )
-            experts, gates = levels[level]
-            batch_sums = {name: g.sum(dim=0).double().cpu() for name, g in gates.items()}
-            if sums is None:
-                sums = batch_sums
-            else:
-                sums = {name: sums[name] + batch_sums[name] for name in sums}
-    body.train(was_training)
+    try:
+        with torch.inference_mode():
+            for batch in inference_batches(X, next(body.parameters()).device):
+                levels = body.gate_weights(batch)
+                if not -len(levels) <= level < len(levels):
+                    raise ValueError(
+                        f"level={level} does not exist: this "
+                        f"{type(final.architecture_).__name__} has {len(levels)} level(s); "
+                        f"use 0 to {len(levels) - 1} or -1."
+                    )
+                experts, gates = levels[level]
+                batch_sums = {name: g.sum(dim=0).double().cpu() for name, g in gates.items()}
+                if sums is None:
+                    sums = batch_sums
+                else:
+                    sums = {name: sums[name] + batch_sums[name] for name in sums}
+    finally:
+        body.train(was_training)
     frame = pd.DataFrame(
         np.stack([(s / X.shape[0]).numpy() for s in sums.values()]),
         index=pd.Index(list(sums), name="gate"),
@@ -113,7 +112,7 @@ def gate_weights(estimator, X, *, level=-1):
 
 
 def stitch_weights(estimator):
-    """The learned cross-stitch units of a fitted :class:`CrossStitch` network.
+    """The learned cross-stitch units of a fitted :class:`~sklearn_mtl.architectures.CrossStitch`.
 
     Parameters
     ----------
@@ -139,8 +138,8 @@ def stitch_weights(estimator):
     Examples
     --------
     >>> from sklearn_mtl import MultiTaskEstimator
-    >>> from sklearn_mtl.architectures import stitch_weights
     >>> from sklearn_mtl.datasets import make_multitask
+    >>> from sklearn_mtl.inspection import stitch_weights
     >>> X, Y = make_multitask(200, 5, 2, random_state=0)
     >>> est = MultiTaskEstimator(architecture="cross_stitch", hidden_layer_sizes=(8, 4),
     ...                          max_epochs=2, random_state=0).fit(X, Y)
@@ -148,14 +147,15 @@ def stitch_weights(estimator):
     >>> len(units), units[0].shape
     (2, (2, 2))
     """
-    estimator, body, _ = _fitted_body(estimator)
+    _, final = fitted_final_estimator(estimator)
+    body = final.net_.module_.body
     if not hasattr(body, "stitch_weights"):
         raise ValueError(
             "stitch_weights needs an estimator fitted with architecture='cross_stitch'; "
-            f"this one was fitted with {type(estimator.architecture_).__name__}. For "
+            f"this one was fitted with {type(final.architecture_).__name__}. For "
             "'mmoe', 'cgc' and 'ple' use gate_weights."
         )
-    names = pd.Index(list(estimator.tasks_), name="task")
+    names = pd.Index(list(final.tasks_), name="task")
     return [
         pd.DataFrame(alpha.cpu().numpy(), index=names, columns=names.rename("source"))
         for alpha in body.stitch_weights()

@@ -1,0 +1,166 @@
+"""MultiTaskEstimator's parameters: their constraints, and what one fit makes of them.
+
+:data:`PARAMETER_CONSTRAINTS` checks each parameter on its own, when ``fit``
+starts. The checks below need the data (the task names, the number of rows) or
+the machine (the device), and turn strategy parameters (a registry name or an
+instance) into the fresh objects stored as ``weighting_`` and ``architecture_``.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from ._data import check_validation_split
+from ._network import ACTIVATIONS
+from .architectures import ARCHITECTURES, BaseArchitecture
+from .weighting import WEIGHTINGS, BaseWeighting
+
+#: ``MultiTaskEstimator._parameter_constraints``.
+PARAMETER_CONSTRAINTS = {
+    "tasks": [dict, None],
+    "hidden_layer_sizes": ["array-like"],
+    "head_hidden_sizes": ["array-like"],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "losses": [dict, None],
+    "task_weights": [dict, None],
+    "class_weight": [StrOptions({"balanced"}), dict, None],
+    "weighting": [StrOptions(set(WEIGHTINGS)), HasMethods(["initialize", "backward"])],
+    "architecture": [StrOptions(set(ARCHITECTURES)), HasMethods(["build"])],
+    "standardize_targets": ["boolean"],
+    "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+    "tol": [Interval(numbers.Real, 0, None, closed="left")],
+    "device": [StrOptions({"auto", "cpu", "cuda"}), str, torch.device],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+#: Parameters that take a name from a registry or an instance, and whose
+#: hyper-parameters are addressable as ``<name>__<hyper-parameter>``.
+STRATEGY_PARAMS = {
+    "weighting": (WEIGHTINGS, BaseWeighting),
+    "architecture": (ARCHITECTURES, BaseArchitecture),
+}
+
+
+def resolve_strategy(param, value):
+    """A fresh strategy object for a registry name, a clone for an instance.
+
+    ``param`` is a key of :data:`STRATEGY_PARAMS`; the user's instance is never
+    modified.
+    """
+    registry, base = STRATEGY_PARAMS[param]
+    if isinstance(value, str):
+        if value not in registry:
+            raise ValueError(
+                f"{param}={value!r} is not a known {param}; known names are {sorted(registry)}."
+            )
+        return registry[value]()
+    if not isinstance(value, base):
+        raise TypeError(
+            f"{param} must be a name in {sorted(registry)} or an instance of "
+            f"{base.__name__}; got {type(value).__name__}."
+        )
+    return clone(value)
+
+
+def expand_nested_params(estimator, params):
+    """``params`` for ``BaseEstimator.set_params``, nested entries resolved.
+
+    ``task_weights__<task>`` entries update a copy of ``task_weights``;
+    ``weighting__<name>`` / ``architecture__<name>`` entries are set on the
+    strategy object, resolved from a name or cloned from an instance.
+    """
+    params = dict(params)
+    entries = _pop_prefixed(params, "task_weights")
+    if entries:
+        task_weights = dict(params.get("task_weights", estimator.task_weights) or {})
+        task_weights.update(entries)
+        params["task_weights"] = task_weights
+    for name in STRATEGY_PARAMS:
+        nested = _pop_prefixed(params, name)
+        if nested:
+            strategy = resolve_strategy(name, params.get(name, getattr(estimator, name)))
+            params[name] = strategy.set_params(**nested)
+    return params
+
+
+def _pop_prefixed(params, name):
+    """Remove the ``<name>__<key>`` entries from ``params``; return them as ``{key: value}``."""
+    prefix = name + "__"
+    return {key[len(prefix) :]: params.pop(key) for key in list(params) if key.startswith(prefix)}
+
+
+def check_sizes(estimator, n_samples):
+    """Check the layer sizes, and that early stopping leaves rows to train on."""
+    for name in ("hidden_layer_sizes", "head_hidden_sizes"):
+        sizes = getattr(estimator, name)
+        if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
+            raise ValueError(
+                f"{name} must hold positive integers, got {sizes!r}; e.g. {name}=(64, 32)."
+            )
+    if estimator.early_stopping:
+        check_validation_split(estimator.validation_fraction, n_samples)
+
+
+def check_task_weights(task_weights, names):
+    """The static weight of each task in ``names`` order (1.0 where not given)."""
+    weights = dict.fromkeys(names, 1.0)
+    for task, weight in (task_weights or {}).items():
+        if task not in weights:
+            raise ValueError(
+                f"task_weights has a key {task!r} that is not a task; tasks are {names}."
+            )
+        if not isinstance(weight, numbers.Real):
+            raise TypeError(
+                f"task_weights[{task!r}] is {weight!r} of type {type(weight).__name__}; "
+                "task weights must be numbers, e.g. {'income': 1.0, 'marital': 0.5}."
+            )
+        if not np.isfinite(weight) or weight < 0:
+            raise ValueError(
+                f"task_weights[{task!r}] is {weight!r}; task weights must be finite "
+                "non-negative numbers."
+            )
+        weights[task] = float(weight)
+    if not any(weights.values()):
+        raise ValueError(
+            f"Every task weight is 0 ({weights}); give at least one task a positive weight."
+        )
+    return [weights[name] for name in names]
+
+
+def resolve_device(device):
+    """The device to train on, as a string; ``"auto"`` is CUDA when available."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a device torch knows ({exc}); use "
+            "'auto', 'cpu', 'cuda' or 'cuda:<index>'."
+        ) from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on "
+                "this machine; use device='auto' or device='cpu'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} names a GPU this machine does not have; it "
+                f"has {torch.cuda.device_count()} (cuda:0 to "
+                f"cuda:{torch.cuda.device_count() - 1})."
+            )
+    elif resolved.type != "cpu":
+        raise ValueError(f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'.")
+    return str(resolved)

@@ -1,0 +1,135 @@
+"""Training one fit: the network built from the estimator's parameters, trained by the engine.
+
+:func:`train` is the part of ``MultiTaskEstimator.fit`` between the encoded
+targets and the fitted attributes. Everything it draws from torch's random
+number generator (weight initialisation, dropout) comes from one stream seeded
+by ``random_state`` and forked from the caller's, so that a fit neither
+depends on nor disturbs the global torch seed.
+"""
+
+import functools
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+from ._data import RandomSplit, make_dataset
+from ._engine import MultiTaskNet, early_stopping, shared_seed
+from ._network import MultiTaskLoss, MultiTaskNetwork
+from ._params import check_task_weights, resolve_device, resolve_strategy
+from ._row_weights import row_weights
+from ._tasks import make_tasks
+from ._threads import limit_torch_threads
+
+
+def unfitted_on_error(fit):
+    """Leave the estimator unfitted, not half-fitted, when ``fit`` raises.
+
+    ``validate_data`` sets ``n_features_in_`` before the targets are checked and a
+    refit may fail after an earlier success; either way no fitted attribute may
+    survive a failed fit.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        before = set(vars(self))
+        try:
+            return fit(self, *args, **kwargs)
+        except Exception:
+            for key in list(vars(self)):
+                fitted = key.endswith("_") and not key.startswith("__")
+                if fitted or key not in before:
+                    delattr(self, key)
+            raise
+
+    return wrapper
+
+
+def train(estimator, X, encoded, sample_weight):
+    """Build the network and its engine from ``estimator``'s parameters and train them.
+
+    Parameters
+    ----------
+    estimator : MultiTaskEstimator
+        Read, not modified.
+    X : ndarray or np.memmap of shape (n_samples, n_features)
+        Validated features.
+    encoded : EncodedTargets
+    sample_weight : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    net : MultiTaskNet
+        The fitted engine; its ``weighting`` is the resolved strategy.
+    architecture : BaseArchitecture
+        The resolved architecture the network was built with.
+    """
+    base_weights = check_task_weights(estimator.task_weights, encoded.names)
+    device = resolve_device(estimator.device)
+    weighting = resolve_strategy("weighting", estimator.weighting)
+    architecture = resolve_strategy("architecture", estimator.architecture)
+    seed = int(check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max))
+    tasks = make_tasks(encoded.task_types, estimator.losses)
+    devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), limit_torch_threads():
+        torch.manual_seed(seed)
+        network = _build_network(estimator, X.shape[1], architecture, tasks, encoded)
+        net = MultiTaskNet(
+            network,
+            MultiTaskLoss(encoded.names, list(tasks.values())),
+            task_names=encoded.names,
+            weighting=weighting,
+            base_weights=torch.tensor(base_weights, dtype=torch.float32, device=device),
+            device=device,
+            **_engine_params(estimator, shared_seed(seed)),
+        )
+        weights = row_weights(encoded, sample_weight, estimator.class_weight)
+        net.fit(make_dataset(X, encoded.y, weights, device))
+    return net, architecture
+
+
+def _build_network(estimator, n_features, architecture, tasks, encoded):
+    """The architecture's body with one head per task."""
+    body = architecture.build(
+        n_features,
+        encoded.names,
+        hidden_layer_sizes=tuple(estimator.hidden_layer_sizes),
+        activation=estimator.activation,
+        dropout=estimator.dropout,
+    )
+    n_outputs = [
+        task.n_outputs(len(encoded.encodings[name].classes) if task.is_classifier else 1)
+        for name, task in tasks.items()
+    ]
+    return MultiTaskNetwork(
+        body,
+        encoded.names,
+        n_outputs,
+        tuple(estimator.head_hidden_sizes),
+        estimator.activation,
+        estimator.dropout,
+    )
+
+
+def _engine_params(estimator, seed):
+    """The engine's batch order, optimiser, early stopping and logging.
+
+    ``seed`` is the same in every process of a data-parallel fit, so that all
+    of them draw the same batches and validation split.
+    """
+    params = dict(
+        seed=seed,
+        optimizer=torch.optim.Adam,
+        optimizer__weight_decay=estimator.weight_decay,
+        lr=estimator.lr,
+        max_epochs=estimator.max_epochs,
+        batch_size=estimator.batch_size,
+        train_split=None,
+        verbose=estimator.verbose,
+    )
+    if estimator.early_stopping:
+        params["train_split"] = RandomSplit(estimator.validation_fraction, seed)
+        params["callbacks"] = [
+            early_stopping(estimator.n_iter_no_change, estimator.tol, estimator.verbose)
+        ]
+    return params
