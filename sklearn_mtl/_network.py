@@ -18,19 +18,30 @@ ACTIVATIONS = {
 }
 
 
-def make_mlp(n_inputs, hidden_sizes, activation="relu", dropout=0.0):
-    """A stack of ``Linear -> activation [-> Dropout]`` layers.
+def hidden_blocks(n_inputs, hidden_sizes, activation="relu", dropout=0.0, linear=nn.Linear):
+    """One ``[linear, activation(, Dropout)]`` list of modules per hidden size.
+
+    ``linear(n_in, n_out)`` makes each layer's linear map (``nn.Linear``, or a
+    batched one for banks of experts). Returns the blocks and the output width
+    (``n_inputs`` when there is no layer).
+    """
+    blocks = []
+    for size in hidden_sizes:
+        block = [linear(n_inputs, size), ACTIVATIONS[activation]()]
+        if dropout > 0:
+            block.append(nn.Dropout(dropout))
+        blocks.append(block)
+        n_inputs = size
+    return blocks, n_inputs
+
+
+def make_mlp(n_inputs, hidden_sizes, activation="relu", dropout=0.0, linear=nn.Linear):
+    """A stack of ``Linear -> activation [-> Dropout]`` layers as one ``nn.Sequential``.
 
     Returns the module and its output width (``n_inputs`` when there is no layer).
     """
-    layers = []
-    for size in hidden_sizes:
-        layers.append(nn.Linear(n_inputs, size))
-        layers.append(ACTIVATIONS[activation]())
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
-        n_inputs = size
-    return nn.Sequential(*layers), n_inputs
+    blocks, width = hidden_blocks(n_inputs, hidden_sizes, activation, dropout, linear)
+    return nn.Sequential(*(module for block in blocks for module in block)), width
 
 
 class Head(nn.Module):

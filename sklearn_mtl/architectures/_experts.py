@@ -6,22 +6,14 @@ matrix product instead of a Python loop over small modules. The parameter count
 is that of ``n_experts`` separate MLPs.
 """
 
+import functools
 import math
 import numbers
 
 import torch
 from torch import nn
 
-from .._network import ACTIVATIONS
-
-
-def mlp_parameter_count(n_inputs, hidden_sizes):
-    """Weights and biases of ``make_mlp(n_inputs, hidden_sizes)``."""
-    count = 0
-    for size in hidden_sizes:
-        count += n_inputs * size + size
-        n_inputs = size
-    return count
+from .._network import make_mlp
 
 
 class BatchedLinear(nn.Module):
@@ -63,14 +55,9 @@ class ExpertBank(nn.Module):
     def __init__(self, n_experts, n_inputs, hidden_sizes, activation, dropout):
         super().__init__()
         self.n_experts = n_experts
-        layers = []
-        for size in hidden_sizes:
-            layers += [BatchedLinear(n_experts, n_inputs, size), ACTIVATIONS[activation]()]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            n_inputs = size
-        self.layers = nn.Sequential(*layers)
-        self.out_features = n_inputs
+        self.layers, self.out_features = make_mlp(
+            n_inputs, hidden_sizes, activation, dropout, functools.partial(BatchedLinear, n_experts)
+        )
 
     def forward(self, x):
         return self.layers(x)

@@ -1,12 +1,13 @@
 """Cross-stitch networks: one column per task, mixed after every layer."""
 
+import functools
 import numbers
 
 import torch
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from .._network import ACTIVATIONS
+from .._network import hidden_blocks
 from ._base import BaseArchitecture
 from ._experts import BatchedLinear, resolve_sizes
 
@@ -108,17 +109,12 @@ class _CrossStitchBody(nn.Module):
         else:
             off = (1 - alpha_self) / (n_tasks - 1)
             init = torch.full((n_tasks, n_tasks), off) + (alpha_self - off) * torch.eye(n_tasks)
-        layers, stitches, n_inputs = [], [], n_features
-        for size in sizes:
-            block = [BatchedLinear(n_tasks, n_inputs, size), ACTIVATIONS[activation]()]
-            if dropout > 0:
-                block.append(nn.Dropout(dropout))
-            layers.append(nn.Sequential(*block))
-            stitches.append(nn.Parameter(init.clone()))
-            n_inputs = size
-        self.layers = nn.ModuleList(layers)
-        self.stitches = nn.ParameterList(stitches)
-        self.out_features = dict.fromkeys(self.task_names, n_inputs)
+        blocks, width = hidden_blocks(
+            n_features, sizes, activation, dropout, functools.partial(BatchedLinear, n_tasks)
+        )
+        self.layers = nn.ModuleList(nn.Sequential(*block) for block in blocks)
+        self.stitches = nn.ParameterList(nn.Parameter(init.clone()) for _ in blocks)
+        self.out_features = dict.fromkeys(self.task_names, width)
 
     def forward(self, x):
         for layer, alpha in zip(self.layers, self.stitches):
