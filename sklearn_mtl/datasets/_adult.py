@@ -3,6 +3,7 @@
 from importlib import resources
 
 import pandas as pd
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 _COLUMNS = [
     "age",
@@ -43,6 +44,9 @@ def _read(subset):
     return frame
 
 
+@validate_params(
+    {"subset": [StrOptions({"train", "test", "all"})]}, prefer_skip_nested_validation=True
+)
 def load_adult(subset="train"):
     """Load the UCI Adult census data as features and three task targets.
 
@@ -92,8 +96,6 @@ def load_adult(subset="train"):
     >>> X.shape, list(Y.columns)
     ((16281, 10), ['income', 'marital_status', 'hours_per_week'])
     """
-    if subset not in ("train", "test", "all"):
-        raise ValueError(f"subset must be 'train', 'test' or 'all'; got {subset!r}.")
     subsets = ["train", "test"] if subset == "all" else [subset]
     frame = pd.concat([_read(s) for s in subsets], ignore_index=True)
     frame["hours_per_week"] = frame["hours_per_week"].astype(float)

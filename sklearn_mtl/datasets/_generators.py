@@ -4,15 +4,11 @@ import numbers
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
 
 from .._targets import TargetDict
 
-_KINDS = ("regression", "binary", "multiclass")
-
-
-def _check_int(name, value, minimum):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+_TASK_TYPES = ("regression", "binary", "multiclass")
 
 
 def _task_coefficients(rng, n_features, n_tasks, correlation):
@@ -32,6 +28,22 @@ def _task_coefficients(rng, n_features, n_tasks, correlation):
     return common * basis[:, :1] + basis[:, 1:] @ root
 
 
+@validate_params(
+    {
+        "n_samples": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_features": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_tasks": [Interval(numbers.Integral, 1, None, closed="left")],
+        "task_types": ["array-like", None],
+        # Its range depends on n_tasks: checked in the body.
+        "correlation": [Interval(numbers.Real, None, None, closed="neither")],
+        "noise": [Interval(numbers.Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "n_sinusoids": [Interval(numbers.Integral, 0, None, closed="left")],
+        "n_classes": [Interval(numbers.Integral, 2, None, closed="left")],
+        "coef": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_multitask(
     n_samples=1000,
     n_features=20,
@@ -122,11 +134,6 @@ def make_multitask(
            [0.9, 1. , 0.9],
            [0.9, 0.9, 1. ]])
     """
-    _check_int("n_samples", n_samples, 1)
-    _check_int("n_tasks", n_tasks, 1)
-    _check_int("n_features", n_features, 1)
-    _check_int("n_sinusoids", n_sinusoids, 0)
-    _check_int("n_classes", n_classes, 2)
     if n_features <= n_tasks:
         raise ValueError(
             f"n_features={n_features} must exceed n_tasks={n_tasks} to build "
@@ -137,31 +144,28 @@ def make_multitask(
         raise ValueError(
             f"task_types has {len(task_types)} entries for n_tasks={n_tasks}; give one per task."
         )
-    unknown = [kind for kind in task_types if kind not in _KINDS]
+    unknown = [task_type for task_type in task_types if task_type not in _TASK_TYPES]
     if unknown:
-        raise ValueError(f"Unknown task types {unknown}; use any of {list(_KINDS)}.")
+        raise ValueError(f"Unknown task types {unknown}; use any of {list(_TASK_TYPES)}.")
     lowest = -1.0 / (n_tasks - 1) if n_tasks > 1 else -1.0
-    if not isinstance(correlation, numbers.Real) or not lowest <= correlation <= 1:
+    if not lowest <= correlation <= 1:
         raise ValueError(
             f"correlation must lie in [{lowest:.3g}, 1] for {n_tasks} tasks; got "
             f"{correlation!r}. Below {lowest:.3g}, {n_tasks} vectors cannot all be that "
             "opposed pairwise."
         )
-    if not isinstance(noise, numbers.Real) or not noise >= 0:
-        raise ValueError(f"noise is a standard deviation and must be >= 0; got {noise!r}.")
-
     rng = check_random_state(random_state)
     weights = _task_coefficients(rng, n_features, n_tasks, float(correlation))
     alphas, betas = rng.normal(size=n_sinusoids), rng.normal(size=n_sinusoids)
     X = rng.normal(size=(n_samples, n_features))
     Y = TargetDict()
-    for t, kind in enumerate(task_types):
+    for t, task_type in enumerate(task_types):
         linear = X @ weights[:, t]
         value = linear + np.sin(np.outer(linear, alphas) + betas).sum(axis=1)
         value = value + noise * rng.normal(size=n_samples)
-        if kind == "regression":
+        if task_type == "regression":
             label = value
-        elif kind == "binary":
+        elif task_type == "binary":
             label = (value > np.median(value)).astype(int)
         else:
             edges = np.quantile(value, np.linspace(0, 1, n_classes + 1)[1:-1])

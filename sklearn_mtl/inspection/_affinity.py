@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils._param_validation import HasMethods, validate_params
 
 from .._data import INFERENCE_BATCH_SIZE, iter_batches
 from .._encoding import encode_targets
@@ -11,6 +12,14 @@ from .._targets import check_fitted_tasks, check_n_samples, read_targets
 from ..weighting._base import task_gradients
 
 
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit"])],
+        "X": ["array-like", "sparse matrix"],
+        "Y": ["array-like", dict],
+    },
+    prefer_skip_nested_validation=True,
+)
 def task_affinity(estimator, X, Y):
     """Cosine similarity between the tasks' gradients on the shared parameters.
 

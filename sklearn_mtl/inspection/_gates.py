@@ -111,6 +111,7 @@ def gate_weights(estimator, X, *, level=-1):
     return frame
 
 
+@validate_params({"estimator": [HasMethods(["fit"])]}, prefer_skip_nested_validation=True)
 def stitch_weights(estimator):
     """The learned cross-stitch units of a fitted :class:`~sklearn_mtl.architectures.CrossStitch`.
 

@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 
 from .._pipeline import split_final_estimator, transform
@@ -18,6 +19,18 @@ from ..metrics import task_scorer
 HELPS, HURTS, UNCLEAR = "helps", "hurts", "no clear difference"
 
 
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit"])],
+        "X": ["array-like", "sparse matrix"],
+        "Y": ["array-like", dict],
+        "cv": ["cv_object"],
+        "scoring": [None, str, callable, dict],
+        "threshold": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_jobs": [numbers.Integral, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def compare_single_task(estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n_jobs=None):
     """Cross-validate a multi-task model against the same model trained on each task alone.
 
@@ -120,8 +133,6 @@ def compare_single_task(estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n
     ['task_0', 'task_1']
     """
     _, final, prefix = split_final_estimator(estimator)
-    if not isinstance(threshold, numbers.Real) or not threshold >= 0:
-        raise ValueError(f"threshold must be a non-negative number; got {threshold!r}.")
     targets = read_targets(Y)
     names = targets.names
     labels = TargetDict({name: column for name, column in zip(names, targets.columns)})
@@ -201,11 +212,6 @@ def _task_scorers(scoring, names):
         if unknown:
             raise ValueError(f"scoring has keys {unknown} that are not tasks; tasks are {names}.")
         return {name: scoring.get(name) for name in names}
-    if scoring is not None and not isinstance(scoring, str) and not callable(scoring):
-        raise TypeError(
-            "scoring must be None, a scorer name, a callable or a dict task -> scoring; "
-            f"got {type(scoring).__name__}."
-        )
     return dict.fromkeys(names, scoring)
 
 

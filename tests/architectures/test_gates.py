@@ -161,7 +161,7 @@ def test_gate_and_stitch_weights_keep_their_old_import_path():
     assert old_stitch_weights is inspection.stitch_weights
     assert "gate_weights" not in architectures.__all__
     with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
-        architectures.no_such_name
+        _ = architectures.no_such_name
 
 
 def test_stitch_units_start_as_documented():

@@ -100,7 +100,10 @@ def test_reproducible():
         (dict(task_types=["binary", "count"]), "Unknown task types \\['count'\\]"),
         (dict(n_features=2, n_tasks=2), "n_features=2 must exceed n_tasks=2"),
         (dict(noise=-1.0), "noise"),
-        (dict(n_samples=0), "n_samples must be an integer >= 1"),
+        (
+            dict(n_samples=0),
+            r"'n_samples' parameter of make_multitask must be an int in the range \[1, inf\)",
+        ),
         (dict(n_classes=1), "n_classes"),
     ],
 )

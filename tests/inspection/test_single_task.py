@@ -104,7 +104,7 @@ def test_bad_arguments_are_reported(fast, mixed_data):
         compare_single_task(est, X, Y, scoring={"nope": "r2"})
     with pytest.raises(TypeError, match="MultiTaskEstimator or a Pipeline"):
         compare_single_task(StandardScaler(), X, Y)
-    with pytest.raises(ValueError, match="threshold must be a non-negative"):
+    with pytest.raises(ValueError, match=r"'threshold' parameter .* in the range \[0.0, inf\)"):
         compare_single_task(est, X, Y, threshold=-1)
-    with pytest.raises(TypeError, match="scoring must be None"):
+    with pytest.raises(TypeError, match="'scoring' parameter of compare_single_task must be"):
         compare_single_task(est, X, Y, scoring=3)
