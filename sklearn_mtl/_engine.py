@@ -56,12 +56,15 @@ class DataParallelPlan:
         return seed
 
     def wrap_module(self, module, weighting):
+        """The network as trained (``weighting``'s learnable tensors included)."""
         return module
 
     def wrap_criterion(self, criterion):
+        """The loss as trained: per-task losses and weight sums of the whole batch."""
         return criterion
 
     def unwrap(self, obj):
+        """A module or criterion as it was before ``wrap_*``, for the fitted net."""
         return obj
 
     def all_reduce(self, *tensors):

@@ -83,20 +83,22 @@ def mix(weights, expert_outputs):
     return torch.einsum("be,ebd->bd", weights, expert_outputs)
 
 
-def resolve_sizes(own_sizes, hidden_layer_sizes, *, owner, name):
-    """Hidden sizes of an expert or column: its own, else the estimator's.
+def resolve_sizes(architecture, name, hidden_layer_sizes):
+    """Hidden sizes of an expert or column: the architecture's ``name``, else the estimator's.
 
-    Raises a ``ValueError`` naming the parameter to set when the sizes are
-    empty or not positive integers.
+    Validates the architecture's parameters first. Raises a ``ValueError``
+    naming the parameter to set when the sizes are empty or not positive
+    integers.
     """
-    sizes = hidden_layer_sizes if own_sizes is None else own_sizes
-    sizes = tuple(sizes)
+    architecture._validate_params()
+    own_sizes = getattr(architecture, name)
+    sizes = tuple(hidden_layer_sizes if own_sizes is None else own_sizes)
     if not sizes or not all(
         isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in sizes
     ):
         source = name if own_sizes is not None else "hidden_layer_sizes"
         raise ValueError(
-            f"{owner} needs at least one hidden layer of positive integer width; "
-            f"{source} is {sizes!r}. Set e.g. architecture__{name}=(32,)."
+            f"{type(architecture).__name__} needs at least one hidden layer of positive "
+            f"integer width; {source} is {sizes!r}. Set e.g. architecture__{name}=(32,)."
         )
     return tuple(int(s) for s in sizes)

@@ -82,20 +82,27 @@ class CGC(BaseArchitecture):
         self.expert_hidden_sizes = expert_hidden_sizes
 
     def build(self, n_features, task_names, *, hidden_layer_sizes, activation, dropout):
-        self._validate_params()
-        sizes = resolve_sizes(
-            self.expert_hidden_sizes, hidden_layer_sizes, owner="CGC", name="expert_hidden_sizes"
+        return build_extraction(
+            self, 1, n_features, task_names, hidden_layer_sizes, activation, dropout
         )
-        return ExtractionNetwork(
-            n_features,
-            task_names,
-            n_levels=1,
-            n_shared_experts=self.n_shared_experts,
-            n_task_experts=self.n_task_experts,
-            sizes=sizes,
-            activation=activation,
-            dropout=dropout,
-        )
+
+
+def build_extraction(architecture, n_levels, n_features, task_names, sizes, activation, dropout):
+    """The :class:`ExtractionNetwork` of a CGC (one level) or PLE ``architecture``.
+
+    ``sizes`` are the estimator's ``hidden_layer_sizes``, used when the
+    architecture's ``expert_hidden_sizes`` is None.
+    """
+    return ExtractionNetwork(
+        n_features,
+        task_names,
+        n_levels=n_levels,
+        n_shared_experts=architecture.n_shared_experts,
+        n_task_experts=architecture.n_task_experts,
+        sizes=resolve_sizes(architecture, "expert_hidden_sizes", sizes),
+        activation=activation,
+        dropout=dropout,
+    )
 
 
 class ExtractionLevel(nn.Module):

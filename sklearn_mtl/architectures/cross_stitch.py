@@ -87,13 +87,7 @@ class CrossStitch(BaseArchitecture):
         self.column_hidden_sizes = column_hidden_sizes
 
     def build(self, n_features, task_names, *, hidden_layer_sizes, activation, dropout):
-        self._validate_params()
-        sizes = resolve_sizes(
-            self.column_hidden_sizes,
-            hidden_layer_sizes,
-            owner="CrossStitch",
-            name="column_hidden_sizes",
-        )
+        sizes = resolve_sizes(self, "column_hidden_sizes", hidden_layer_sizes)
         return _CrossStitchBody(
             n_features, task_names, sizes, activation, dropout, float(self.alpha_self)
         )

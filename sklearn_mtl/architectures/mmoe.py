@@ -88,13 +88,7 @@ class MMoE(BaseArchitecture):
         self.expert_hidden_sizes = expert_hidden_sizes
 
     def build(self, n_features, task_names, *, hidden_layer_sizes, activation, dropout):
-        self._validate_params()
-        sizes = resolve_sizes(
-            self.expert_hidden_sizes,
-            hidden_layer_sizes,
-            owner="MMoE",
-            name="expert_hidden_sizes",
-        )
+        sizes = resolve_sizes(self, "expert_hidden_sizes", hidden_layer_sizes)
         return _MMoEBody(n_features, task_names, self.n_experts, sizes, activation, dropout)
 
 

@@ -5,8 +5,7 @@ import numbers
 from sklearn.utils._param_validation import Interval
 
 from ._base import BaseArchitecture
-from ._experts import resolve_sizes
-from .cgc import ExtractionNetwork
+from .cgc import build_extraction
 
 
 class PLE(BaseArchitecture):
@@ -88,17 +87,6 @@ class PLE(BaseArchitecture):
         self.expert_hidden_sizes = expert_hidden_sizes
 
     def build(self, n_features, task_names, *, hidden_layer_sizes, activation, dropout):
-        self._validate_params()
-        sizes = resolve_sizes(
-            self.expert_hidden_sizes, hidden_layer_sizes, owner="PLE", name="expert_hidden_sizes"
-        )
-        return ExtractionNetwork(
-            n_features,
-            task_names,
-            n_levels=self.n_levels,
-            n_shared_experts=self.n_shared_experts,
-            n_task_experts=self.n_task_experts,
-            sizes=sizes,
-            activation=activation,
-            dropout=dropout,
+        return build_extraction(
+            self, self.n_levels, n_features, task_names, hidden_layer_sizes, activation, dropout
         )
