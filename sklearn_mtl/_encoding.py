@@ -58,7 +58,7 @@ def resolve_task_types(targets, declared):
                 "distinct values and was inferred as 'multiclass'. If it is a "
                 f"quantity, declare tasks={{'{name}': 'regression'}}.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         task_types[name] = task_type
     return task_types
@@ -212,7 +212,7 @@ def encode_for_fit(targets, declared, standardize):
             f"{int(unlabelled.sum())} rows have every label missing and do not "
             "contribute to training; drop them from X and the targets.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
     return EncodedTargets(names, task_types, encodings, y, mask)
 

@@ -16,7 +16,7 @@ and overrides only the hooks where multi-task training differs:
 - ``get_all_learnable_params``: adds the strategy's own learnable tensors.
 
 Early stopping and its validation split come in through skorch's own
-``callbacks=`` (:func:`early_stopping`) and ``train_split=``
+``callbacks=`` (:func:`early_stopping_callback`) and ``train_split=``
 (:class:`~sklearn_mtl._data.RandomSplit`). Data-parallel training
 (:mod:`sklearn_mtl.parallel`) plugs in through one object, the
 :class:`DataParallelPlan` in :data:`DATA_PARALLEL`.
@@ -88,7 +88,7 @@ def shared_seed(seed):
     return current_plan().broadcast_seed(seed)
 
 
-def early_stopping(n_iter_no_change, tol, verbose):
+def early_stopping_callback(n_iter_no_change, tol, verbose):
     """skorch's early stopping on ``valid_loss``, restoring the best epoch's weights.
 
     Returned as a ``(name, callback)`` pair for ``MultiTaskNet(callbacks=[...])``.

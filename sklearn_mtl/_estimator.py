@@ -369,7 +369,9 @@ class MultiTaskEstimator(BaseEstimator):
         self.net_ = net
         self.tasks_ = dict(encoded.task_types)
         self.classes_ = {
-            n: e.classes for n, e in encoded.encodings.items() if e.classes is not None
+            name: encoding.classes
+            for name, encoding in encoded.encodings.items()
+            if encoding.classes is not None
         }
         self._encodings = encoded.encodings
         self._target_container = (targets.container, targets.keys)

@@ -4,7 +4,8 @@
 targets and the fitted attributes. Everything it draws from torch's random
 number generator (weight initialisation, dropout) comes from one stream seeded
 by ``random_state`` and forked from the caller's, so that a fit neither
-depends on nor disturbs the global torch seed.
+depends on nor disturbs the global torch seed. :func:`unfitted_on_error`
+wraps ``fit`` so that a fit that raises leaves no fitted attribute behind.
 """
 
 import functools
@@ -14,7 +15,7 @@ import torch
 from sklearn.utils import check_random_state
 
 from ._data import RandomSplit, make_dataset
-from ._engine import MultiTaskNet, early_stopping, shared_seed
+from ._engine import MultiTaskNet, early_stopping_callback, shared_seed
 from ._network import MultiTaskLoss, MultiTaskNetwork
 from ._params import check_task_weights, resolve_device, resolve_strategy
 from ._row_weights import row_weights
@@ -130,6 +131,6 @@ def _engine_params(estimator, seed):
     if estimator.early_stopping:
         params["train_split"] = RandomSplit(estimator.validation_fraction, seed)
         params["callbacks"] = [
-            early_stopping(estimator.n_iter_no_change, estimator.tol, estimator.verbose)
+            early_stopping_callback(estimator.n_iter_no_change, estimator.tol, estimator.verbose)
         ]
     return params
