@@ -5,6 +5,8 @@ once per fit (declared in ``tasks=`` or inferred from the target) and from then 
 asks the type for everything that differs between classification and regression.
 """
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, r2_score
@@ -15,8 +17,11 @@ from sklearn.utils.multiclass import type_of_target
 MANY_CLASSES = 20
 
 
-class _TaskType:
-    """Base of the task types; subclasses fill in the class attributes and methods.
+class TaskType(ABC):
+    """Base of the task types: a subclass sets the class attributes and the methods.
+
+    To add a task type, subclass this (or a classification base that adds
+    ``proba``) and add one line to :data:`TASK_TYPES`.
 
     Parameters
     ----------
@@ -32,27 +37,27 @@ class _TaskType:
     def __init__(self, loss=None):
         self.loss_name = self.losses[0] if loss is None else loss
 
+    @abstractmethod
     def n_outputs(self, n_classes):
         """Number of network outputs for a task with ``n_classes`` classes."""
-        raise NotImplementedError
 
+    @abstractmethod
     def loss(self, output, target):
         """Per-row loss of the raw network ``output`` against the encoded ``target``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def decode(self, output):
         """Encoded predictions (class codes, or standardised values) from outputs."""
-        raise NotImplementedError
 
+    @abstractmethod
     def score(self, y_true, y_pred, sample_weight=None):
         """Default score of the task, as used by ``MultiTaskEstimator.score``."""
-        raise NotImplementedError
 
     def __repr__(self):
         return f"{type(self).__name__}(loss={self.loss_name!r})"
 
 
-class _ClassificationTask(_TaskType):
+class _ClassificationTask(TaskType):
     is_classifier = True
     score_name = "accuracy"
     losses = ("cross_entropy",)
@@ -100,7 +105,7 @@ class MulticlassTask(_ClassificationTask):
         return torch.softmax(output, dim=1)
 
 
-class RegressionTask(_TaskType):
+class RegressionTask(TaskType):
     """A real-valued target; one output and a regression loss.
 
     Losses, on the (by default standardised) target: ``"squared_error"``
