@@ -33,6 +33,10 @@ DEVICE_MEMORY_FRACTION = 0.5
 #: Bytes of a memory-mapped X checked at once.
 CHUNK_BYTES = 1 << 22
 
+#: The largest float32. Features, encoded targets and weights are float32 in
+#: training: a finite float64 beyond this becomes inf there.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 def is_memmap(X):
     """Whether ``X`` is a NumPy memory map (``np.memmap`` or a view of one)."""
@@ -76,12 +80,20 @@ def _validate_mapped(estimator, X, *, reset):
     # The first row through validate_data: sample and feature counts, n_features_in_.
     validate_data(estimator, X[:1], reset=reset, dtype=np.float32)
     step = max(1, CHUNK_BYTES // max(1, X.shape[1] * X.dtype.itemsize))
+    wider = X.dtype.kind == "f" and X.dtype.itemsize > 4
     for start in range(0, X.shape[0], step):
-        if not np.isfinite(X[start : start + step]).all():
+        chunk = X[start : start + step]
+        rows = f"rows {start} to {start + len(chunk) - 1} of the memory map"
+        if not np.isfinite(chunk).all():
             raise ValueError(
-                f"Input X contains NaN or infinity in rows {start} to "
-                f"{min(start + step, X.shape[0]) - 1} of the memory map; impute or drop "
-                "those rows first (e.g. sklearn.impute.SimpleImputer)."
+                f"Input X contains NaN or infinity in {rows}; impute or drop those rows "
+                "first (e.g. sklearn.impute.SimpleImputer)."
+            )
+        if wider and not (np.abs(chunk) <= FLOAT32_MAX).all():
+            raise ValueError(
+                "Input X contains infinity or a value too large for dtype('float32') in "
+                f"{rows}, which the network reads as float32; replace or rescale those "
+                "values first."
             )
     return X
 

@@ -23,11 +23,24 @@ def row_weights(encoded, sample_weight, class_weight):
     class_weight : None, "balanced" or dict
         The estimator's ``class_weight``.
     """
-    weights = encoded.mask * sample_weight[:, None]
-    weights *= class_row_weights(
-        class_weight, encoded.names, encoded.encodings, encoded.y, encoded.mask
-    )
-    return weights.astype(np.float32)
+    with np.errstate(over="ignore"):  # overflow is reported below, naming the fix
+        weights = encoded.mask * sample_weight[:, None]
+        weights *= class_row_weights(
+            class_weight, encoded.names, encoded.encodings, encoded.y, encoded.mask
+        )
+        weights = weights.astype(np.float32)
+    if not np.isfinite(weights).all():
+        raise ValueError(
+            "Some row weights (sample_weight times class_weight) are too large for "
+            "dtype('float32'), which the network trains in; only their ratios matter, so "
+            "divide sample_weight or class_weight by a common factor."
+        )
+    if not weights.any():
+        raise ValueError(
+            "Every labelled row has weight 0 (sample_weight times class_weight, in "
+            "float32), so there is nothing to learn; give some rows a positive weight."
+        )
+    return weights
 
 
 def class_row_weights(class_weight, names, encodings, y, mask):

@@ -96,3 +96,23 @@ def test_memmap_checks_shape_dtype_and_features(tmp_path, fast):
     wide = np.memmap(tmp_path / "wide.dat", dtype=np.float32, mode="w+", shape=(30, 5))
     with pytest.raises(ValueError, match="X has 5 features"):
         est.predict(wide)
+
+
+def test_float64_memmap_beyond_float32_is_rejected_like_in_memory_x(tmp_path, monkeypatch, fast):
+    monkeypatch.setattr("sklearn_mtl._data.CHUNK_BYTES", 10 * 3 * 8)
+    X = np.random.RandomState(0).normal(size=(50, 3))
+    y = {"t": np.arange(50) % 2}
+    est = MultiTaskEstimator(**fast).fit(X, y)
+    X[33, 2] = -1e39  # finite in float64, -inf in float32
+    np.save(tmp_path / "X.npy", X)
+    X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
+    match = r"too large for dtype\('float32'\) in rows 30 to 39 of the memory map"
+    with pytest.raises(ValueError, match=match):
+        est.predict(X_map)
+    with pytest.raises(ValueError, match=match):
+        est.predict_proba(X_map)
+    with pytest.raises(ValueError, match=match):
+        MultiTaskEstimator(**fast).fit(X_map, y)
+    # The same array in memory gets scikit-learn's own message.
+    with pytest.raises(ValueError, match=r"too large for dtype\('float32'\)"):
+        est.predict(np.asarray(X_map))
