@@ -4,11 +4,12 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import ClassifierTags
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._data import validate_features
 from ._encoding import encode_for_fit, labelled_rows
-from ._params import PARAMETER_CONSTRAINTS, check_sizes, expand_nested_params
+from ._params import PARAMETER_CONSTRAINTS, check_sizes, dict_entries, expand_nested_params
 from ._targets import check_fitted_tasks, check_n_samples, read_targets, wrap_like
 from ._tasks import TASK_TYPES, class_probabilities
 from ._threads import limit_torch_threads
@@ -34,8 +35,9 @@ class MultiTaskEstimator(BaseEstimator):
     tasks : dict of str -> {"binary", "multiclass", "regression"}, default=None
         Declared task types. Tasks not named here have their type inferred
         from their labels, as :func:`sklearn.utils.multiclass.type_of_target`
-        does ("continuous" means regression). Declare numeric quantities such
-        as counts as ``"regression"``: integer labels are inferred as classes.
+        does ("continuous" means regression), as is a task declared None.
+        Declare numeric quantities such as counts as ``"regression"``: integer
+        labels are inferred as classes.
 
     hidden_layer_sizes : tuple of int, default=(128, 64)
         Sizes of the shared trunk's hidden layers (or of each expert / column
@@ -59,7 +61,8 @@ class MultiTaskEstimator(BaseEstimator):
     task_weights : dict of str -> float, default=None
         Static weight of each task's loss; tasks not named weigh 1.0. Entries
         are addressable as ``task_weights__<task>`` by ``set_params`` and
-        ``GridSearchCV``. Dynamic strategies combine them with their own
+        ``GridSearchCV``, as are those of ``tasks``, ``losses`` and a dict
+        ``class_weight``. Dynamic strategies combine them with their own
         weights as their documentation says.
 
     class_weight : "balanced", dict or None, default=None
@@ -168,13 +171,10 @@ class MultiTaskEstimator(BaseEstimator):
     Notes
     -----
     **Missing labels.** A missing label (NaN, None, pandas NA, a masked
-    entry) removes that row from that task's training loss, early-stopping
-    validation loss and score, and from nothing else: the row still trains the
-    shared layers through the tasks it is labelled for. Each task's loss is
-    averaged over the labelled rows of the batch, ``sum(w * l) / sum(w)`` with
-    ``w`` the row's ``sample_weight`` times its ``class_weight``; a batch
-    without a labelled row for a task gives that task loss 0 and no gradient,
-    and trains the other tasks normally.
+    entry) removes that row from that task's loss, validation loss and score
+    only: the row still trains the shared layers through its other tasks. Each
+    task's loss is averaged over its labelled rows of the batch, weighted by
+    ``sample_weight`` times ``class_weight`` (see :ref:`missing_labels`).
 
     **Loss balance.** Classification losses are cross-entropies on their
     natural scale (``log(n_classes)`` for a model that knows nothing);
@@ -270,23 +270,23 @@ class MultiTaskEstimator(BaseEstimator):
         ----------
         deep : bool, default=True
             Also return the parameters of nested objects (``weighting``,
-            ``architecture`` instances) and each ``task_weights__<task>`` entry.
+            ``architecture`` instances) and each entry of the dict parameters
+            ``tasks``, ``losses``, ``task_weights`` and ``class_weight`` as
+            ``<name>__<task>``.
 
         Returns
         -------
         params : dict
         """
         params = super().get_params(deep=deep)
-        if deep and isinstance(self.task_weights, dict):
-            for task, weight in self.task_weights.items():
-                params[f"task_weights__{task}"] = weight
-        return params
+        return {**params, **dict_entries(self)} if deep else params
 
     def set_params(self, **params):
         """Set the parameters of this estimator.
 
-        Besides the usual parameters, accepts ``task_weights__<task>`` (sets one
-        entry of a copy of ``task_weights``) and ``weighting__<name>`` /
+        Besides the usual parameters, accepts ``<name>__<task>`` for the dict
+        parameters ``tasks``, ``losses``, ``task_weights`` and ``class_weight``
+        (sets one entry of a copy of the dict), and ``weighting__<name>`` /
         ``architecture__<name>`` also when ``weighting`` / ``architecture`` is
         a name: the name is then replaced by an instance of its class.
 
@@ -415,6 +415,17 @@ class MultiTaskEstimator(BaseEstimator):
         """Predictions of one task as a 1-D array."""
         return self._decode(task, self._outputs(X)[task])
 
+    def _has_classification_task(self):
+        """``available_if`` check: unfitted, or fitted with a classification task."""
+        fitted_types = getattr(self, "tasks_", {}).values()
+        if fitted_types and not any(TASK_TYPES[t].is_classifier for t in fitted_types):
+            raise AttributeError(
+                f"predict_proba needs a classification task; this model's tasks {self.tasks_} "
+                "are all regressions."
+            )
+        return True
+
+    @available_if(_has_classification_task)
     def predict_proba(self, X):
         """Class probabilities of every classification task.
 
@@ -436,12 +447,7 @@ class MultiTaskEstimator(BaseEstimator):
 
     def _predict_proba_tasks(self, X):
         """Probabilities of every classification task, as a dict."""
-        proba = class_probabilities(self._outputs(X), self.tasks_)
-        if not proba:
-            raise AttributeError(
-                "predict_proba needs a classification task; every task is a regression."
-            )
-        return proba
+        return class_probabilities(self._outputs(X), self.tasks_)
 
     def score_tasks(self, X, y, sample_weight=None):
         """Default score of each task over its labelled rows.

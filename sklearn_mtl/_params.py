@@ -13,7 +13,7 @@ import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ._data import check_validation_split
+from ._data import FLOAT32_MAX, check_validation_split
 from ._network import ACTIVATIONS
 from .architectures import ARCHITECTURES, BaseArchitecture
 from .weighting import WEIGHTINGS, BaseWeighting
@@ -73,25 +73,55 @@ def resolve_strategy(param, value):
     return clone(value)
 
 
+#: Dict parameters whose entries are addressable as ``<name>__<task>``.
+DICT_PARAMS = ("tasks", "losses", "task_weights", "class_weight")
+
+
+def dict_entries(estimator):
+    """The ``<name>__<task>`` entries of the dict parameters, for ``get_params(deep=True)``.
+
+    Only str keys are listed: task names are str, and a ``set_params`` key is one.
+    """
+    return {
+        f"{name}__{key}": value
+        for name in DICT_PARAMS
+        if isinstance(getattr(estimator, name), dict)
+        for key, value in getattr(estimator, name).items()
+        if isinstance(key, str)
+    }
+
+
 def expand_nested_params(estimator, params):
     """``params`` for ``BaseEstimator.set_params``, nested entries resolved.
 
-    ``task_weights__<task>`` entries update a copy of ``task_weights``;
-    ``weighting__<name>`` / ``architecture__<name>`` entries are set on the
-    strategy object, resolved from a name or cloned from an instance.
+    ``<name>__<task>`` entries of the :data:`DICT_PARAMS` update a copy of
+    that dict (never the user's); ``weighting__<name>`` /
+    ``architecture__<name>`` entries are set on the strategy object, resolved
+    from a name or cloned from an instance.
     """
     params = dict(params)
-    entries = _pop_prefixed(params, "task_weights")
-    if entries:
-        task_weights = dict(params.get("task_weights", estimator.task_weights) or {})
-        task_weights.update(entries)
-        params["task_weights"] = task_weights
+    for name in DICT_PARAMS:
+        entries = _pop_prefixed(params, name)
+        if entries:
+            params[name] = _updated_dict(name, params.get(name, getattr(estimator, name)), entries)
     for name in STRATEGY_PARAMS:
         nested = _pop_prefixed(params, name)
         if nested:
             strategy = resolve_strategy(name, params.get(name, getattr(estimator, name)))
             params[name] = strategy.set_params(**nested)
     return params
+
+
+def _updated_dict(name, current, entries):
+    """A copy of the dict parameter ``name`` (None: empty) with ``entries`` set."""
+    if current is not None and not isinstance(current, dict):
+        first = next(iter(entries))
+        raise ValueError(
+            f"{name}__{first} sets one task's entry of {name}, but {name}={current!r} is "
+            f"not a dict; set the whole parameter instead, e.g. "
+            f"set_params({name}={{{first!r}: ...}})."
+        )
+    return {**(current or {}), **entries}
 
 
 def _pop_prefixed(params, name):
@@ -104,12 +134,17 @@ def check_sizes(estimator, n_samples):
     """Check the layer sizes, and that early stopping leaves rows to train on."""
     for name in ("hidden_layer_sizes", "head_hidden_sizes"):
         sizes = getattr(estimator, name)
-        if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
+        if not all(_is_positive_int(s) for s in sizes):
             raise ValueError(
                 f"{name} must hold positive integers, got {sizes!r}; e.g. {name}=(64, 32)."
             )
     if estimator.early_stopping:
         check_validation_split(estimator.validation_fraction, n_samples)
+
+
+def _is_positive_int(size):
+    # bool is an Integral, but True as a layer size is a mistake, not 1.
+    return isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > 0
 
 
 def check_task_weights(task_weights, names):
@@ -130,10 +165,17 @@ def check_task_weights(task_weights, names):
                 f"task_weights[{task!r}] is {weight!r}; task weights must be finite "
                 "non-negative numbers."
             )
+        if weight > FLOAT32_MAX:
+            raise ValueError(
+                f"task_weights[{task!r}] is {weight!r}, too large for float32, the precision "
+                "the network trains in; task weights act relative to each other, so divide "
+                "them all by a common factor."
+            )
         weights[task] = float(weight)
-    if not any(weights.values()):
+    if not any(np.float32(list(weights.values()))):
         raise ValueError(
-            f"Every task weight is 0 ({weights}); give at least one task a positive weight."
+            f"Every task weight is 0 in float32, the precision the network trains in "
+            f"({weights}); give at least one task a positive weight (above 1e-45)."
         )
     return [weights[name] for name in names]
 

@@ -159,7 +159,7 @@ def make_tasks(task_types, losses=None):
     """
     names = list(task_types)
     losses = dict(losses or {})
-    unknown = sorted(set(losses) - set(names))
+    unknown = [key for key in losses if key not in names]
     if unknown:
         raise ValueError(f"losses has keys {unknown} that are not tasks; tasks are {names}.")
     tasks = {}

@@ -520,9 +520,18 @@ def test_task_without_labelled_row_cannot_be_scored(fitted):
 
 def test_predict_proba_without_classification_task(fast):
     X, Y = make_data()
-    est = MultiTaskEstimator(**fast).fit(X, {"r": Y["r"]})
-    with pytest.raises(AttributeError, match="needs a classification task"):
+    est = MultiTaskEstimator(**fast)
+    assert hasattr(est, "predict_proba"), "unfitted, as scikit-learn's available_if does"
+    est.fit(X, {"r": Y["r"]})
+    assert not hasattr(est, "predict_proba")
+    with pytest.raises(AttributeError, match="has no attribute 'predict_proba'") as excinfo:
         est.predict_proba(X)
+    # scikit-learn's available_if chains the reason as the cause.
+    assert isinstance(excinfo.value.__cause__, AttributeError)
+    assert "needs a classification task; this model's tasks {'r': 'regression'}" in str(
+        excinfo.value.__cause__
+    )
+    assert hasattr(est.fit(X, Y), "predict_proba")
 
 
 def diverging_data():
