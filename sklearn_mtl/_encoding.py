@@ -11,22 +11,37 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+from sklearn.utils.validation import _check_sample_weight
 
+from ._data import FLOAT32_MAX
 from ._targets import check_finite, labelled_values
 from ._tasks import TASK_TYPES, infer_task_type, is_many_class_number
 
+#: Regression targets up to this magnitude are standardised; beyond it the
+#: network's predictions, unstandardised, could overflow float64.
+LARGEST_STANDARDIZED = 1e300
+
+#: ``pandas.api.types.infer_dtype`` answers for date and time labels.
+DATE_TYPES = {"datetime64", "datetime", "date", "timedelta64", "timedelta", "time", "period"}
+
 
 def resolve_task_types(targets, declared):
-    """Task name -> task type name, from ``tasks=`` or inferred from the labels."""
+    """Task name -> task type name, from ``tasks=`` or inferred from the labels.
+
+    A task absent from ``declared``, or declared None, has its type inferred.
+    """
     if declared is not None:
-        unknown = sorted(set(declared) - set(targets.names))
+        unknown = [key for key in declared if key not in targets.names]
         if unknown:
             raise ValueError(
                 f"tasks= names {unknown}, which are not in the targets; the targets "
                 f"have tasks {targets.names}. Rename the keys or add those targets."
             )
         for name, task_type in declared.items():
-            if task_type not in TASK_TYPES:
+            if task_type is not None and (
+                not isinstance(task_type, str) or task_type not in TASK_TYPES
+            ):
                 raise ValueError(
                     f"tasks= gives task '{name}' the type {task_type!r}; known task types "
                     f"are {sorted(TASK_TYPES)}."
@@ -39,29 +54,70 @@ def resolve_task_types(targets, declared):
                 f"Task '{name}' has no labelled row: every label is missing. Drop "
                 "the task or label some rows."
             )
-        if declared is not None and name in declared:
+        if declared is not None and declared.get(name) is not None:
             task_types[name] = declared[name]
             continue
-        values = labelled_values(targets.columns[i], missing)
-        if values.dtype.kind == "f":
-            check_finite(name, values, "labels")
-        task_type = infer_task_type(values)
-        if task_type not in TASK_TYPES:
-            raise ValueError(
-                f"Cannot infer the type of task '{name}' from its labels "
-                f"(type_of_target says {task_type!r}); declare it, e.g. "
-                f"tasks={{'{name}': 'regression'}}."
-            )
-        if is_many_class_number(values, task_type):
-            warnings.warn(
-                f"Task '{name}' has numeric labels with {len(np.unique(values))} "
-                "distinct values and was inferred as 'multiclass'. If it is a "
-                f"quantity, declare tasks={{'{name}': 'regression'}}.",
-                UserWarning,
-                stacklevel=4,
-            )
-        task_types[name] = task_type
+        task_types[name] = _infer_type(name, labelled_values(targets.columns[i], missing, name))
     return task_types
+
+
+def _infer_type(name, values):
+    """The type of task ``name`` inferred from its labelled ``values``.
+
+    Raises for labels whose type cannot be inferred (dates among them); warns
+    when numbers, or numbers written as text, were inferred as classes but
+    look like a quantity.
+    """
+    if pd.api.types.infer_dtype(values) in DATE_TYPES:
+        raise ValueError(
+            f"Cannot infer the type of task '{name}' from date or time labels (e.g. "
+            f"{values[0]!r}). For a regression, turn them into numbers, e.g. "
+            "(y - y.min()) / pd.Timedelta(days=1); if each date is a class, declare "
+            f"tasks={{'{name}': 'multiclass'}}."
+        )
+    if values.dtype.kind == "f":
+        check_finite(name, values, "labels")
+    with np.errstate(invalid="ignore"):  # type_of_target casts floats beyond int64 to int
+        task_type = infer_task_type(values)
+    if task_type not in TASK_TYPES:
+        raise ValueError(
+            f"Cannot infer the type of task '{name}' from its labels "
+            f"(type_of_target says {task_type!r}); declare it, e.g. "
+            f"tasks={{'{name}': 'regression'}}."
+        )
+    if is_many_class_number(values, task_type):
+        warnings.warn(
+            f"Task '{name}' has numeric labels with {len(np.unique(values))} "
+            "distinct values and was inferred as 'multiclass'. If it is a "
+            f"quantity, declare tasks={{'{name}': 'regression'}}.",
+            UserWarning,
+            stacklevel=5,
+        )
+    elif _quantity_as_text(values):
+        warnings.warn(
+            f"Task '{name}' has labels that are numbers written as text (e.g. "
+            f"{values[:3].tolist()}) and was inferred as {task_type!r} with "
+            f"{len(np.unique(values))} classes. A 2-D array that mixes numbers and "
+            "strings (np.column_stack, np.array of rows) holds every value as text: "
+            "pass a DataFrame or a dict of 1-D arrays so that each task keeps its type, "
+            f"or declare tasks={{'{name}': {task_type!r}}} if these are classes.",
+            UserWarning,
+            stacklevel=5,
+        )
+    return task_type
+
+
+def _quantity_as_text(values):
+    """Whether text labels all read as numbers that would be inferred as a quantity."""
+    if values.dtype.kind not in "US":
+        return False
+    try:
+        numbers = values.astype(np.float64)
+    except ValueError:
+        return False
+    if not np.isfinite(numbers).all():
+        return False
+    return infer_task_type(numbers) == "regression" or is_many_class_number(numbers, "multiclass")
 
 
 @dataclass
@@ -117,10 +173,27 @@ def fit_encoding(name, task_type, values, standardize):
         )
     values = values.astype(np.float64)
     check_finite(name, values, "regression targets")
+    largest = float(np.abs(values).max())
     if not standardize:
+        if largest > FLOAT32_MAX:
+            raise ValueError(
+                f"Task '{name}' has regression targets up to {largest:.3g}, too large for "
+                "dtype('float32'), which the network trains in; keep "
+                "standardize_targets=True or rescale the target."
+            )
         return TaskEncoding()
-    scale = float(values.std())
-    return TaskEncoding(mean=float(values.mean()), scale=scale if scale > 0 else 1.0)
+    if largest > LARGEST_STANDARDIZED:
+        raise ValueError(
+            f"Task '{name}' has regression targets up to {largest:.3g}, too close to "
+            f"float64's limit to be standardised and predicted without overflow (at most "
+            f"{LARGEST_STANDARDIZED:.0e}); rescale the target, e.g. divide it by 1e100."
+        )
+    # Divided by a power of two, the exact mean and deviation of targets whose
+    # squares overflow (near 1e200) are within reach.
+    factor = 2.0 ** (np.frexp(largest)[1] - 1) if largest > 0 else 1.0
+    scaled = values / factor
+    scale = float(scaled.std()) * factor
+    return TaskEncoding(mean=float(scaled.mean()) * factor, scale=scale if scale > 0 else 1.0)
 
 
 def encode_column(name, encoding, values):
@@ -157,7 +230,7 @@ def encode_targets(targets, names, encodings):
     for j, name in enumerate(names):
         i = index[name]
         missing = targets.missing(i)
-        values = labelled_values(targets.columns[i], missing)
+        values = labelled_values(targets.columns[i], missing, name)
         y[~missing, j] = encode_column(name, encodings[name], values)
         mask[:, j] = ~missing
     return y, mask
@@ -200,7 +273,7 @@ def encode_for_fit(targets, declared, standardize):
         name: fit_encoding(
             name,
             task_types[name],
-            labelled_values(targets.columns[i], targets.missing(i)),
+            labelled_values(targets.columns[i], targets.missing(i), name),
             standardize,
         )
         for i, name in enumerate(names)
@@ -250,9 +323,9 @@ def labelled_rows(targets, name, encoding, sample_weight=None):
             f"Task '{name}' has no labelled row in these targets, so it cannot be "
             "scored; score it on rows that have its label."
         )
-    y_true = labelled_values(targets.columns[i], missing)
+    y_true = labelled_values(targets.columns[i], missing, name)
     if encoding.classes is not None:
         encode_column(name, encoding, y_true)
     if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight)[~missing]
+        sample_weight = _check_sample_weight(sample_weight, missing)[~missing]
     return LabelledRows(~missing, y_true, sample_weight)

@@ -52,7 +52,7 @@ class TargetDict(dict):
         super().__init__(*args, **kwargs)
         for key, value in self.items():
             if not hasattr(value, "shape"):
-                super().__setitem__(key, np.asarray(value))
+                super().__setitem__(key, _as_array(value))
 
     @property
     def shape(self):
@@ -176,7 +176,7 @@ def read_targets(Y):
     elif isinstance(Y, pd.Series):
         container, items = "array1d", [("task_0" if Y.name is None else Y.name, Y)]
     elif isinstance(Y, (np.ndarray, list, tuple)) or hasattr(Y, "__array__"):
-        array = Y if np.ma.isMaskedArray(Y) else np.asarray(Y)
+        array = Y if np.ma.isMaskedArray(Y) else _as_array(Y)
         if array.ndim == 1:
             container, items = "array1d", [("task_0", array)]
         elif array.ndim == 2:
@@ -202,7 +202,7 @@ def read_targets(Y):
     for key, column in items:
         name = str(key)
         if not hasattr(column, "shape"):
-            column = np.asarray(column)
+            column = _as_array(column)
         if column.ndim != 1:
             raise ValueError(
                 f"Task '{name}' has a target of shape {column.shape}; each task takes "
@@ -223,6 +223,21 @@ def read_targets(Y):
     if next(iter(lengths.values())) == 0:
         raise ValueError("The targets have no rows; pass at least one labelled row.")
     return Targets(names, columns, container, [key for key, _ in items])
+
+
+def _as_array(Y):
+    """``Y`` as an array; a list mixing strings and numbers keeps each label's type.
+
+    ``np.asarray`` would turn every entry of such a list (of rows, say
+    ``[[1.5, "yes"], ...]``) into a string: an object array keeps the numbers
+    numbers, column by column.
+    """
+    array = np.asarray(Y)
+    if isinstance(Y, list | tuple) and array.dtype.kind in "US":
+        objects = np.array(Y, dtype=object)
+        if objects.shape == array.shape and not all(isinstance(v, str) for v in objects.flat):
+            return objects
+    return array
 
 
 def check_n_samples(n_samples, targets):
@@ -254,8 +269,11 @@ def check_finite(name, values, what):
         )
 
 
-def labelled_values(column, missing):
-    """The labelled entries of ``column`` as a plain NumPy array."""
+def labelled_values(column, missing, name=None):
+    """The labelled entries of ``column`` (task ``name``'s) as a plain NumPy array.
+
+    Raises a ``ValueError`` for labels that mix strings with other types.
+    """
     if np.ma.isMaskedArray(column):
         column = column.data
     if isinstance(column, pd.Series):
@@ -267,10 +285,29 @@ def labelled_values(column, missing):
     else:
         values = np.asarray(column)[~missing]
     if values.dtype == object and len(values):
+        check_label_types(name, values)
         # Object columns hold numbers when a 2-D array mixes types, or None marks
         # a missing label; let NumPy find the common type.
         values = np.array(values.tolist())
     return values
+
+
+def check_label_types(name, values):
+    """Raise if the labels ``values`` (an object array) mix strings with other types.
+
+    NumPy would turn them all into strings, merging ``1`` and ``"1"``;
+    scikit-learn refuses such labels too ("Unknown label type").
+    """
+    is_text = np.fromiter((isinstance(v, str | bytes) for v in values), bool, len(values))
+    if is_text.any() and not is_text.all():
+        others = {type(v).__name__ for v in values[~is_text]}
+        example = [values[~is_text][0], values[is_text][0]]
+        where = "The targets have" if name is None else f"Task '{name}' has"
+        raise ValueError(
+            f"{where} labels of mixed input types (strings and {', '.join(sorted(others))}), e.g. "
+            f"{example}; turned into one type, 1 and '1' would become one class. Use labels "
+            "of one type: all strings (e.g. y.astype(str)) or all numbers."
+        )
 
 
 def wrap_like(container, keys, names, predictions, index=None):

@@ -359,6 +359,86 @@ FIT_CASES = [
         r"Task names \['1', '1'\] are not unique",
     ),
     (
+        "task-weight-beyond-float32",
+        {"task_weights": {"r": 1e39}},
+        lambda X, Y: (X, Y),
+        {},
+        ValueError,
+        r"task_weights\['r'\] is 1e\+39, too large for float32.*divide them all",
+    ),
+    (
+        "task-weights-zero-in-float32",
+        {"task_weights": {"r": 1e-50, "a": 0}},
+        lambda X, Y: (X, Y),
+        {},
+        ValueError,
+        "Every task weight is 0 in float32.*give at least one task a positive weight",
+    ),
+    (
+        "sample-weight-beyond-float32",
+        {},
+        lambda X, Y: (X, Y),
+        {"sample_weight": np.full(N, 1e39)},
+        ValueError,
+        r"sample_weight contains infinity or a value too large for dtype\('float32'\)",
+    ),
+    (
+        "sample-weight-zero-in-float32",
+        {},
+        lambda X, Y: (X, Y),
+        {"sample_weight": np.full(N, 1e-50)},
+        ValueError,
+        "Sample weights must contain at least one non-zero number",
+    ),
+    (
+        "row-weights-beyond-float32",
+        {"class_weight": {"a": {"yes": 1e30}}},
+        lambda X, Y: (X, Y),
+        {"sample_weight": np.full(N, 1e10)},
+        ValueError,
+        r"row weights \(sample_weight times class_weight\) are too large for dtype",
+    ),
+    (
+        "row-weights-all-zero",
+        {"class_weight": {"a": {"yes": 0, "no": 0}}},
+        lambda X, Y: (X, {"a": Y["a"]}),
+        {},
+        ValueError,
+        "Every labelled row has weight 0 .*nothing to learn",
+    ),
+    (
+        "tasks-mixed-type-unknown-keys",
+        {"tasks": {0: "binary", "zz": "binary"}},
+        lambda X, Y: (X, Y),
+        {},
+        ValueError,
+        r"tasks= names \[0, 'zz'\], which are not in the targets",
+    ),
+    (
+        "losses-mixed-type-unknown-keys",
+        {"losses": {0: "huber", "zz": "huber"}},
+        lambda X, Y: (X, Y),
+        {},
+        ValueError,
+        r"losses has keys \[0, 'zz'\] that are not tasks",
+    ),
+    (
+        "task-type-not-a-string",
+        {"tasks": {"r": ["regression"]}},
+        lambda X, Y: (X, Y),
+        {},
+        ValueError,
+        r"tasks= gives task 'r' the type \['regression'\]; known task types",
+    ),
+    (
+        "layer-size-bool",
+        {"hidden_layer_sizes": (True,)},
+        lambda X, Y: (X, Y),
+        {},
+        ValueError,
+        r"hidden_layer_sizes must hold positive integers, got \(True,\)",
+    ),
+    (
         "validation-leaves-no-training-row",
         {"early_stopping": True, "validation_fraction": 0.9},
         lambda X, Y: (X[:2], {"r": Y["r"][:2]}),
@@ -507,6 +587,17 @@ def test_score_errors_name_the_task(fitted):
         task_scorer("r", 3)
 
 
+def test_score_sample_weight_of_the_wrong_length(fitted):
+    est, X, Y = fitted
+    match = r"sample_weight.shape == \(39,\), expected \(40,\)"
+    for score in (est.score, est.score_tasks):
+        with pytest.raises(ValueError, match=match):
+            score(X, Y, sample_weight=np.ones(N - 1))
+    for scorer in (task_scorer("r", "r2"), task_scorer("a")):
+        with pytest.raises(ValueError, match=match):
+            scorer(est, X, Y, sample_weight=np.ones(N - 1))
+
+
 def test_task_without_labelled_row_cannot_be_scored(fitted):
     est, X, Y = fitted
     unlabelled = dict(Y, r=np.full(N, np.nan))
@@ -568,3 +659,14 @@ def test_failed_refit_does_not_keep_the_previous_model(fast):
     with pytest.raises(ValueError, match="task_weights has a key"):
         est.set_params(task_weights={"zzz": 1.0}).fit(X[:, :2], Y)
     assert fitted_attributes(est) == []
+
+
+def test_non_finite_network_outputs_are_refused_at_predict(fast):
+    X, Y = make_data()
+    est = MultiTaskEstimator(**{**fast, "hidden_layer_sizes": (16, 16)}).fit(X, Y)
+    X_far = X.copy()
+    X_far[[4, 9]] = [3e38, -3e38, 3e38]  # finite in float32, but overflows in the network
+    with pytest.raises(ValueError, match=r"outputs for task '\w' are NaN or infinite on rows"):
+        est.predict(X_far)
+    with pytest.raises(ValueError, match=r"on rows \[4, 9\] of X.*StandardScaler"):
+        est.score(X_far, Y)

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -120,6 +122,18 @@ def test_without_standardisation_large_targets_learn_worse(rng):
         ).fit(X, Y)
         scores[standardize] = est.score_tasks(X, Y)["price"]
     assert scores[True] > 0.9 > scores[False]
+
+
+def test_regression_targets_near_1e200_give_finite_predictions_in_their_units(rng):
+    X = rng.normal(size=(300, 3))
+    y = (2.0 + X[:, 0]) * 1e200
+    est = MultiTaskEstimator(hidden_layer_sizes=(16,), max_epochs=20, batch_size=32, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow anywhere
+        pred = est.fit(X, y).predict(X)
+    assert np.isfinite(pred).all()
+    assert abs(pred.mean() / 1e200 - 2.0) < 0.2
+    assert np.corrcoef(pred / 1e200, y / 1e200)[0, 1] > 0.9
 
 
 def test_random_state_makes_fit_reproducible(mixed_data, fast):

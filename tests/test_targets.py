@@ -1,3 +1,6 @@
+import datetime
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,6 +76,12 @@ def test_task_types_are_inferred_and_declared():
     assert types == {"r": "regression", "b": "binary", "m": "multiclass", "d": "regression"}
 
 
+def test_a_task_declared_none_is_inferred():
+    targets = read_targets({"r": [0.5, 1.5, 2.25], "m": [1, 2, 3]})
+    types = resolve_task_types(targets, {"r": None, "m": "regression"})
+    assert types == {"r": "regression", "m": "regression"}
+
+
 def test_many_class_numeric_target_warns():
     targets = read_targets({"hours": np.arange(100) % 40})
     with pytest.warns(UserWarning, match="declare tasks=\\{'hours': 'regression'\\}"):
@@ -142,3 +151,89 @@ def test_targetdict_as_array_has_one_column_per_task():
     assert np.asarray(TargetDict(a=[1, 2], b=[3, 4])).dtype == np.int64
     with pytest.raises(ValueError, match="different numbers of rows"):
         np.asarray(TargetDict(a=[1, 2], b=[3]))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([1, "1", "a", 2], dtype=object),
+        np.array(["a", 1, "b", 2.5], dtype=object),
+        pd.Series([True, "yes", "no", False]),
+        [1, "1", "a", 2],
+        TargetDict(t=[1, "1", "a", 2]),
+    ],
+    ids=["object-array", "str-first", "series-bool-str", "list", "targetdict-of-list"],
+)
+def test_labels_mixing_strings_and_numbers_are_refused(labels):
+    # scikit-learn refuses such labels too ("Unknown label type"); NumPy would merge 1 and "1".
+    targets = read_targets(labels if isinstance(labels, TargetDict) else {"t": labels})
+    with pytest.raises(ValueError, match="Task 't' has labels of mixed input types"):
+        resolve_task_types(targets, None)
+    # Declared, the labels are refused where fit and scoring read them.
+    assert resolve_task_types(targets, {"t": "multiclass"}) == {"t": "multiclass"}
+    with pytest.raises(ValueError, match=r"strings and .*y.astype\(str\)"):
+        labelled_values(targets.columns[0], targets.missing(0), "t")
+
+
+def test_a_list_of_rows_keeps_each_task_type():
+    rows = [[0.5 * i, "yes" if i % 2 else "no", i % 3] for i in range(30)]
+    targets = read_targets(rows)
+    assert targets.container == "array2d"
+    types = resolve_task_types(targets, None)
+    assert types == {"task_0": "regression", "task_1": "binary", "task_2": "multiclass"}
+    values = labelled_values(targets.columns[0], targets.missing(0), "task_0")
+    assert values.dtype == np.float64 and values[3] == 1.5
+
+
+def test_numbers_turned_into_text_by_a_2d_array_warn():
+    rng = np.random.RandomState(0)
+    stacked = np.column_stack([rng.normal(size=30), np.where(rng.rand(30) > 0.5, "y", "n")])
+    assert stacked.dtype.kind == "U"  # NumPy made the numbers text
+    targets = read_targets(stacked)
+    with pytest.warns(UserWarning, match="'task_0' has labels that are numbers written as text"):
+        types = resolve_task_types(targets, None)
+    assert types == {"task_0": "multiclass", "task_1": "binary"}
+    # Text labels that read as a few integers are ordinary classes: no warning.
+    targets = read_targets({"grade": np.array(["1", "2", "3"] * 10)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve_task_types(targets, None) == {"grade": "multiclass"}
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        pd.date_range("2024-01-01", periods=6).to_numpy(),
+        pd.Series(pd.date_range("2024-01-01", periods=6, tz="UTC")),
+        pd.Series(pd.timedelta_range("1D", periods=6)),
+        np.array([datetime.date(2024, 1, d) for d in range(1, 7)], dtype=object),
+    ],
+    ids=["datetime64", "tz-aware", "timedelta", "date-objects"],
+)
+def test_date_targets_are_not_inferred_as_classes(dates):
+    targets = read_targets({"when": dates})
+    with pytest.raises(ValueError, match="task 'when' from date or time labels.*pd.Timedelta"):
+        resolve_task_types(targets, None)
+    assert resolve_task_types(targets, {"when": "multiclass"}) == {"when": "multiclass"}
+
+
+def test_regression_near_1e200_is_standardised_without_overflow():
+    values = np.array([1e200, -3e199, 2e199, 0.0])
+    encoding = fit_encoding("r", "regression", values, standardize=True)
+    assert encoding.mean == pytest.approx(values.mean())
+    assert encoding.scale == pytest.approx(np.std(values / 1e199) * 1e199)
+    targets = read_targets({"r": values})
+    y, _ = encode_targets(targets, ["r"], {"r": encoding})
+    np.testing.assert_allclose(y[:, 0], (values - values.mean()) / encoding.scale, rtol=1e-6)
+    np.testing.assert_allclose(encoding.decode(y[:, 0]), values, atol=1e-6 * encoding.scale)
+    # Ordinary targets are standardised exactly as before: the power-of-two factor is exact.
+    plain = np.array([3.0, 5.5, -1.25, 10.0])
+    encoding = fit_encoding("r", "regression", plain, standardize=True)
+    assert (encoding.mean, encoding.scale) == (plain.mean(), plain.std())
+
+
+def test_regression_beyond_float32_or_float64_range_is_refused():
+    with pytest.raises(ValueError, match=r"targets up to 1e\+39, too large for dtype\('float32'\)"):
+        fit_encoding("r", "regression", np.array([1e39, 0.0]), standardize=False)
+    with pytest.raises(ValueError, match="too close to float64's limit.*divide it by 1e100"):
+        fit_encoding("r", "regression", np.array([1e305, 0.0]), standardize=True)
