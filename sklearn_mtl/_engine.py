@@ -93,7 +93,7 @@ def early_stopping_callback(n_iter_no_change, tol, verbose):
 
     Returned as a ``(name, callback)`` pair for ``MultiTaskNet(callbacks=[...])``.
     """
-    callback = EarlyStopping(
+    callback = _LoggedEarlyStopping(
         monitor="valid_loss",
         patience=n_iter_no_change,
         threshold=tol,
@@ -102,6 +102,47 @@ def early_stopping_callback(n_iter_no_change, tol, verbose):
         sink=print if verbose else _silent,
     )
     return ("early_stopping", callback)
+
+
+class _LoggedEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping``, stopping after the verbose log shows the epoch.
+
+    skorch runs ``PrintLog`` after every other callback, and ``EarlyStopping``
+    stops training by raising in ``on_epoch_end``, so the row of the epoch
+    that decides the stop would never be printed. This one takes the same
+    decision at the end of the epoch, holds its message, and stops when the
+    next epoch begins (or training ends there), after the row is printed.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.held_messages_ = None
+
+    def on_epoch_end(self, net, **kwargs):
+        sink, messages = self.sink, []
+        self.sink = messages.append
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt:
+            self.held_messages_ = messages
+        finally:
+            self.sink = sink
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self.held_messages_ is not None:
+            del net.history[-1]  # the row skorch opened for an epoch that will not run
+            self._release()
+            raise KeyboardInterrupt
+
+    def on_train_end(self, net, **kwargs):
+        if self.held_messages_ is not None:
+            self._release()
+        super().on_train_end(net, **kwargs)
+
+    def _release(self):
+        for message in self.held_messages_:
+            self.sink(message)
+        self.held_messages_ = None
 
 
 class DivergenceError(ValueError):
@@ -294,10 +335,21 @@ class MultiTaskNet(NeuralNet):
         self._set_training(False)
         with torch.inference_mode():
             outputs = [self.module_(batch) for batch in inference_batches(X, self.device)]
-            return {
+            outputs = {
                 name: torch.cat([out[name] for out in outputs]).float().cpu()
                 for name in self.task_names
             }
+        for name, output in outputs.items():
+            finite = torch.isfinite(output).reshape(len(output), -1).all(dim=1)
+            if not finite.all():
+                rows = torch.nonzero(~finite).flatten()[:10].tolist()
+                raise ValueError(
+                    f"The network's outputs for task '{name}' are NaN or infinite on rows "
+                    f"{rows} of X: their features overflow float32 inside the network "
+                    "(values far beyond those seen in fit). Scale X, e.g. with a "
+                    "StandardScaler in a Pipeline, or check those rows."
+                )
+        return outputs
 
 
 def make_fast_optimizer(optimizer, args, kwargs):

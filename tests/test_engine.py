@@ -234,3 +234,28 @@ def test_cuda_estimator_predictions_match_cpu(mixed_data, fast):
     gpu = MultiTaskEstimator(device="cuda", **fast).fit(X, Y)
     assert gpu.device_ == "cuda"
     np.testing.assert_allclose(gpu.predict(X)["task_0"], cpu.predict(X)["task_0"], atol=1e-3)
+
+
+@pytest.mark.parametrize("max_epochs", [50, 3], ids=["stops-early", "stops-at-max-epochs"])
+def test_verbose_early_stopping_prints_the_epoch_that_stops(rng, capsys, max_epochs):
+    X = rng.normal(size=(60, 3))
+    # tol=1.0 makes every epoch after the first a miss: the third epoch decides the stop.
+    est = MultiTaskEstimator(
+        hidden_layer_sizes=(4,),
+        max_epochs=max_epochs,
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=1.0,
+        verbose=1,
+        random_state=0,
+    ).fit(X, {"y": X[:, 0]})
+    assert est.n_epochs_ == 3 and est.history_[-1, "epoch"] == 3
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split()[0] for line in lines if line.strip()[:1].isdigit()]
+    assert rows == ["1", "2", "3"]
+    stop = "Stopping since valid_loss has not improved in the last 2 epochs."
+    assert lines[-2:] == [stop, "Restoring best model from epoch 1."]
+    # Without verbose, the same model and nothing printed.
+    quiet = MultiTaskEstimator(**{**est.get_params(), "verbose": 0}).fit(X, {"y": X[:, 0]})
+    assert capsys.readouterr().out == "" and quiet.n_epochs_ == 3
+    np.testing.assert_array_equal(quiet.predict(X)["y"], est.predict(X)["y"])
