@@ -5,12 +5,12 @@ import numbers
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 
 from .._pipeline import split_final_estimator, transform
+from .._splits import task_folds
 from .._targets import TargetDict, read_targets
 from .._tasks import TASK_TYPES
 from ..metrics import task_scorer
@@ -59,7 +59,9 @@ def compare_single_task(estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n
 
     cv : int, cross-validation generator or iterable, default=5
         Determines the folds, as in :func:`sklearn.model_selection.cross_validate`:
-        an int is the number of folds of an unshuffled ``KFold``. Pass
+        an int is the number of folds of a ``StratifiedKFold`` when ``Y`` holds
+        a single classification task (as scikit-learn does for a classifier),
+        else of an unshuffled ``KFold``. Pass
         ``KFold(n_splits, shuffle=True, random_state=0)`` to shuffle.
 
     scoring : None, str, callable or dict, default=None
@@ -138,7 +140,7 @@ def compare_single_task(estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n
     labels = TargetDict({name: column for name, column in zip(names, targets.columns)})
     labelled = {name: ~targets.missing(i) for i, name in enumerate(names)}
     scorers = _task_scorers(scoring, names)
-    folds = list(check_cv(cv).split(X))
+    folds = task_folds(cv, X, targets, final.tasks)
     if len(folds) < 2:
         raise ValueError(
             f"cv gives {len(folds)} fold; compare_single_task needs at least 2 to "
@@ -208,7 +210,7 @@ def compare_single_task(estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n
 def _task_scorers(scoring, names):
     """Task -> scoring (None, a name or a callable) for :func:`task_scorer`."""
     if isinstance(scoring, dict):
-        unknown = sorted(set(scoring) - set(names))
+        unknown = [key for key in scoring if key not in names]
         if unknown:
             raise ValueError(f"scoring has keys {unknown} that are not tasks; tasks are {names}.")
         return {name: scoring.get(name) for name in names}

@@ -1,0 +1,64 @@
+"""Cross-validation folds over multi-task targets, for the package's own CV functions.
+
+scikit-learn stratifies an int ``cv`` only for classifiers (``check_cv(cv, y,
+classifier=True)``), and :class:`~sklearn_mtl.MultiTaskEstimator` is not one:
+its tasks may be regressions. Where the package splits the rows itself
+(:func:`~sklearn_mtl.inspection.compare_single_task`), :func:`task_folds`
+makes the choice scikit-learn makes for a classifier: stratified folds when the
+targets hold a single classification task, plain ``KFold`` otherwise (as for a
+multi-output classifier).
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold, check_cv
+
+from ._encoding import resolve_task_types
+from ._targets import labelled_values
+from ._tasks import TASK_TYPES
+
+
+def task_folds(cv, X, targets, declared=None):
+    """The ``(train, test)`` row indices of each fold of ``cv``.
+
+    Parameters
+    ----------
+    cv : int, None, cross-validation generator or iterable
+        As in :func:`sklearn.model_selection.cross_validate`. An int (None
+        means 5) gives ``StratifiedKFold`` folds when ``targets`` hold one
+        task and it is a classification task (declared in ``declared`` or
+        inferred as in fit), stratified on its labels, missing labels being
+        one more group; else unshuffled ``KFold`` folds. Anything else is
+        used as given.
+    X : array-like of shape (n_samples, n_features)
+    targets : Targets
+        The targets read by :func:`~sklearn_mtl._targets.read_targets`.
+    declared : dict or None
+        The estimator's ``tasks`` parameter.
+
+    Returns
+    -------
+    folds : list of (ndarray, ndarray)
+    """
+    if (cv is None or isinstance(cv, numbers.Integral)) and len(targets.names) == 1:
+        labels = _class_labels(targets, declared)
+        if labels is not None:
+            return list(StratifiedKFold(5 if cv is None else cv).split(X, labels))
+    return list(check_cv(cv).split(X))
+
+
+def _class_labels(targets, declared):
+    """Class codes of a single classification task, -1 where missing; None for a regression."""
+    # Fit warns about doubtful types; these folds need only the type.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (task_type,) = resolve_task_types(targets, declared).values()
+    if not TASK_TYPES[task_type].is_classifier:
+        return None
+    missing = targets.missing(0)
+    values = labelled_values(targets.columns[0], missing, targets.names[0])
+    codes = np.full(targets.n_samples, -1)
+    codes[~missing] = np.unique(values, return_inverse=True)[1].ravel()
+    return codes
