@@ -57,7 +57,8 @@ def validate_features(estimator, X, *, reset):
             estimator, X, reset=reset, dtype=np.float32, accept_sparse=("csr", "csc", "coo")
         )
     except ValueError as exc:
-        if "could not convert" not in str(exc):
+        # NumPy's message for strings, pandas' for categorical columns of strings.
+        if not any(cause in str(exc) for cause in ("could not convert", "Cannot cast")):
             raise
         raise ValueError(
             f"X must be numeric, but {exc}. Encode categorical columns first, e.g. "
