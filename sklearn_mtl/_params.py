@@ -175,7 +175,7 @@ def check_task_weights(task_weights, names):
     if not any(np.float32(list(weights.values()))):
         raise ValueError(
             f"Every task weight is 0 in float32, the precision the network trains in "
-            f"({weights}); give at least one task a positive weight (above 1e-45)."
+            f"({weights}); give at least one task a positive weight (1e-45 or more)."
         )
     return [weights[name] for name in names]
 
