@@ -1,16 +1,17 @@
 """MultiTaskEstimator: the scikit-learn face of the package."""
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import ClassifierTags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._data import validate_features
-from ._encoding import encode_for_fit, labelled_rows
+from ._encoding import encode_for_fit
 from ._params import PARAMETER_CONSTRAINTS, check_sizes, dict_entries, expand_nested_params
-from ._targets import check_fitted_tasks, check_n_samples, read_targets, wrap_like
+from ._row_weights import task_sample_weights
+from ._scores import default_scores
+from ._targets import check_n_samples, read_targets, wrap_like
 from ._tasks import TASK_TYPES, class_probabilities
 from ._threads import limit_torch_threads
 from ._training import train, unfitted_on_error
@@ -331,12 +332,12 @@ class MultiTaskEstimator(BaseEstimator):
         y : dict, TargetDict, DataFrame, ndarray of shape (n_samples, n_tasks) or (n_samples,)
             One target per task; missing labels (NaN, None, pandas NA) are
             left out of that task's loss.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights, applied to every task's loss (multiplied by
-            ``class_weight`` for classification tasks). Each task's loss is the
-            weighted mean ``sum(w * loss) / sum(w)`` over its labelled rows in a
-            batch. Routed by Pipeline and GridSearchCV metadata routing after
-            ``set_fit_request(sample_weight=True)``.
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), \
+                DataFrame or dict, default=None
+            Weights of the rows in every task's loss (1-D) or in each task's
+            (a column per task, a DataFrame with task columns, or a dict task
+            -> 1-D weights; tasks not named weigh 1), times ``class_weight``.
+            See the user guide page "Missing labels, sample and class weights".
 
         Returns
         -------
@@ -358,9 +359,7 @@ class MultiTaskEstimator(BaseEstimator):
         X = self._validate_X(X, reset=True)
         targets = read_targets(y)
         check_n_samples(X.shape[0], targets)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float32, ensure_non_negative=True
-        )
+        sample_weight = task_sample_weights(sample_weight, X, targets.names)
         check_sizes(self, X.shape[0])
         return X, targets, sample_weight
 
@@ -462,24 +461,14 @@ class MultiTaskEstimator(BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : dict, TargetDict, DataFrame or ndarray
             Targets of some or all fitted tasks, in any supported container.
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like, DataFrame or dict, default=None
+            In any form ``fit`` takes, per task of ``y``.
 
         Returns
         -------
         scores : dict of str -> float
         """
-        check_is_fitted(self)
-        targets = read_targets(y)
-        check_fitted_tasks(targets.names, self.tasks_)
-        outputs = self._outputs(X)
-        check_n_samples(len(next(iter(outputs.values()))), targets)
-        scores = {}
-        for name in targets.names:
-            rows = labelled_rows(targets, name, self._encodings[name], sample_weight)
-            y_pred = self._decode(name, outputs[name][torch.from_numpy(rows.mask)])
-            task = TASK_TYPES[self.tasks_[name]]()
-            scores[name] = float(task.score(rows.y_true, y_pred, sample_weight=rows.sample_weight))
-        return scores
+        return default_scores(self, X, y, sample_weight)
 
     def score(self, X, y, sample_weight=None):
         """Unweighted mean of the per-task default scores (see :meth:`score_tasks`).
@@ -488,10 +477,28 @@ class MultiTaskEstimator(BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
         y : dict, TargetDict, DataFrame or ndarray
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like, DataFrame or dict, default=None
 
         Returns
         -------
         score : float
         """
         return float(np.mean(list(self.score_tasks(X, y, sample_weight).values())))
+
+    def for_task(self, task):
+        """Task ``task`` as a fitted single-task classifier or regressor.
+
+        See :func:`sklearn_mtl.for_task`, which also takes a Pipeline.
+
+        Parameters
+        ----------
+        task : str
+
+        Returns
+        -------
+        view : TaskClassifier or TaskRegressor
+            Reads this estimator (not a copy); cannot be refitted.
+        """
+        from ._task_view import for_task  # it imports this module
+
+        return for_task(self, task)

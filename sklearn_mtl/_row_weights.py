@@ -1,14 +1,116 @@
 """Row weights: how much each row counts in each task's loss.
 
-A row's weight in task ``t``'s loss is its ``sample_weight`` times the
-``class_weight`` of its label for ``t``, and 0 where that label is missing, so
-that the masked loss of :class:`~sklearn_mtl._network.MultiTaskLoss` averages
-each task over its own labelled rows.
+A row's weight in task ``t``'s loss is its ``sample_weight`` for ``t`` times
+the ``class_weight`` of its label for ``t``, and 0 where that label is missing,
+so that the masked loss of :class:`~sklearn_mtl._network.MultiTaskLoss`
+averages each task over its own labelled rows. :func:`task_sample_weights`
+reads the forms ``sample_weight`` may take: one weight per row for every task,
+or one per row and task.
 """
 
 import numbers
 
 import numpy as np
+import pandas as pd
+from sklearn.utils.validation import _check_sample_weight, _num_samples
+
+
+def task_sample_weights(sample_weight, X, names):
+    """Sample weights per row and task, ``(n_samples, n_tasks)`` float32, or None.
+
+    Parameters
+    ----------
+    sample_weight : None, float, array-like, DataFrame or dict
+        None (returned as is); a number or a 1-D array of one weight per row
+        (every task); a 2-D array with one column per task, in the order of
+        ``names``; a DataFrame with task-named columns, or a dict (or
+        ``TargetDict``) task -> 1-D weights, where tasks not named weigh 1.
+    X : array-like
+        The features, for the number of rows.
+    names : list of str
+        The tasks, in order.
+
+    Raises
+    ------
+    ValueError
+        For a wrong shape, a task that is not in ``names``, a weight that is
+        negative, not finite or not a number, or weights that are all 0.
+    """
+    if sample_weight is None:
+        return None
+    n_samples = _num_samples(X)
+    if isinstance(sample_weight, pd.DataFrame):
+        sample_weight = {key: sample_weight[key] for key in sample_weight.columns}
+    if isinstance(sample_weight, dict):
+        weights = _weights_by_task(sample_weight, names, n_samples)
+    else:
+        if not isinstance(sample_weight, numbers.Number):
+            sample_weight = np.asarray(sample_weight)
+        if np.ndim(sample_weight) == 2:
+            weights = _weight_matrix(sample_weight, names, n_samples)
+        else:
+            column = _check_sample_weight(
+                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+            )
+            weights = np.repeat(column[:, None], len(names), axis=1)
+    if not weights.any():
+        raise ValueError(
+            "sample_weight is 0 for every row and task, so nothing would be learned; "
+            "give some rows a positive weight."
+        )
+    return weights
+
+
+def _weights_by_task(sample_weight, names, n_samples):
+    """The matrix of a dict task -> 1-D weights; tasks not named weigh 1."""
+    keys = {str(key): key for key in sample_weight}
+    unknown = [key for key in keys if key not in names]
+    if unknown:
+        raise ValueError(f"sample_weight has keys {unknown} that are not tasks; tasks are {names}.")
+    weights = np.ones((n_samples, len(names)), dtype=np.float32)
+    for name, key in keys.items():
+        values = sample_weight[key]
+        shape = np.shape(values)
+        if shape != (n_samples,):
+            raise ValueError(
+                f"sample_weight[{key!r}] has shape {shape}; expected ({n_samples},), one "
+                "weight per row of X. A plain dict is not sliced by rows in "
+                "cross-validation (GridSearchCV, cross_validate): pass a "
+                "sklearn_mtl.TargetDict or a DataFrame of weights instead."
+            )
+        weights[:, names.index(name)] = _checked(values, f"sample_weight[{key!r}]")
+    return weights
+
+
+def _weight_matrix(sample_weight, names, n_samples):
+    """The checked ``(n_samples, n_tasks)`` matrix given as a 2-D array."""
+    shape = np.shape(sample_weight)
+    if shape != (n_samples, len(names)):
+        raise ValueError(
+            f"sample_weight has shape {shape}; expected ({n_samples},) for one weight "
+            f"per row, or ({n_samples}, {len(names)}) for one per row and task, "
+            f"columns in the order of the tasks {names}."
+        )
+    return _checked(sample_weight, "sample_weight")
+
+
+def _checked(values, what):
+    """``values`` as float32 weights, raising unless finite, non-negative numbers."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{what} has dtype {values.dtype}; sample weights must be numbers, without "
+            "missing values."
+        )
+    values = values.astype(np.float32)
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"{what} has NaN or infinite values (or values beyond float32's range); "
+            "sample weights must be finite."
+        )
+    if (values < 0).any():
+        raise ValueError(f"{what} has negative values; sample weights must be non-negative.")
+    return values
 
 
 def row_weights(encoded, sample_weight, class_weight):
@@ -18,13 +120,15 @@ def row_weights(encoded, sample_weight, class_weight):
     ----------
     encoded : EncodedTargets
         The fit's encoded targets and labelled-entry mask.
-    sample_weight : ndarray of shape (n_samples,)
-        Validated sample weights.
+    sample_weight : ndarray of shape (n_samples, n_tasks) or None
+        Sample weights per row and task, from :func:`task_sample_weights`.
     class_weight : None, "balanced" or dict
         The estimator's ``class_weight``.
     """
     with np.errstate(over="ignore"):  # overflow is reported below, naming the fix
-        weights = encoded.mask * sample_weight[:, None]
+        weights = encoded.mask.astype(np.float64)
+        if sample_weight is not None:
+            weights *= sample_weight
         weights *= class_row_weights(
             class_weight, encoded.names, encoded.encodings, encoded.y, encoded.mask
         )

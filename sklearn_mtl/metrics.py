@@ -7,12 +7,14 @@ adapts any scikit-learn scorer to one task of it.
 
 import numpy as np
 from sklearn.metrics import get_scorer
-from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags, _safe_indexing
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 from ._encoding import labelled_rows
-from ._pipeline import split_final_estimator, transform
+from ._pipeline import split_final_estimator
+from ._row_weights import task_sample_weights
 from ._targets import check_fitted_tasks, read_targets
+from ._task_view import for_task
 
 
 class _TaskScorer:
@@ -24,7 +26,7 @@ class _TaskScorer:
 
     def __call__(self, estimator, X, Y, sample_weight=None):
         check_is_fitted(estimator)
-        steps, model, _ = split_final_estimator(
+        _, model, _ = split_final_estimator(
             estimator,
             expected=f"task_scorer({self.task!r}) scores a MultiTaskEstimator, alone or as "
             "the last step of a Pipeline",
@@ -37,11 +39,15 @@ class _TaskScorer:
             )
         check_fitted_tasks([self.task], model.tasks_, where=f"task_scorer({self.task!r}) has")
         self._check_response(model.tasks_[self.task])
-        rows = labelled_rows(targets, self.task, model._encodings[self.task], sample_weight)
+        weights = task_sample_weights(sample_weight, X, targets.names)
+        column = None if weights is None else weights[:, targets.names.index(self.task)]
+        rows = labelled_rows(targets, self.task, model._encodings[self.task], column)
         kwargs = {} if rows.sample_weight is None else {"sample_weight": rows.sample_weight}
-        view = _OneTask(model, steps, self.task)
         return self.scorer(
-            view, _safe_indexing(X, np.flatnonzero(rows.mask)), rows.y_true, **kwargs
+            for_task(estimator, self.task),
+            _safe_indexing(X, np.flatnonzero(rows.mask)),
+            rows.y_true,
+            **kwargs,
         )
 
     def _check_response(self, task_type):
@@ -56,49 +62,6 @@ class _TaskScorer:
 
     def __repr__(self):
         return f"task_scorer({self.task!r}, {self.scorer!r})"
-
-
-class _OneTask:
-    """A fitted multi-task model (or Pipeline) seen as a single-task one, for scorers."""
-
-    def __init__(self, model, steps, task):
-        self.model = model
-        self.steps = steps
-        self.task = task
-        task_type = model.tasks_[task]
-        self._estimator_type = "regressor" if task_type == "regression" else "classifier"
-        if task_type != "regression":
-            self.classes_ = model.classes_[task]
-
-    def __sklearn_tags__(self):
-        tags = Tags(estimator_type=self._estimator_type, target_tags=TargetTags(required=True))
-        if self._estimator_type == "classifier":
-            tags.classifier_tags = ClassifierTags()
-        else:
-            tags.regressor_tags = RegressorTags()
-        return tags
-
-    def _features(self, X):
-        return transform(self.steps, X)
-
-    def fit(self, X, y=None):  # scorers check for a fit method only
-        return self
-
-    def predict(self, X):
-        return self.model._predict_task(self._features(X), self.task)
-
-    def predict_proba(self, X):
-        return self.model._predict_proba_tasks(self._features(X))[self.task]
-
-    def decision_function(self, X):
-        proba = self.predict_proba(X)
-        return proba[:, 1] if proba.shape[1] == 2 else proba
-
-    def score_task(self, X, y, sample_weight=None):
-        scores = self.model.score_tasks(
-            self._features(X), {self.task: y}, sample_weight=sample_weight
-        )
-        return scores[self.task]
 
 
 def task_scorer(task, scoring=None):
@@ -123,7 +86,9 @@ def task_scorer(task, scoring=None):
     -------
     scorer : callable
         ``scorer(estimator, X, Y, sample_weight=None) -> float``, where ``Y``
-        is any target container ``fit`` accepts.
+        is any target container ``fit`` accepts and ``sample_weight`` any
+        form ``fit`` takes (1-D, one column per task of ``Y``, a DataFrame
+        or a dict task -> weights); the task's own weights are used.
 
     Raises
     ------
@@ -137,13 +102,14 @@ def task_scorer(task, scoring=None):
     sklearn.metrics.get_scorer : The scorers available by name.
     sklearn.metrics.make_scorer : Make a scorer from a metric function.
     MultiTaskEstimator.score_tasks : Every task's default score at once.
+    for_task : The single-task view the scorer scores.
 
     Notes
     -----
-    The scorer hands the wrapped scikit-learn scorer a view of the fitted
-    model that predicts only ``task`` (labels, probabilities, or the
-    positive-class probability as decision function), and the labelled rows
-    of ``X`` and ``Y[task]``, with ``sample_weight`` restricted to them.
+    The scorer hands the wrapped scikit-learn scorer the view
+    ``for_task(estimator, task)``, which predicts only ``task`` (labels,
+    probabilities, logits as decision function), and the labelled rows of
+    ``X`` and ``Y[task]``, with the task's sample weights restricted to them.
 
     Examples
     --------
@@ -175,7 +141,7 @@ def task_scorer(task, scoring=None):
 
 class _DefaultScore:
     def __call__(self, view, X, y, sample_weight=None):
-        return view.score_task(X, y, sample_weight=sample_weight)
+        return view.score(X, y, sample_weight=sample_weight)
 
     def __repr__(self):
         return "default score"
