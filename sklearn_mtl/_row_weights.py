@@ -46,7 +46,7 @@ def task_sample_weights(sample_weight, X, names):
     else:
         if not isinstance(sample_weight, numbers.Number):
             sample_weight = np.asarray(sample_weight)
-        if np.ndim(sample_weight) == 2:
+        if np.ndim(sample_weight) >= 2:
             weights = _weight_matrix(sample_weight, names, n_samples)
         else:
             column = _check_sample_weight(
@@ -83,7 +83,7 @@ def _weights_by_task(sample_weight, names, n_samples):
 
 
 def _weight_matrix(sample_weight, names, n_samples):
-    """The checked ``(n_samples, n_tasks)`` matrix given as a 2-D array."""
+    """The checked ``(n_samples, n_tasks)`` matrix given as an array of 2 or more dimensions."""
     shape = np.shape(sample_weight)
     if shape != (n_samples, len(names)):
         raise ValueError(
@@ -102,7 +102,8 @@ def _checked(values, what):
             f"{what} has dtype {values.dtype}; sample weights must be numbers, without "
             "missing values."
         )
-    values = values.astype(np.float32)
+    with np.errstate(over="ignore"):  # too large for float32: reported below
+        values = values.astype(np.float32)
     if not np.isfinite(values).all():
         raise ValueError(
             f"{what} has NaN or infinite values (or values beyond float32's range); "

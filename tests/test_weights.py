@@ -1,14 +1,18 @@
-"""sample_weight and class_weight: in the loss, and routed by Pipeline and GridSearchCV."""
+"""Sample weights (1-D or per task) and class weights: in the loss, and routed by Pipeline
+and GridSearchCV."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn
+import torch
 from sklearn.base import clone
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_mtl import MultiTaskEstimator, TargetDict
+from sklearn_mtl import MultiTaskEstimator, TargetDict, task_scorer
 
 
 @pytest.fixture
@@ -182,3 +186,195 @@ def test_unrequested_sample_weight_is_an_error_under_routing(noise_data):
         pipe = Pipeline([("scale", StandardScaler()), ("mtl", _fit(X, Y))])
         with pytest.raises(ValueError, match="sample_weight"):
             pipe.fit(X, Y, sample_weight=_weights(high))
+
+
+# -- per-task sample weights ----------------------------------------------------------------
+
+
+@pytest.fixture
+def two_tasks(rng):
+    """Two learnable tasks: a regression on x0, a binary label on x1."""
+    X = rng.normal(size=(300, 3))
+    Y = TargetDict(
+        {
+            "size": 2.0 * X[:, 0] + rng.normal(scale=0.1, size=300),
+            "sign": np.where(X[:, 1] > 0, "pos", "neg"),
+        }
+    )
+    return X, Y
+
+
+def _learner(**params):
+    base = dict(hidden_layer_sizes=(16,), max_epochs=20, batch_size=32, lr=1e-2, random_state=0)
+    return MultiTaskEstimator(**{**base, **params})
+
+
+def _head_parameters(est, task):
+    head = est.net_.module_.heads[list(est.tasks_).index(task)]
+    return [p.detach().clone() for p in head.parameters()]
+
+
+@pytest.mark.parametrize("form", ["dict", "array2d"])
+def test_a_task_weighted_zero_on_every_row_learns_nothing(two_tasks, form):
+    X, Y = two_tasks
+    zero_sign = np.column_stack([np.ones(300), np.zeros(300)])
+    weights = {"sign": np.zeros(300)} if form == "dict" else zero_sign
+    short = _learner(max_epochs=2).fit(X, Y, sample_weight=weights)
+    est = _learner().fit(X, Y, sample_weight=weights)
+    plain = _learner().fit(X, Y)
+    # Its head never moves from its initial weights; no row counts in its loss (NaN) ...
+    for before, after in zip(_head_parameters(short, "sign"), _head_parameters(est, "sign")):
+        assert torch.equal(before, after)
+    assert np.isnan(est.history_[:, "train_loss_sign"]).all()
+    assert np.isfinite(est.history_[:, "train_loss_size"]).all()
+    # ... so it stays near chance, while unweighted it learns, and the other task learns.
+    scores, plain_scores = est.score_tasks(X, Y), plain.score_tasks(X, Y)
+    assert plain_scores["sign"] > 0.9
+    assert scores["sign"] < 0.7
+    assert scores["size"] > 0.9
+
+
+def test_the_forms_of_per_task_weights_give_the_same_fit(two_tasks, rng):
+    X, Y = two_tasks
+    matrix = rng.uniform(0.0, 3.0, size=(300, 2))
+    forms = {
+        "array2d": matrix,
+        "frame": pd.DataFrame({"sign": matrix[:, 1], "size": matrix[:, 0]}),  # any order
+        "dict": {"size": matrix[:, 0], "sign": matrix[:, 1]},
+        "targetdict": TargetDict(sign=matrix[:, 1], size=matrix[:, 0]),
+        "list": matrix.tolist(),
+    }
+    fits = {name: _learner(max_epochs=5).fit(X, Y, sample_weight=w) for name, w in forms.items()}
+    expected = fits["array2d"].predict_proba(X)["sign"]
+    expected_size = fits["array2d"].predict(X)["size"]
+    for name, est in fits.items():
+        np.testing.assert_array_equal(est.predict_proba(X)["sign"], expected, err_msg=name)
+        np.testing.assert_array_equal(est.predict(X)["size"], expected_size, err_msg=name)
+    unweighted = _learner(max_epochs=5).fit(X, Y).predict(X)["size"]
+    assert not np.allclose(unweighted, expected_size)
+
+
+def test_one_dimensional_weights_are_every_task_s_and_unnamed_tasks_weigh_one(two_tasks, rng):
+    X, Y = two_tasks
+    w = rng.uniform(0.5, 2.0, size=300)
+    row = _learner(max_epochs=5).fit(X, Y, sample_weight=w).predict(X)["size"]
+    both = _learner(max_epochs=5).fit(X, Y, sample_weight=np.column_stack([w, w]))
+    np.testing.assert_array_equal(both.predict(X)["size"], row)
+    named = _learner(max_epochs=5).fit(X, Y, sample_weight={"size": w})
+    ones = _learner(max_epochs=5).fit(X, Y, sample_weight=np.column_stack([w, np.ones(300)]))
+    np.testing.assert_array_equal(named.predict(X)["size"], ones.predict(X)["size"])
+
+
+def test_a_per_task_weight_moves_its_own_task(noise_data):
+    X, Y, high = noise_data
+    est = _fit(X, Y).fit(X, Y, sample_weight={"level": np.where(high, 9.0, 1.0)})
+    assert est.predict(X)["level"].mean() > 8
+
+
+@pytest.mark.parametrize(
+    "sample_weight, match",
+    [
+        ({"nope": np.ones(400)}, r"sample_weight has keys \['nope'\] that are not tasks"),
+        (pd.DataFrame({"nope": np.ones(400)}), r"keys \['nope'\] that are not tasks"),
+        (np.ones((400, 3)), r"shape \(400, 3\); expected \(400,\) .* \(400, 2\)"),
+        (np.ones((7, 2)), r"shape \(7, 2\)"),
+        ({"level": np.ones(200)}, r"sample_weight\['level'\] has shape \(200,\).*TargetDict"),
+        ({"level": -np.ones(400)}, r"sample_weight\['level'\] has negative values"),
+        (np.full((400, 2), np.nan), "NaN or infinite"),
+        ({"rare": np.full(400, np.inf)}, r"sample_weight\['rare'\] has NaN or infinite"),
+        ({"rare": np.full(400, 1e39)}, "beyond float32's range"),
+        ({"rare": np.array(["a"] * 400)}, r"sample_weight\['rare'\] has dtype <U1"),
+        (np.zeros((400, 2)), "0 for every row and task"),
+        (np.ones((400, 2, 1)), r"shape \(400, 2, 1\); expected \(400,\)"),
+    ],
+)
+def test_bad_per_task_sample_weight(noise_data, sample_weight, match):
+    X, Y, _ = noise_data
+    with pytest.raises(ValueError, match=match):
+        _fit(X, Y).fit(X, Y, sample_weight=sample_weight)
+
+
+def test_per_task_weights_are_not_modified(noise_data):
+    X, Y, high = noise_data
+    weights = {"level": np.where(high, 2.0, 1.0)}
+    frame = pd.DataFrame(weights)
+    copy = weights["level"].copy()
+    _fit(X, Y, max_epochs=1).fit(X, Y, sample_weight=weights)
+    _fit(X, Y, max_epochs=1).fit(X, Y, sample_weight=frame)
+    np.testing.assert_array_equal(weights["level"], copy)
+    np.testing.assert_array_equal(frame["level"], copy)
+
+
+def test_score_tasks_and_task_scorer_take_per_task_weights(two_tasks, rng):
+    X, Y = two_tasks
+    est = _learner(max_epochs=5).fit(X, Y)
+    Y = TargetDict(Y)
+    Y["size"] = Y["size"].copy()
+    Y["size"][:50] = np.nan
+    matrix = rng.uniform(0.0, 3.0, size=(300, 2))
+    predicted = est.predict(X)
+    size_r2 = r2_score(Y["size"][50:], predicted["size"][50:], sample_weight=matrix[50:, 0])
+    sign_acc = accuracy_score(Y["sign"], predicted["sign"], sample_weight=matrix[:, 1])
+    expected = {"size": size_r2, "sign": sign_acc}
+    for weights in (matrix, pd.DataFrame({"sign": matrix[:, 1], "size": matrix[:, 0]})):
+        assert est.score_tasks(X, Y, sample_weight=weights) == pytest.approx(expected)
+    assert task_scorer("size", "r2")(est, X, Y, {"size": matrix[:, 0]}) == pytest.approx(size_r2)
+    assert task_scorer("sign")(est, X, Y, sample_weight=matrix) == pytest.approx(sign_acc)
+    assert est.score(X, Y, sample_weight={"sign": matrix[:, 1]}) == pytest.approx(
+        (r2_score(Y["size"][50:], predicted["size"][50:]) + sign_acc) / 2
+    )
+
+
+def test_pipeline_routes_per_task_weights(noise_data):
+    X, Y, high = noise_data
+    matrix = np.column_stack([_weights(high), np.ones(400)])
+    scaled = StandardScaler().fit_transform(X)
+    direct = _fit(X, Y).fit(scaled, Y, sample_weight=matrix).predict(scaled)["level"]
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = Pipeline(
+            [
+                ("scale", StandardScaler().set_fit_request(sample_weight=False)),
+                ("mtl", _fit(X, Y).set_fit_request(sample_weight=True)),
+            ]
+        ).fit(X, Y, sample_weight=matrix)
+    np.testing.assert_allclose(routed.predict(X)["level"], direct, rtol=1e-5)
+    assert direct.mean() > 7
+
+
+def _per_task_forms(high):
+    level = _weights(high)
+    return {
+        "array2d": np.column_stack([level, np.ones(400)]),
+        "frame": pd.DataFrame({"level": level}),
+        "targetdict": TargetDict(level=level),
+    }
+
+
+@pytest.mark.parametrize("form", ["array2d", "frame", "targetdict"])
+@pytest.mark.parametrize("routing", [False, True])
+def test_grid_search_slices_per_task_weights_by_rows(noise_data, form, routing):
+    X, Y, high = noise_data
+    weights = _per_task_forms(high)[form]
+    cv = KFold(2, shuffle=True, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        est = _fit(X, Y, max_epochs=5)
+        if routing:
+            est.set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
+        search = GridSearchCV(est, {"lr": [1e-2, 2e-2]}, cv=cv, error_score="raise")
+        search.fit(X, Y, sample_weight=weights)
+    # Each fold fitted and scored on its own rows' weights (else the shapes would not match).
+    train, test = next(cv.split(X))
+    fold = clone(est).set_params(lr=1e-2)
+    fold.fit(X[train], Y.take(train), sample_weight=_per_task_forms(high)["array2d"][train])
+    matrix = _per_task_forms(high)["array2d"]
+    # Since scikit-learn 1.9 the scorer gets the weights without routing, too.
+    expected = fold.score(X[test], Y.take(test), sample_weight=matrix[test])
+    assert search.cv_results_["split0_test_score"][0] == pytest.approx(expected)
+    assert search.best_estimator_.predict(X)["level"].mean() > 7
+
+
+def test_a_plain_dict_of_weights_in_grid_search_says_to_use_a_targetdict(noise_data):
+    X, Y, high = noise_data
+    search = GridSearchCV(_fit(X, Y, max_epochs=1), {"lr": [1e-2]}, cv=2, error_score="raise")
+    with pytest.raises(ValueError, match=r"has shape \(400,\); expected \(200,\).*TargetDict"):
+        search.fit(X, Y, sample_weight={"level": _weights(high)})
