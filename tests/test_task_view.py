@@ -7,14 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone, is_classifier, is_regressor
-from sklearn.calibration import CalibratedClassifierCV
+from sklearn.calibration import CalibratedClassifierCV, CalibrationDisplay
 from sklearn.compose import make_column_transformer
-from sklearn.ensemble import StackingClassifier
+from sklearn.ensemble import StackingClassifier, VotingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.inspection import PartialDependenceDisplay, partial_dependence, permutation_importance
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
+    DetCurveDisplay,
     PrecisionRecallDisplay,
     PredictionErrorDisplay,
     RocCurveDisplay,
@@ -185,6 +186,16 @@ def test_curve_displays_of_a_classification_view(fitted):
     matplotlib.pyplot.close("all")
 
 
+def test_calibration_and_det_displays_of_a_classification_view(fitted):
+    est, X, Y = fitted
+    view = for_task(est, "label")
+    calibration = CalibrationDisplay.from_estimator(view, X, Y["label"], n_bins=5)
+    assert len(calibration.prob_pred) == 5
+    det = DetCurveDisplay.from_estimator(view, X, Y["label"])
+    assert len(det.fpr) > 10
+    matplotlib.pyplot.close("all")
+
+
 def test_prediction_error_display_of_a_regression_view(fitted):
     est, X, Y = fitted
     view = for_task(est, "value")
@@ -225,12 +236,13 @@ def test_permutation_importance_of_a_view_finds_the_task_s_features(fitted):
     assert np.argmax(value.importances_mean) == 1
 
 
-def test_stacking_frozen_views(fitted):
+def test_stacking_and_voting_with_frozen_views(fitted):
     est, X, Y = fitted
-    stack = StackingClassifier(
-        [("mtl", FrozenEstimator(for_task(est, "label")))], LogisticRegression(), cv=3
-    ).fit(X, Y["label"])
-    assert stack.score(X, Y["label"]) > 0.85
+    frozen = FrozenEstimator(for_task(est, "label"))
+    stack = StackingClassifier([("mtl", frozen)], LogisticRegression(), cv=3)
+    assert stack.fit(X, Y["label"]).score(X, Y["label"]) > 0.85
+    vote = VotingClassifier([("mtl", frozen), ("lr", LogisticRegression())], voting="soft")
+    assert vote.fit(X, Y["label"]).score(X, Y["label"]) > 0.85
 
 
 def test_views_of_a_pipeline_run_its_preprocessing(pipeline_fitted):

@@ -367,7 +367,7 @@ def test_grid_search_slices_per_task_weights_by_rows(noise_data, form, routing):
     fold = clone(est).set_params(lr=1e-2)
     fold.fit(X[train], Y.take(train), sample_weight=_per_task_forms(high)["array2d"][train])
     matrix = _per_task_forms(high)["array2d"]
-    # Since scikit-learn 1.9 the scorer gets the weights without routing, too.
+    # Since scikit-learn 1.7 the scorer gets the weights without routing, too.
     expected = fold.score(X[test], Y.take(test), sample_weight=matrix[test])
     assert search.cv_results_["split0_test_score"][0] == pytest.approx(expected)
     assert search.best_estimator_.predict(X)["level"].mean() > 7

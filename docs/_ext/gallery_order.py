@@ -11,6 +11,7 @@ EXAMPLES = [
     "plot_mtl_vs_single_task.py",
     "partial_labels.py",
     "plot_grid_search.py",
+    "plot_task_tools.py",
     "plot_weighting_strategies.py",
     "plot_architectures.py",
 ]
