@@ -6,6 +6,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.calibration import CalibratedClassifierCV, CalibrationDisplay
 from sklearn.compose import make_column_transformer
@@ -50,14 +51,20 @@ def _estimator(**params):
 
 
 @pytest.fixture(scope="module")
-def fitted():
+def one_thread():
+    # conftest's per-test thread limit comes after module fixtures: apply it to them too.
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def fitted(one_thread):
     """A model that has learned its three tasks (shared by tests that only read it)."""
     X, Y = _data()
     return _estimator().fit(X, Y), X, Y
 
 
 @pytest.fixture(scope="module")
-def pipeline_fitted():
+def pipeline_fitted(one_thread):
     """A ColumnTransformer + estimator Pipeline fitted on a DataFrame with a category."""
     rng = np.random.RandomState(1)
     n = 500
