@@ -62,6 +62,7 @@ model = make_pipeline(
     ),
 )
 model.fit(X_fit, Y_fit)
+print(f"trained for {model[-1].n_epochs_} epochs")
 
 # %%
 # The income task as a classifier
@@ -125,9 +126,7 @@ for name, classifier in [("0.5", income), ("tuned", tuned)]:
 # ROC curve and partial dependence
 # --------------------------------
 #
-# The displays take the view like any classifier. Partial dependence
-# averages the predicted probability of ``>50K`` over the test rows while
-# one feature sweeps its range.
+# The displays take the view like any classifier.
 
 fig, ax = plt.subplots(figsize=(5.5, 5.0))
 RocCurveDisplay.from_estimator(income, X_test, y_test, name="income", ax=ax)
@@ -135,13 +134,17 @@ ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
 ax.set_title("Income: ROC curve on the test file")
 fig.tight_layout()
 
+# %%
+# Partial dependence averages the predicted probability of ``>50K`` over
+# 1,000 test rows while one feature sweeps its range.
+
 # scikit-learn refuses integer columns here (a grid of floats would be
 # rounded): sweep them as floats.
 features = ["age", "education_num", "capital_gain"]
 sample = X_test.sample(1000, random_state=0).astype(
     dict.fromkeys(features, float)
 )
-fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.5), sharey=True)
+fig, axes = plt.subplots(1, 3, figsize=(7.0, 3.2), sharey=True)
 PartialDependenceDisplay.from_estimator(
     income,
     sample,

@@ -38,7 +38,7 @@ class _TaskView:
         except NotFittedError:
             return False
         _, final, _ = split_final_estimator(self.model)
-        return self.task in getattr(final, "tasks_", {})
+        return self.task in final.tasks_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -85,6 +85,11 @@ class _TaskView:
 
     def fit(self, X, y=None, **fit_params):
         """Refuse to fit: the network is shared with the model's other tasks.
+
+        Parameters
+        ----------
+        X, y, **fit_params
+            Ignored.
 
         Raises
         ------
