@@ -55,8 +55,8 @@ def task_sample_weights(sample_weight, X, names):
             weights = np.repeat(column[:, None], len(names), axis=1)
     if not weights.any():
         raise ValueError(
-            "sample_weight is 0 for every row and task, so nothing would be learned; "
-            "give some rows a positive weight."
+            "sample_weight is 0 for every row and task, so no row would count; give "
+            "some rows a positive weight."
         )
     return weights
 
