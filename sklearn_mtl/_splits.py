@@ -3,7 +3,8 @@
 scikit-learn stratifies an int ``cv`` only for classifiers (``check_cv(cv, y,
 classifier=True)``), and :class:`~sklearn_mtl.MultiTaskEstimator` is not one:
 its tasks may be regressions. Where the package splits the rows itself
-(:func:`~sklearn_mtl.inspection.compare_single_task`), :func:`task_folds`
+(:func:`~sklearn_mtl.inspection.compare_single_task`,
+:func:`~sklearn_mtl.model_selection.cross_val_predict`), :func:`task_folds`
 makes the choice scikit-learn makes for a classifier: stratified folds when the
 targets hold a single classification task, plain ``KFold`` otherwise (as for a
 multi-output classifier).
@@ -20,7 +21,7 @@ from ._targets import labelled_values
 from ._tasks import TASK_TYPES
 
 
-def task_folds(cv, X, targets, declared=None):
+def task_folds(cv, X, targets, declared=None, groups=None):
     """The ``(train, test)`` row indices of each fold of ``cv``.
 
     Parameters
@@ -37,6 +38,8 @@ def task_folds(cv, X, targets, declared=None):
         The targets read by :func:`~sklearn_mtl._targets.read_targets`.
     declared : dict or None
         The estimator's ``tasks`` parameter.
+    groups : array-like of shape (n_samples,) or None
+        Group labels, for a group splitter given as ``cv``.
 
     Returns
     -------
@@ -46,7 +49,7 @@ def task_folds(cv, X, targets, declared=None):
         labels = _class_labels(targets, declared)
         if labels is not None:
             return list(StratifiedKFold(5 if cv is None else cv).split(X, labels))
-    return list(check_cv(cv).split(X))
+    return list(check_cv(cv).split(X, None, groups))
 
 
 def _class_labels(targets, declared):
