@@ -177,12 +177,9 @@ class MultiTaskEstimator(BaseEstimator):
     task's loss is averaged over its labelled rows of the batch, weighted by
     ``sample_weight`` times ``class_weight`` (see :ref:`missing_labels`).
 
-    **Loss balance.** Classification losses are cross-entropies on their
-    natural scale (``log(n_classes)`` for a model that knows nothing);
-    regression uses the squared error on the standardised target (unless
-    ``losses`` says otherwise), 1.0 for a model that predicts the mean, so that
-    tasks weigh alike whatever a target's units. See the user guide page
-    "Missing labels, sample and class weights".
+    **Loss balance.** Cross-entropies and regression losses on standardised
+    targets are on comparable scales, so tasks weigh alike whatever a
+    target's units (see :ref:`missing_labels`).
 
     Every input is checked before training starts; a fit that fails (bad
     input, or a loss that turns NaN, which raises a ``ValueError`` naming the
@@ -486,9 +483,7 @@ class MultiTaskEstimator(BaseEstimator):
         return float(np.mean(list(self.score_tasks(X, y, sample_weight).values())))
 
     def for_task(self, task):
-        """Task ``task`` as a fitted single-task classifier or regressor.
-
-        See :func:`sklearn_mtl.for_task`, which also takes a Pipeline.
+        """Task ``task`` as a fitted classifier or regressor: :func:`sklearn_mtl.for_task`.
 
         Parameters
         ----------
@@ -497,7 +492,6 @@ class MultiTaskEstimator(BaseEstimator):
         Returns
         -------
         view : TaskClassifier or TaskRegressor
-            Reads this estimator (not a copy); cannot be refitted.
         """
         from ._task_view import for_task  # it imports this module
 

@@ -11,7 +11,6 @@ import warnings
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 from sklearn.utils.parallel import Parallel, delayed
@@ -19,6 +18,7 @@ from sklearn.utils.validation import _num_samples
 
 from ._encoding import resolve_task_types
 from ._pipeline import fitted_final_estimator, split_final_estimator, transform
+from ._splits import task_folds
 from ._targets import TargetDict, check_n_samples, labelled_values, read_targets, wrap_like
 from ._tasks import TASK_TYPES, class_probabilities
 
@@ -77,9 +77,11 @@ def cross_val_predict(
         :class:`~sklearn.model_selection.GroupKFold`).
 
     cv : int, cross-validation generator or iterable, default=None
-        The folds, as in scikit-learn: None means 5-fold, an int the number
-        of folds of an unshuffled ``KFold``. Every row must be in exactly one
-        test fold. A stratified splitter needs one label per row: pass
+        The folds: None means 5, an int the number of folds, unshuffled
+        ``KFold`` folds, or ``StratifiedKFold`` folds when ``Y`` holds a
+        single classification task (as scikit-learn does for a classifier).
+        Every row must be in exactly one test fold. A splitter that needs
+        labels gets one task's through its splits:
         ``cv=list(StratifiedKFold(5).split(X, Y["task"]))``.
 
     n_jobs : int, default=None
@@ -151,7 +153,7 @@ def cross_val_predict(
     check_n_samples(n_samples, targets)
     rows_of_tasks = TargetDict(zip(targets.names, targets.columns))
     classes = _classes(targets, final.tasks) if method == "predict_proba" else None
-    splits = list(check_cv(cv).split(X, rows_of_tasks, groups))
+    splits = task_folds(cv, X, targets, final.tasks, groups)
     test_rows = np.concatenate([test for _, test in splits])
     if len(test_rows) != n_samples or not np.array_equal(np.sort(test_rows), np.arange(n_samples)):
         raise ValueError(
@@ -190,7 +192,8 @@ def _classes(targets, declared):
     classes = {}
     for i, name in enumerate(targets.names):
         if TASK_TYPES[task_types[name]].is_classifier:
-            classes[name] = np.unique(labelled_values(targets.columns[i], targets.missing(i)))
+            labelled = labelled_values(targets.columns[i], targets.missing(i), name)
+            classes[name] = np.unique(labelled)
     if not classes:
         raise ValueError(
             "method='predict_proba' needs a classification task, but every task is a "

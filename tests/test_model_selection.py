@@ -143,6 +143,17 @@ def test_a_stratified_splitter_through_its_splits(data):
     assert len(predicted["label"]) == 90
 
 
+def test_an_int_cv_stratifies_a_single_classification_task(rng):
+    X = rng.normal(size=(60, 2))
+    # Sorted labels: unstratified 3-fold training sets would miss a class.
+    y = np.array(["no"] * 40 + ["yes"] * 20)
+    predicted = cross_val_predict(_estimator(), X, y, cv=3)
+    expected = np.empty(60, dtype=object)
+    for train, test in StratifiedKFold(3).split(X, y):
+        expected[test] = _estimator().fit(X[train], y[train]).predict(X[test])
+    np.testing.assert_array_equal(predicted, expected)
+
+
 def test_parallel_folds_give_the_same_predictions(data):
     X, Y = data
     one = cross_val_predict(_estimator(), X, Y, cv=CV, method="predict_proba")
