@@ -1,10 +1,13 @@
 """The task types of a fit, and the encoding of their labels as numbers.
 
 Each task's type is declared (``tasks=``) or inferred from its labels; its
-:class:`TaskEncoding`, learned in fit, maps labels to what the network trains
-on (class codes, or standardised values) and back (:meth:`TaskEncoding.decode`).
-:func:`encode_for_fit` does all of it for one fit; :func:`labelled_rows` checks
-the labels of new targets against the encoding before they are scored.
+type object (:mod:`sklearn_mtl._tasks`) learns in fit how the labels map to
+what the network trains on (class codes, standardised values, 0/1 label
+columns) and reads predictions back. :func:`encode_for_fit` does all of it for
+one fit; :func:`encode_targets` lays the targets out as one matrix in which
+each task owns a slice of columns (one column, or one per label of a
+multilabel task); :func:`labelled_rows` checks the labels of new targets
+before they are scored.
 """
 
 import warnings
@@ -14,13 +17,14 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import _check_sample_weight
 
-from ._data import FLOAT32_MAX
 from ._targets import check_finite, labelled_values
-from ._tasks import TASK_TYPES, infer_task_type, is_many_class_number
-
-#: Regression targets up to this magnitude are standardised; beyond it the
-#: network's predictions, unstandardised, could overflow float64.
-LARGEST_STANDARDIZED = 1e300
+from ._tasks import (
+    TASK_TYPES,
+    infer_task_type,
+    is_many_class_number,
+    make_tasks,
+    zero_one,
+)
 
 #: ``pandas.api.types.infer_dtype`` answers for date and time labels.
 DATE_TYPES = {"datetime64", "datetime", "date", "timedelta64", "timedelta", "time", "period"}
@@ -29,36 +33,123 @@ DATE_TYPES = {"datetime64", "datetime", "date", "timedelta64", "timedelta", "tim
 def resolve_task_types(targets, declared):
     """Task name -> task type name, from ``tasks=`` or inferred from the labels.
 
-    A task absent from ``declared``, or declared None, has its type inferred.
+    A declared entry is a type name, or a list of labels from lowest to highest
+    (an ordinal task with that order); a task absent from ``declared``, or
+    declared None, has its type inferred. A 2-D target is a multilabel task; a
+    pandas Series of an ordered Categorical dtype is an ordinal task.
     """
-    if declared is not None:
-        unknown = [key for key in declared if key not in targets.names]
-        if unknown:
-            raise ValueError(
-                f"tasks= names {unknown}, which are not in the targets; the targets "
-                f"have tasks {targets.names}. Rename the keys or add those targets."
-            )
-        for name, task_type in declared.items():
-            if task_type is not None and (
-                not isinstance(task_type, str) or task_type not in TASK_TYPES
-            ):
-                raise ValueError(
-                    f"tasks= gives task '{name}' the type {task_type!r}; known task types "
-                    f"are {sorted(TASK_TYPES)}."
-                )
+    declared = _check_declared(targets, declared)
     task_types = {}
     for i, name in enumerate(targets.names):
-        missing = targets.missing(i)
+        column, missing = targets.columns[i], targets.missing(i)
         if missing.all():
             raise ValueError(
                 f"Task '{name}' has no labelled row: every label is missing. Drop "
                 "the task or label some rows."
             )
-        if declared is not None and declared.get(name) is not None:
+        if name in declared:
             task_types[name] = declared[name]
-            continue
-        task_types[name] = _infer_type(name, labelled_values(targets.columns[i], missing, name))
+            _check_dimensions(name, column, declared[name])
+        elif column.ndim == 2:
+            task_types[name] = _infer_multilabel(name, column, missing)
+        elif _is_ordered_categorical(column):
+            task_types[name] = "ordinal"
+        else:
+            task_types[name] = _infer_type(name, labelled_values(column, missing, name))
     return task_types
+
+
+def _check_declared(targets, declared):
+    """``tasks=`` as task -> type name; raises for unknown tasks and types."""
+    if declared is None:
+        return {}
+    unknown = [key for key in declared if key not in targets.names]
+    if unknown:
+        raise ValueError(
+            f"tasks= names {unknown}, which are not in the targets; the targets "
+            f"have tasks {targets.names}. Rename the keys or add those targets."
+        )
+    types = {}
+    for name, task_type in declared.items():
+        if task_type is None:
+            continue
+        if _is_order(task_type) and len(task_type) >= 2:
+            types[name] = "ordinal"
+        elif isinstance(task_type, str) and task_type in TASK_TYPES:
+            types[name] = task_type
+        else:
+            raise ValueError(
+                f"tasks= gives task '{name}' the type {task_type!r}; known task types "
+                f"are {sorted(TASK_TYPES)}, or a list of two or more labels from lowest "
+                "to highest for an ordinal task (e.g. ['low', 'mid', 'high'])."
+            )
+    return types
+
+
+def _is_order(spec):
+    return isinstance(spec, (list, tuple, np.ndarray, pd.Index))
+
+
+def _is_ordered_categorical(column):
+    dtype = getattr(column, "dtype", None)
+    return isinstance(dtype, pd.CategoricalDtype) and bool(dtype.ordered)
+
+
+def ordinal_orders(targets, declared, task_types):
+    """Ordinal task -> its classes from lowest to highest, where known.
+
+    Declared as a list in ``tasks=``, else the categories of an ordered pandas
+    Categorical; other ordinal tasks order their sorted labels.
+    """
+    orders = {}
+    for i, name in enumerate(targets.names):
+        if task_types[name] != "ordinal":
+            continue
+        spec = (declared or {}).get(name)
+        if _is_order(spec):
+            orders[name] = list(spec)
+        elif _is_ordered_categorical(targets.columns[i]):
+            orders[name] = list(targets.columns[i].dtype.categories)
+    return orders
+
+
+def _check_dimensions(name, column, task_type):
+    two_dimensional = TASK_TYPES[task_type].two_dimensional
+    if column.ndim == 2 and not two_dimensional:
+        raise ValueError(
+            f"Task '{name}' has a target of shape {column.shape} but is declared "
+            f"'{task_type}', which takes one label per row. For a one-hot encoded "
+            "class, pass the labels instead (e.g. onehot.argmax(axis=1)); for several "
+            f"yes/no labels, declare tasks={{'{name}': 'multilabel'}}."
+        )
+    if column.ndim == 1 and two_dimensional:
+        raise ValueError(
+            f"Task '{name}' is declared '{task_type}' but its target is 1-D; a "
+            f"{task_type} task takes a 2-D 0/1 matrix (n_samples, n_labels), given "
+            "in a dict or TargetDict."
+        )
+
+
+def _infer_multilabel(name, column, missing):
+    """``"multilabel"`` for a 2-D 0/1 target; raises for any other 2-D target."""
+    try:
+        values = zero_one(name, labelled_values(column, missing, name))
+    except ValueError:
+        raise ValueError(
+            f"Task '{name}' has a target of shape {column.shape} that is not a 0/1 "
+            "matrix; a 2-D target is a multilabel task (one 0/1 column per label). "
+            "For several outputs, give each one its own task name."
+        ) from None
+    complete = values[~np.isnan(values).any(axis=1)]
+    if values.shape[1] > 1 and len(complete) and (complete.sum(axis=1) == 1).all():
+        warnings.warn(
+            f"Task '{name}' looks one-hot encoded (one 1 per row) and is inferred as "
+            "'multilabel'. If its classes exclude each other, pass the labels "
+            "instead (e.g. onehot.argmax(axis=1)) for a multiclass task.",
+            UserWarning,
+            stacklevel=5,
+        )
+    return "multilabel"
 
 
 def _infer_type(name, values):
@@ -89,7 +180,7 @@ def _infer_type(name, values):
         warnings.warn(
             f"Task '{name}' has numeric labels with {len(np.unique(values))} "
             "distinct values and was inferred as 'multiclass'. If it is a "
-            f"quantity, declare tasks={{'{name}': 'regression'}}.",
+            f"quantity, declare tasks={{'{name}': 'regression'}} (or 'count').",
             UserWarning,
             stacklevel=5,
         )
@@ -120,119 +211,36 @@ def _quantity_as_text(values):
     return infer_task_type(numbers) == "regression" or is_many_class_number(numbers, "multiclass")
 
 
-@dataclass
-class TaskEncoding:
-    """How one task's labels map to the numbers the network trains on.
+def column_slices(tasks, encodings):
+    """Task -> its slice of columns in the encoded target matrix, in task order."""
+    slices, start = {}, 0
+    for name, task in tasks.items():
+        width = task.width(encodings[name])
+        slices[name] = slice(start, start + width)
+        start += width
+    return slices
 
-    Attributes
-    ----------
-    classes : ndarray or None
-        Sorted labels of a classification task (the class codes index them).
-    mean, scale : float
-        Standardisation of a regression task (0 and 1 when switched off).
+
+def encode_targets(targets, tasks, encodings):
+    """Dense ``(n_samples, n_columns)`` float32 targets and a labelled-entry mask.
+
+    ``tasks`` (task -> type object, in the fitted order) and their
+    ``encodings`` set the layout (:func:`column_slices`); a task absent from
+    ``targets`` keeps an all-False mask. Missing entries hold 0 in the targets
+    and ``False`` in the mask, so that a masked loss never sees a NaN.
     """
-
-    classes: np.ndarray = None
-    mean: float = 0.0
-    scale: float = 1.0
-
-    def decode(self, encoded):
-        """Labels (or values in the target's units) from class codes (or standardised values)."""
-        if self.classes is not None:
-            return self.classes[encoded]
-        return encoded.astype(np.float64) * self.scale + self.mean
-
-
-def fit_encoding(name, task_type, values, standardize):
-    """Learn a task's :class:`TaskEncoding` from its labelled ``values``."""
-    if TASK_TYPES[task_type].is_classifier:
-        try:
-            classes = np.unique(values)
-        except TypeError as exc:
-            raise TypeError(
-                f"Task '{name}' mixes label types that cannot be sorted ({exc}); use "
-                "labels of one type (all str, or all int)."
-            ) from None
-        if task_type == "binary" and len(classes) > 2:
-            raise ValueError(
-                f"Task '{name}' is declared 'binary' but has {len(classes)} classes "
-                f"{classes[:10].tolist()}; declare it 'multiclass'."
-            )
-        if len(classes) < 2:
-            raise ValueError(
-                f"Task '{name}' has one class {classes.tolist()} among its labelled "
-                "rows; a classification task needs at least two. Drop the task or "
-                "add rows of another class."
-            )
-        return TaskEncoding(classes=classes)
-    if values.dtype.kind not in "biuf":
-        raise ValueError(
-            f"Task '{name}' is a regression task but its labels are not numeric "
-            f"(dtype {values.dtype}, e.g. {values[:3].tolist()}); convert them to "
-            "numbers, or declare the task 'binary' or 'multiclass'."
-        )
-    values = values.astype(np.float64)
-    check_finite(name, values, "regression targets")
-    largest = float(np.abs(values).max())
-    if not standardize:
-        if largest > FLOAT32_MAX:
-            raise ValueError(
-                f"Task '{name}' has regression targets up to {largest:.3g}, too large for "
-                "dtype('float32'), which the network trains in; keep "
-                "standardize_targets=True or rescale the target."
-            )
-        return TaskEncoding()
-    if largest > LARGEST_STANDARDIZED:
-        raise ValueError(
-            f"Task '{name}' has regression targets up to {largest:.3g}, too close to "
-            f"float64's limit to be standardised and predicted without overflow (at most "
-            f"{LARGEST_STANDARDIZED:.0e}); rescale the target, e.g. divide it by 1e100."
-        )
-    # Divided by a power of two, the exact mean and deviation of targets whose
-    # squares overflow (near 1e200) are within reach.
-    factor = 2.0 ** (np.frexp(largest)[1] - 1) if largest > 0 else 1.0
-    scaled = values / factor
-    scale = float(scaled.std()) * factor
-    return TaskEncoding(mean=float(scaled.mean()) * factor, scale=scale if scale > 0 else 1.0)
-
-
-def encode_column(name, encoding, values):
-    """Encode labelled ``values`` as float32 class codes or standardised values."""
-    if encoding.classes is None:
-        values = np.asarray(values, dtype=np.float64)
-        check_finite(name, values, "regression targets")
-        return ((values - encoding.mean) / encoding.scale).astype(np.float32)
-    classes = encoding.classes
-    try:
-        codes = np.searchsorted(classes, values)
-    except TypeError:
-        codes = np.zeros(len(values), dtype=np.intp)
-    codes = np.clip(codes, 0, len(classes) - 1)
-    unseen = classes[codes] != values if len(values) else np.zeros(0, bool)
-    if np.any(unseen):
-        raise ValueError(
-            f"Task '{name}' has labels {sorted(set(np.asarray(values)[unseen].tolist()))[:10]} "
-            f"that were not seen in fit; known classes are {classes.tolist()}."
-        )
-    return codes.astype(np.float32)
-
-
-def encode_targets(targets, names, encodings):
-    """Dense ``(n_samples, n_tasks)`` float32 targets and a labelled-entry mask.
-
-    Missing entries hold 0 in the targets and ``False`` in the mask, so that a
-    masked loss never sees a NaN.
-    """
-    n = targets.n_samples
-    y = np.zeros((n, len(names)), dtype=np.float32)
-    mask = np.zeros((n, len(names)), dtype=bool)
-    index = {name: i for i, name in enumerate(targets.names)}
-    for j, name in enumerate(names):
-        i = index[name]
+    slices = column_slices(tasks, encodings)
+    n, n_columns = targets.n_samples, sum(s.stop - s.start for s in slices.values())
+    y = np.zeros((n, n_columns), dtype=np.float32)
+    mask = np.zeros((n, n_columns), dtype=bool)
+    for i, name in enumerate(targets.names):
         missing = targets.missing(i)
+        cells = ~missing.reshape(n, -1)
+        rows = cells.any(axis=1)
         values = labelled_values(targets.columns[i], missing, name)
-        y[~missing, j] = encode_column(name, encodings[name], values)
-        mask[:, j] = ~missing
+        encoded = tasks[name].encode(name, encodings[name], values)
+        y[rows, slices[name]] = encoded.reshape(int(rows.sum()), -1)
+        mask[:, slices[name]] = cells
     return y, mask
 
 
@@ -243,42 +251,49 @@ class EncodedTargets:
     Attributes
     ----------
     names : list of str
-        Task names, in the targets' order (the columns of ``y``).
+        Task names, in the targets' order.
     task_types : dict of str -> str
         Task name -> task type name, declared or inferred.
+    tasks : dict of str -> TaskType
+        Task name -> its type object, with its loss.
     encodings : dict of str -> TaskEncoding
         How each task's labels became numbers.
-    y : ndarray of shape (n_samples, n_tasks), float32
+    slices : dict of str -> slice
+        Each task's columns in ``y`` and ``mask``.
+    y : ndarray of shape (n_samples, n_columns), float32
         Encoded targets, 0 where a label is missing.
-    mask : ndarray of shape (n_samples, n_tasks), bool
+    mask : ndarray of shape (n_samples, n_columns), bool
         Which entries are labelled.
     """
 
     names: list
     task_types: dict
+    tasks: dict
     encodings: dict
+    slices: dict
     y: np.ndarray
     mask: np.ndarray
 
 
-def encode_for_fit(targets, declared, standardize):
+def encode_for_fit(targets, declared, losses, standardize):
     """Resolve the task types, learn each task's encoding and encode ``targets``.
 
-    ``declared`` is the estimator's ``tasks``; ``standardize`` its
-    ``standardize_targets``. Warns about rows without any label.
+    ``declared``, ``losses`` and ``standardize`` are the estimator's
+    ``tasks``, ``losses`` and ``standardize_targets``. Warns about rows
+    without any label.
     """
     names = targets.names
     task_types = resolve_task_types(targets, declared)
-    encodings = {
-        name: fit_encoding(
-            name,
-            task_types[name],
-            labelled_values(targets.columns[i], targets.missing(i), name),
-            standardize,
-        )
-        for i, name in enumerate(names)
-    }
-    y, mask = encode_targets(targets, names, encodings)
+    tasks = make_tasks(task_types, losses, ordinal_orders(targets, declared, task_types))
+    encodings = {}
+    for i, name in enumerate(names):
+        column = targets.columns[i]
+        values = labelled_values(column, targets.missing(i), name)
+        encodings[name] = tasks[name].fit_encoding(name, values, standardize)
+        if isinstance(column, pd.DataFrame):
+            encodings[name].classes = np.asarray(column.columns)
+    y, mask = encode_targets(targets, tasks, encodings)
+    slices = column_slices(tasks, encodings)
     unlabelled = ~mask.any(axis=1)
     if unlabelled.any():
         warnings.warn(
@@ -287,7 +302,7 @@ def encode_for_fit(targets, declared, standardize):
             UserWarning,
             stacklevel=3,
         )
-    return EncodedTargets(names, task_types, encodings, y, mask)
+    return EncodedTargets(names, task_types, tasks, encodings, slices, y, mask)
 
 
 @dataclass
@@ -297,9 +312,10 @@ class LabelledRows:
     Attributes
     ----------
     mask : ndarray of bool of shape (n_samples,)
-        The rows labelled for the task.
+        The rows labelled for the task (at least one label of a multilabel task).
     y_true : ndarray
-        Their labels, checked against the classes seen in fit.
+        Their labels, checked against the task's encoding; for a multilabel
+        task a float 0/1 matrix with NaN where a label is missing.
     sample_weight : ndarray or None
         Their sample weights.
     """
@@ -309,23 +325,24 @@ class LabelledRows:
     sample_weight: np.ndarray = None
 
 
-def labelled_rows(targets, name, encoding, sample_weight=None):
+def labelled_rows(targets, name, task, encoding, sample_weight=None):
     """The labelled rows of task ``name`` in ``targets``, to score it on.
 
-    Raises a ``ValueError`` when the task has no labelled row, or (for a
-    classification task, whose fitted ``encoding`` has classes) a label that
-    was never seen in fit.
+    ``task`` and ``encoding`` are the task's fitted type object and encoding.
+    Raises a ``ValueError`` when the task has no labelled row, or a label the
+    fitted task cannot take (a class never seen in fit, a negative count...).
     """
     i = targets.names.index(name)
-    missing = targets.missing(i)
-    if missing.all():
+    unlabelled = targets.unlabelled(i)
+    if unlabelled.all():
         raise ValueError(
             f"Task '{name}' has no labelled row in these targets, so it cannot be "
             "scored; score it on rows that have its label."
         )
-    y_true = labelled_values(targets.columns[i], missing, name)
-    if encoding.classes is not None:
-        encode_column(name, encoding, y_true)
+    y_true = labelled_values(targets.columns[i], targets.missing(i), name)
+    task.encode(name, encoding, y_true)
+    if task.two_dimensional:
+        y_true = zero_one(name, y_true)
     if sample_weight is not None:
-        sample_weight = _check_sample_weight(sample_weight, missing)[~missing]
-    return LabelledRows(~missing, y_true, sample_weight)
+        sample_weight = _check_sample_weight(sample_weight, unlabelled)[~unlabelled]
+    return LabelledRows(~unlabelled, y_true, sample_weight)

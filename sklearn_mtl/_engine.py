@@ -325,31 +325,37 @@ class MultiTaskNet(NeuralNet):
             base = self.base_weights.cpu()
             history.record("valid_loss", float((base * task_losses)[labelled].sum()))
 
-    def predict_outputs(self, X):
+    def predict_outputs(self, X, tasks=None):
         """Raw network outputs for validated ``X`` (an array or memory map), task -> CPU tensor.
 
         One forward pass per batch of ``INFERENCE_BATCH_SIZE`` rows under
-        ``torch.inference_mode()``, for all tasks at once; the outputs stay on
-        the device until the last batch, then move to the host once per task.
+        ``torch.inference_mode()``, for all ``tasks`` (default: every task) at
+        once; the outputs stay on the device until the last batch, then move
+        to the host once per task.
         """
+        tasks = self.task_names if tasks is None else list(tasks)
         self._set_training(False)
         with torch.inference_mode():
             outputs = [self.module_(batch) for batch in inference_batches(X, self.device)]
             outputs = {
-                name: torch.cat([out[name] for out in outputs]).float().cpu()
-                for name in self.task_names
+                name: torch.cat([out[name] for out in outputs]).float().cpu() for name in tasks
             }
-        for name, output in outputs.items():
-            finite = torch.isfinite(output).reshape(len(output), -1).all(dim=1)
-            if not finite.all():
-                rows = torch.nonzero(~finite).flatten()[:10].tolist()
-                raise ValueError(
-                    f"The network's outputs for task '{name}' are NaN or infinite on rows "
-                    f"{rows} of X: their features overflow float32 inside the network "
-                    "(values far beyond those seen in fit). Scale X, e.g. with a "
-                    "StandardScaler in a Pipeline, or check those rows."
-                )
+        check_finite_outputs(outputs)
         return outputs
+
+
+def check_finite_outputs(outputs):
+    """Raise, naming the task and rows, if a network output is NaN or infinite."""
+    for name, output in outputs.items():
+        finite = torch.isfinite(output).reshape(len(output), -1).all(dim=1)
+        if not finite.all():
+            rows = torch.nonzero(~finite).flatten()[:10].tolist()
+            raise ValueError(
+                f"The network's outputs for task '{name}' are NaN or infinite on rows "
+                f"{rows} of X: their features overflow float32 inside the network "
+                "(values far beyond those seen in fit). Scale X, e.g. with a "
+                "StandardScaler in a Pipeline, or check those rows."
+            )
 
 
 def make_fast_optimizer(optimizer, args, kwargs):

@@ -33,12 +33,13 @@ class MultiTaskEstimator(BaseEstimator):
 
     Parameters
     ----------
-    tasks : dict of str -> {"binary", "multiclass", "regression"}, default=None
-        Declared task types. Tasks not named here have their type inferred
-        from their labels, as :func:`sklearn.utils.multiclass.type_of_target`
-        does ("continuous" means regression), as is a task declared None.
-        Declare numeric quantities such as counts as ``"regression"``: integer
-        labels are inferred as classes.
+    tasks : dict of str -> str or list, default=None
+        Declared task types: ``"binary"``, ``"multiclass"``, ``"regression"``,
+        ``"count"``, ``"ordinal"``, ``"multilabel"``, or a list of labels from
+        lowest to highest (an ordinal task in that order). Other tasks (or
+        declared None) are inferred: 2-D 0/1 as multilabel, an ordered pandas
+        Categorical as ordinal, else as ``type_of_target`` says ("continuous":
+        regression; integers: classes). See :ref:`task-types`.
 
     hidden_layer_sizes : tuple of int, default=(128, 64)
         Sizes of the shared trunk's hidden layers (or of each expert / column
@@ -53,11 +54,11 @@ class MultiTaskEstimator(BaseEstimator):
     dropout : float, default=0.0
         Dropout probability after each hidden layer.
 
-    losses : dict of str -> str, default=None
-        Loss of each task by name; tasks not named use their type's default:
-        ``"cross_entropy"`` for classification, ``"squared_error"`` for
-        regression. Regression also takes ``"absolute_error"`` and ``"huber"``
-        (quadratic within one standard deviation of the target).
+    losses : dict of str -> str or tuple, default=None
+        Loss of each task; tasks not named use their type's default
+        (cross-entropy, ``"squared_error"``, ``"poisson"``...). Regression also
+        takes ``"absolute_error"`` and ``"huber"``, count ``"tweedie"`` (or
+        ``("tweedie", power)``) and ``"gamma"``.
 
     task_weights : dict of str -> float, default=None
         Static weight of each task's loss; tasks not named weigh 1.0. Entries
@@ -71,9 +72,8 @@ class MultiTaskEstimator(BaseEstimator):
         labelled row's weight in that task's loss. ``"balanced"`` balances every
         classification task; a dict maps a task to ``"balanced"`` or to a dict
         class label -> weight (labels not named weigh 1.0; tasks not named are
-        unweighted). ``"balanced"`` weighs class ``c`` of a task by
-        ``n / (n_classes * n_c)``, counted over the rows labelled for that task,
-        as :func:`sklearn.utils.class_weight.compute_class_weight` does.
+        unweighted). ``"balanced"`` weighs class ``c`` by ``n / (n_classes *
+        n_c)`` over the task's labelled rows, as ``compute_class_weight`` does.
 
     weighting : str or BaseWeighting instance, default="static"
         How task losses are combined: a name in
@@ -89,10 +89,10 @@ class MultiTaskEstimator(BaseEstimator):
 
     standardize_targets : bool, default=True
         Standardise regression targets (zero mean, unit variance over labelled
-        rows) for training and undo it at predict, so that regression losses are
-        on the scale of classification losses whatever the target's units (see
-        Notes). With False the regression loss scales with the target's
-        variance, and ``task_weights`` should compensate.
+        rows; counts are divided by their mean, not centred) for training and
+        undo it at predict, so that losses are on comparable scales whatever
+        the target's units (see Notes). With False the regression loss scales
+        with the target's variance, and ``task_weights`` should compensate.
 
     max_epochs : int, default=50
         Number of passes over the training data (fewer with early stopping).
@@ -113,12 +113,9 @@ class MultiTaskEstimator(BaseEstimator):
         the weights of the best epoch.
 
     validation_fraction : float, default=0.1
-        Share of rows held out when ``early_stopping=True``. The split is
-        random by row, not stratified; a row keeps all its labels, missing or
-        not, so partially labelled rows are validated on the tasks they have. A
-        rarely labelled task may then have few or no labelled validation rows;
-        a task with none is left out of ``valid_loss`` that epoch (its
-        ``valid_loss_<task>`` is NaN).
+        Share of rows held out for early stopping: random by row, not
+        stratified, each row with all its labels; a task without a labelled
+        validation row is left out of ``valid_loss`` (see :ref:`missing_labels`).
 
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
@@ -141,7 +138,8 @@ class MultiTaskEstimator(BaseEstimator):
     tasks_ : dict of str -> str
         Task name -> task type, in the targets' order.
     classes_ : dict of str -> ndarray
-        Classification task -> its sorted class labels.
+        Classification task -> its class labels (sorted, or an ordinal task's
+        order; a multilabel task's label names).
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of str
@@ -171,15 +169,12 @@ class MultiTaskEstimator(BaseEstimator):
 
     Notes
     -----
-    **Missing labels.** A missing label (NaN, None, pandas NA, a masked
-    entry) removes that row from that task's loss, validation loss and score
-    only: the row still trains the shared layers through its other tasks. Each
-    task's loss is averaged over its labelled rows of the batch, weighted by
-    ``sample_weight`` times ``class_weight`` (see :ref:`missing_labels`).
-
-    **Loss balance.** Cross-entropies and regression losses on standardised
-    targets are on comparable scales, so tasks weigh alike whatever a
-    target's units (see :ref:`missing_labels`).
+    **Missing labels and loss balance.** A missing label (NaN, None, pandas
+    NA, a masked entry) removes that row from that task's loss, validation
+    loss and score only. Each task's loss is averaged over its labelled rows
+    of the batch, weighted by ``sample_weight`` times ``class_weight``, on a
+    scale that does not depend on the target's units (see
+    :ref:`missing_labels` and :ref:`task-types`).
 
     Every input is checked before training starts; a fit that fails (bad
     input, or a loss that turns NaN, which raises a ``ValueError`` naming the
@@ -187,10 +182,9 @@ class MultiTaskEstimator(BaseEstimator):
     targets or the ``task_weights`` dict.
 
     ``fit`` and ``predict`` run torch on at most as many CPU threads as the
-    process is given: torch's own setting, ``OMP_NUM_THREADS`` /
-    ``MKL_NUM_THREADS`` (which joblib's workers and dask's nanny set to their
-    share of the cores) and the CPUs the process may use. ``GridSearchCV(...,
-    n_jobs=2)`` on two cores thus runs one thread per worker.
+    process is given (torch's setting, ``OMP_NUM_THREADS``, its CPUs), so
+    ``GridSearchCV(..., n_jobs=2)`` on two cores runs one thread per worker;
+    see :ref:`devices`.
 
     A model trained on CUDA pickles with its tensors mapped back to the CPU on
     a machine without CUDA; it then predicts on the CPU.
@@ -342,7 +336,7 @@ class MultiTaskEstimator(BaseEstimator):
             The fitted estimator.
         """
         X, targets, sample_weight = self._check_fit_data(X, y, sample_weight)
-        encoded = encode_for_fit(targets, self.tasks, self.standardize_targets)
+        encoded = encode_for_fit(targets, self.tasks, self.losses, self.standardize_targets)
         net, architecture = train(self, X, encoded, sample_weight)
         self._record_fit(net, architecture, encoded, targets)
         return self
@@ -365,11 +359,12 @@ class MultiTaskEstimator(BaseEstimator):
         self.net_ = net
         self.tasks_ = dict(encoded.task_types)
         self.classes_ = {
-            name: encoding.classes
-            for name, encoding in encoded.encodings.items()
-            if encoding.classes is not None
+            name: encoded.encodings[name].classes
+            for name, task in encoded.tasks.items()
+            if task.is_classifier
         }
         self._encodings = encoded.encodings
+        self._task_types = encoded.tasks
         self._target_container = (targets.container, targets.keys)
         self.weighting_ = net.weighting
         self.architecture_ = architecture
@@ -378,15 +373,14 @@ class MultiTaskEstimator(BaseEstimator):
         self.n_epochs_ = len(net.history)
         self.task_weights_ = dict(zip(encoded.names, net.weighting.weights_.cpu().tolist()))
 
-    def _outputs(self, X):
+    def _outputs(self, X, tasks=None):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         with limit_torch_threads():
-            return self.net_.predict_outputs(X)
+            return self.net_.predict_outputs(X, tasks)
 
     def _decode(self, name, output):
-        task = TASK_TYPES[self.tasks_[name]]()
-        return self._encodings[name].decode(task.decode(output).numpy())
+        return self._task_types[name].predict(output, self._encodings[name])
 
     def predict(self, X):
         """Predict every task.
@@ -398,9 +392,9 @@ class MultiTaskEstimator(BaseEstimator):
         Returns
         -------
         Y_pred : dict, TargetDict, DataFrame or ndarray
-            The same kind of container as the targets given to ``fit``, with
-            class labels for classification tasks and values in the original
-            units for regression tasks.
+            The same kind of container as the targets given to ``fit``: class
+            labels, values in the target's units, expected counts, and for a
+            multilabel task its 0/1 matrix (int, columns ``classes_[task]``).
         """
         outputs = self._outputs(X)
         predictions = {name: self._decode(name, outputs[name]) for name in self.tasks_}
@@ -408,8 +402,8 @@ class MultiTaskEstimator(BaseEstimator):
         return wrap_like(container, keys, list(self.tasks_), predictions, getattr(X, "index", None))
 
     def _predict_task(self, X, task):
-        """Predictions of one task as a 1-D array."""
-        return self._decode(task, self._outputs(X)[task])
+        """Predictions of one task (a 1-D array, or 2-D for a multilabel task)."""
+        return self._decode(task, self._outputs(X, [task])[task])
 
     def _has_classification_task(self):
         """``available_if`` check: unfitted, or fitted with a classification task."""
@@ -417,7 +411,7 @@ class MultiTaskEstimator(BaseEstimator):
         if fitted_types and not any(TASK_TYPES[t].is_classifier for t in fitted_types):
             raise AttributeError(
                 f"predict_proba needs a classification task; this model's tasks {self.tasks_} "
-                "are all regressions."
+                "are all regressions or counts."
             )
         return True
 
@@ -432,7 +426,8 @@ class MultiTaskEstimator(BaseEstimator):
         Returns
         -------
         proba : dict of str -> ndarray of shape (n_samples, n_classes), or ndarray
-            Task -> probabilities, columns in the order of ``classes_[task]``.
+            Task -> probabilities, columns in the order of ``classes_[task]``
+            (for a multilabel task, each label's probability of being 1).
             When ``fit`` was given a 1-D target (one task), the array of that
             task alone, as a single-task classifier returns it.
         """
@@ -443,15 +438,18 @@ class MultiTaskEstimator(BaseEstimator):
 
     def _predict_proba_tasks(self, X):
         """Probabilities of every classification task, as a dict."""
-        return class_probabilities(self._outputs(X), self.tasks_)
+        check_is_fitted(self)
+        tasks = {name: task for name, task in self._task_types.items() if task.is_classifier}
+        return class_probabilities(self._outputs(X, tasks), tasks)
 
     def score_tasks(self, X, y, sample_weight=None):
         """Default score of each task over its labelled rows.
 
-        Accuracy for classification tasks, R^2 for regression tasks. Rows whose
-        label for a task is missing are left out of that task's score (and
-        their ``sample_weight`` with them); a task with no labelled row raises
-        a ``ValueError``.
+        Accuracy (binary, multiclass, ordinal), mean per-label accuracy
+        (multilabel), R^2 (regression) or D^2 (count, ``d2_tweedie_score``).
+        Rows whose label for a task is missing are left out of that task's
+        score (and their ``sample_weight`` with them); a task with no
+        labelled row raises a ``ValueError``.
 
         Parameters
         ----------

@@ -45,15 +45,49 @@ def make_mlp(n_inputs, hidden_sizes, activation="relu", dropout=0.0, linear=nn.L
 
 
 class Head(nn.Module):
-    """A task head: optional hidden layers, then a linear output layer."""
+    """A task head: optional hidden layers, then its output layer.
 
-    def __init__(self, n_inputs, hidden_sizes, n_outputs, activation, dropout):
+    ``output_layer`` is ``"linear"`` (``n_outputs`` free logits or values) or
+    ``"ordinal"`` (:class:`OrdinalOutput`, ``n_outputs`` ordered thresholds).
+    """
+
+    def __init__(self, n_inputs, hidden_sizes, n_outputs, activation, dropout, output_layer):
         super().__init__()
         self.hidden, width = make_mlp(n_inputs, hidden_sizes, activation, dropout)
-        self.output = nn.Linear(width, n_outputs)
+        layer = OrdinalOutput if output_layer == "ordinal" else nn.Linear
+        self.output = layer(width, n_outputs)
 
     def forward(self, x):
         return self.output(self.hidden(x))
+
+
+class OrdinalOutput(nn.Module):
+    """CORAL's output layer: ``w . x + b_k`` for ``k < n_thresholds``, one ``w``.
+
+    One weight vector shared by every threshold makes the logits of
+    ``P(y > k)`` differ only by their biases (Cao, Mirjalili and Raschka,
+    2020). The biases are ``b_0 - cumsum(softplus(d))``, strictly decreasing
+    whatever the parameters ``b_0, d``, so that the ``P(y > k)`` decrease in
+    ``k`` (rank consistency) during training too, not only at the optimum.
+    """
+
+    def __init__(self, n_inputs, n_thresholds):
+        super().__init__()
+        self.linear = nn.Linear(n_inputs, 1, bias=False)
+        # Thresholds start evenly spaced around 0 (softplus(0) apart).
+        spread = (n_thresholds - 1) * nn.functional.softplus(torch.zeros(())) / 2
+        self.first = nn.Parameter(spread.reshape(1))
+        self.gaps = nn.Parameter(torch.zeros(n_thresholds - 1)) if n_thresholds > 1 else None
+
+    def biases(self):
+        """The decreasing biases ``b_k``, shape ``(n_thresholds,)``."""
+        if self.gaps is None:
+            return self.first
+        steps = torch.cumsum(nn.functional.softplus(self.gaps), dim=0)
+        return torch.cat([self.first, self.first - steps])
+
+    def forward(self, x):
+        return self.linear(x) + self.biases()
 
 
 class MultiTaskNetwork(nn.Module):
@@ -75,18 +109,31 @@ class MultiTaskNetwork(nn.Module):
         Activation name, a key of ``ACTIVATIONS``.
     dropout : float
         Dropout after each hidden layer.
+    output_layers : list of str, default=None
+        Each task's output layer, ``"linear"`` or ``"ordinal"`` (see
+        :class:`Head`); None means linear for every task.
     """
 
-    def __init__(self, body, task_names, n_outputs, head_hidden_sizes, activation, dropout):
+    def __init__(
+        self,
+        body,
+        task_names,
+        n_outputs,
+        head_hidden_sizes,
+        activation,
+        dropout,
+        output_layers=None,
+    ):
         super().__init__()
+        output_layers = output_layers or ["linear"] * len(n_outputs)
         self.body = body
         self.task_names = list(task_names)
         #: Whether every task reads one representation tensor (hard sharing).
         self.body_is_shared = getattr(body, "shares_representation", False)
         # A ModuleList, not a ModuleDict: task names may hold dots.
         self.heads = nn.ModuleList(
-            Head(body.out_features[name], head_hidden_sizes, width, activation, dropout)
-            for name, width in zip(self.task_names, n_outputs)
+            Head(body.out_features[name], head_hidden_sizes, width, activation, dropout, layer)
+            for name, width, layer in zip(self.task_names, n_outputs, output_layers)
         )
 
     def forward(self, x):
@@ -109,48 +156,63 @@ class MultiTaskNetwork(nn.Module):
 
 
 class MultiTaskLoss(nn.Module):
-    """One loss per task, averaged over the rows labelled for that task.
+    """One loss per task, averaged over the entries labelled for that task.
 
     ``forward(outputs, y, w)`` takes the network's outputs, the encoded targets
-    ``y`` of shape ``(batch, n_tasks)`` and row weights ``w`` of the same shape
-    (0 where the label is missing, else the sample and class weight). It returns
-    the per-task losses ``sum(w * loss) / sum(w)`` and the per-task weight sums;
-    a task with no labelled row in the batch gets loss 0 and no gradient.
+    ``y`` of shape ``(batch, n_columns)``, in which each task owns a slice of
+    columns (one, or one per label of a multilabel task), and row weights
+    ``w`` of the same shape (0 where the label is missing, else the sample
+    and class weight). It returns the per-task losses ``sum(w * loss) /
+    sum(w)`` over the task's columns and the per-task weight sums; a task with
+    no labelled entry in the batch gets loss 0 and no gradient.
 
     Parameters
     ----------
     task_names : list of str
-        Task order, as in ``y``'s columns.
+        Task order.
     task_types : list of task type objects
-        Each with ``loss(output, target)`` returning per-row losses.
+        Each with ``loss(output, target)`` returning per-row (or per-row and
+        label) losses.
+    slices : list of slice, default=None
+        Each task's columns of ``y``; None means one column per task, in order.
     """
 
-    def __init__(self, task_names, task_types):
+    def __init__(self, task_names, task_types, slices=None):
         super().__init__()
         self.task_names = list(task_names)
         self.task_types = list(task_types)
+        if slices is None:
+            slices = [slice(j, j + 1) for j in range(len(self.task_names))]
+        self.slices = list(slices)
+        owner = torch.cat([torch.full((s.stop - s.start,), j) for j, s in enumerate(self.slices)])
+        # Which task each column belongs to, to sum the columns of each task at once.
+        self.register_buffer("owner", owner, persistent=False)
 
     def forward(self, outputs, y, w):
         labelled = w > 0
-        per_row = torch.stack(
-            [
-                task.loss(_labelled_only(outputs[name], labelled[:, j]), y[:, j])
-                for j, (name, task) in enumerate(zip(self.task_names, self.task_types))
-            ],
-            dim=1,
-        )
-        weight_sums = w.sum(dim=0)
+        per_cell = []
+        for name, task, columns in zip(self.task_names, self.task_types, self.slices):
+            rows = labelled[:, columns]
+            target = y[:, columns] if columns.stop - columns.start > 1 else y[:, columns.start]
+            loss = task.loss(_labelled_only(outputs[name], rows), target)
+            per_cell.append(loss.reshape(len(y), -1))
+        per_cell = torch.cat(per_cell, dim=1)
+        # Selected, not multiplied by 0: an unlabelled entry's loss may overflow (0 x inf = NaN).
+        per_cell = torch.where(labelled, per_cell * w, torch.zeros_like(per_cell))
+        n_tasks = len(self.task_names)
+        loss_sums = per_cell.new_zeros(n_tasks).index_add(0, self.owner, per_cell.sum(dim=0))
+        weight_sums = w.new_zeros(n_tasks).index_add(0, self.owner, w.sum(dim=0))
         denominators = torch.where(weight_sums > 0, weight_sums, torch.ones_like(weight_sums))
-        # Selected, not multiplied by 0: an unlabelled row's loss may overflow (0 x inf = NaN).
-        per_row = torch.where(labelled, per_row * w, torch.zeros_like(per_row))
-        return per_row.sum(dim=0) / denominators, weight_sums
+        return loss_sums / denominators, weight_sums
 
 
 def _labelled_only(output, labelled):
-    """``output`` with no gradient through unlabelled rows.
+    """``output`` with no gradient through unlabelled rows (or cells).
 
     Their loss is discarded by ``torch.where``, but its derivative would still be
-    multiplied by 0 on the way back, and 0 x inf is NaN.
+    multiplied by 0 on the way back, and 0 x inf is NaN. ``labelled`` is
+    ``(batch, 1)`` (broadcast over the outputs) or ``(batch, n_outputs)``.
     """
-    rows = labelled.view(-1, *[1] * (output.dim() - 1))
-    return torch.where(rows, output, output.detach())
+    if labelled.shape[1] != output.shape[1]:
+        labelled = labelled.any(dim=1, keepdim=True)
+    return torch.where(labelled, output, output.detach())

@@ -1,4 +1,4 @@
-"""Each task's default score (accuracy or R^2) over the rows labelled for it.
+"""Each task's default score (accuracy, R^2, D^2...) over the rows labelled for it.
 
 :meth:`MultiTaskEstimator.score_tasks` is :func:`default_scores`; the per-task
 views of :mod:`sklearn_mtl._task_view` and ``task_scorer(task)`` score through
@@ -12,7 +12,6 @@ from sklearn.utils.validation import check_is_fitted
 from ._encoding import labelled_rows
 from ._row_weights import task_sample_weights
 from ._targets import check_fitted_tasks, check_n_samples, read_targets
-from ._tasks import TASK_TYPES
 
 
 def default_scores(estimator, X, Y, sample_weight=None):
@@ -31,8 +30,8 @@ def default_scores(estimator, X, Y, sample_weight=None):
     scores = {}
     for j, name in enumerate(targets.names):
         column = None if weights is None else weights[:, j]
-        rows = labelled_rows(targets, name, estimator._encodings[name], column)
+        task = estimator._task_types[name]
+        rows = labelled_rows(targets, name, task, estimator._encodings[name], column)
         y_pred = estimator._decode(name, outputs[name][torch.from_numpy(rows.mask)])
-        task = TASK_TYPES[estimator.tasks_[name]]()
         scores[name] = float(task.score(rows.y_true, y_pred, sample_weight=rows.sample_weight))
     return scores

@@ -53,12 +53,16 @@ def task_folds(cv, X, targets, declared=None, groups=None):
 
 
 def _class_labels(targets, declared):
-    """Class codes of a single classification task, -1 where missing; None for a regression."""
+    """Class codes of a single classification task, -1 where missing.
+
+    None for a regression or count task, and for a multilabel one (whose rows
+    have no single class to stratify on).
+    """
     # Fit warns about doubtful types; these folds need only the type.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         (task_type,) = resolve_task_types(targets, declared).values()
-    if not TASK_TYPES[task_type].is_classifier:
+    if not TASK_TYPES[task_type].is_classifier or TASK_TYPES[task_type].two_dimensional:
         return None
     missing = targets.missing(0)
     values = labelled_values(targets.columns[0], missing, targets.names[0])

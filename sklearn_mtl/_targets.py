@@ -17,7 +17,7 @@ from sklearn.utils import _safe_indexing
 
 
 class TargetDict(dict):
-    """A dict of per-task 1-D targets that scikit-learn can slice by rows.
+    """A dict of per-task targets that scikit-learn can slice by rows.
 
     A plain ``dict`` is a mapping to scikit-learn: splitters and ``_safe_indexing``
     would count its keys as samples. ``TargetDict`` reports a ``shape`` of
@@ -28,8 +28,10 @@ class TargetDict(dict):
     Parameters
     ----------
     *args, **kwargs
-        As for ``dict``: task name -> 1-D array-like of labels, all of one length.
-        Lists are turned into NumPy arrays; arrays and pandas Series are kept.
+        As for ``dict``: task name -> array-like of labels, all of one length:
+        1-D, or for a multilabel task a 2-D ``(n_samples, n_labels)`` 0/1
+        array or DataFrame. Lists are turned into NumPy arrays; arrays, pandas
+        Series and DataFrames are kept.
 
     See Also
     --------
@@ -67,21 +69,24 @@ class TargetDict(dict):
         return (n_samples, len(self))
 
     def __array__(self, dtype=None, copy=None):
-        """The tasks as columns of a ``(n_samples, n_tasks)`` array.
+        """The tasks as columns of a ``(n_samples, n_columns)`` array.
 
-        One common dtype when the tasks share one, else ``object``, as
+        One column per task, and one per label of a multilabel (2-D) task. One
+        common dtype when the tasks share one, else ``object``, as
         ``DataFrame.to_numpy()`` does; this lets ``cross_val_predict`` stack
         per-fold predictions.
         """
         if copy is False:
             raise ValueError("A TargetDict cannot become an array without a copy.")
         n_samples, _ = self.shape
-        columns = [np.asarray(value) for value in self.values()]
+        columns = [np.asarray(value).reshape(n_samples, -1) for value in self.values()]
         dtypes = {column.dtype for column in columns}
         common = dtype or (dtypes.pop() if len(dtypes) == 1 else object)
-        array = np.empty((n_samples, len(columns)), dtype=common)
-        for j, column in enumerate(columns):
-            array[:, j] = column
+        array = np.empty((n_samples, sum(c.shape[1] for c in columns)), dtype=common)
+        start = 0
+        for column in columns:
+            array[:, start : start + column.shape[1]] = column
+            start += column.shape[1]
         return array
 
     def take(self, indices, axis=0):
@@ -120,8 +125,9 @@ class Targets:
     ----------
     names : list of str
         Task names, in the container's order.
-    columns : list of ndarray or Series
-        One 1-D column per task, as given (not copied).
+    columns : list of ndarray, Series or DataFrame
+        One column per task, as given (not copied): 1-D, or 2-D for a
+        multilabel task (given in a dict or TargetDict).
     container : {"dict", "targetdict", "frame", "array2d", "array1d"}
         The kind of container, so that predictions come back in the same kind.
     keys : list
@@ -139,11 +145,19 @@ class Targets:
         return len(self.columns[0])
 
     def missing(self, i):
-        """Boolean mask of the rows whose label for task ``i`` is missing."""
+        """Boolean mask of task ``i``'s missing labels, of the column's shape.
+
+        Per row for a 1-D column, per cell (row and label) for a 2-D one.
+        """
         column = self.columns[i]
         if np.ma.isMaskedArray(column):
             return np.ma.getmaskarray(column) | np.asarray(pd.isna(column.data))
         return np.asarray(pd.isna(column), dtype=bool)
+
+    def unlabelled(self, i):
+        """Boolean mask of the rows without any label for task ``i``."""
+        missing = self.missing(i)
+        return missing.all(axis=1) if missing.ndim == 2 else missing
 
 
 def read_targets(Y):
@@ -203,12 +217,12 @@ def read_targets(Y):
         name = str(key)
         if not hasattr(column, "shape"):
             column = _as_array(column)
-        if column.ndim != 1:
+        if column.ndim not in (1, 2):
             raise ValueError(
                 f"Task '{name}' has a target of shape {column.shape}; each task takes "
-                "a 1-D array with one label per row. For a one-hot encoded class, pass "
-                "the labels instead (e.g. onehot.argmax(axis=1)); for several outputs, "
-                "give each one its own task name."
+                "a 1-D array with one label per row, or a 2-D 0/1 matrix (one column "
+                "per label) for a multilabel task. For several outputs, give each one "
+                "its own task name."
             )
         names.append(name)
         columns.append(column)
@@ -272,8 +286,18 @@ def check_finite(name, values, what):
 def labelled_values(column, missing, name=None):
     """The labelled entries of ``column`` (task ``name``'s) as a plain NumPy array.
 
-    Raises a ``ValueError`` for labels that mix strings with other types.
+    Raises a ``ValueError`` for labels that mix strings with other types. For
+    a 2-D column (``missing`` per cell): the rows with at least one label, as
+    an array of their cells with NaN where a cell is missing.
     """
+    if missing.ndim == 2:
+        rows = ~missing.all(axis=1)
+        if isinstance(column, pd.DataFrame):
+            column = column.to_numpy(dtype=object)
+        values = np.asarray(np.ma.getdata(column))[rows]
+        values = values.astype(np.float64 if values.dtype.kind in "biuf" else object)
+        values[missing[rows]] = np.nan
+        return values
     if np.ma.isMaskedArray(column):
         column = column.data
     if isinstance(column, pd.Series):
@@ -311,10 +335,11 @@ def check_label_types(name, values):
 
 
 def wrap_like(container, keys, names, predictions, index=None):
-    """Predictions (task name -> 1-D array) in the kind of ``container`` seen in fit.
+    """Predictions (task name -> array) in the kind of ``container`` seen in fit.
 
     ``keys`` are the container's own keys or column labels, one per task of
-    ``names``.
+    ``names``. A multilabel task's 2-D predictions can only come from a dict
+    or TargetDict container (the only ones that hold 2-D targets), and stay 2-D.
     """
     if container == "dict":
         return {key: predictions[name] for key, name in zip(keys, names)}

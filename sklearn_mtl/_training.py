@@ -19,7 +19,6 @@ from ._engine import MultiTaskNet, early_stopping_callback, shared_seed
 from ._network import MultiTaskLoss, MultiTaskNetwork
 from ._params import check_task_weights, resolve_device, resolve_strategy
 from ._row_weights import row_weights
-from ._tasks import make_tasks
 from ._threads import limit_torch_threads
 
 
@@ -70,14 +69,14 @@ def train(estimator, X, encoded, sample_weight):
     weighting = resolve_strategy("weighting", estimator.weighting)
     architecture = resolve_strategy("architecture", estimator.architecture)
     seed = int(check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max))
-    tasks = make_tasks(encoded.task_types, estimator.losses)
+    tasks = encoded.tasks
     devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
     with torch.random.fork_rng(devices=devices), limit_torch_threads():
         torch.manual_seed(seed)
         network = _build_network(estimator, X.shape[1], architecture, tasks, encoded)
         net = MultiTaskNet(
             network,
-            MultiTaskLoss(encoded.names, list(tasks.values())),
+            MultiTaskLoss(encoded.names, list(tasks.values()), list(encoded.slices.values())),
             task_names=encoded.names,
             weighting=weighting,
             base_weights=torch.tensor(base_weights, dtype=torch.float32, device=device),
@@ -98,17 +97,14 @@ def _build_network(estimator, n_features, architecture, tasks, encoded):
         activation=estimator.activation,
         dropout=estimator.dropout,
     )
-    n_outputs = [
-        task.n_outputs(len(encoded.encodings[name].classes) if task.is_classifier else 1)
-        for name, task in tasks.items()
-    ]
     return MultiTaskNetwork(
         body,
         encoded.names,
-        n_outputs,
+        [task.n_outputs(encoded.encodings[name]) for name, task in tasks.items()],
         tuple(estimator.head_hidden_sizes),
         estimator.activation,
         estimator.dropout,
+        output_layers=[task.output_layer for task in tasks.values()],
     )
 
 

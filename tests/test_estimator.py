@@ -177,7 +177,7 @@ def test_early_stopping_restores_the_best_epoch(rng):
     assert "valid_loss_y" in est.history_[-1]
     # The restored network gives back the best epoch's validation loss.
     targets = read_targets(Y)
-    y, mask = encode_targets(targets, list(est.tasks_), est._encodings)
+    y, mask = encode_targets(targets, est._task_types, est._encodings)
     data = make_dataset(X.astype(np.float32), y, mask.astype(np.float32), "cpu")
     _, valid_data = est.net_.train_split(data)
     (batch,) = list(est.net_.get_iterator(valid_data))

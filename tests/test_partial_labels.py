@@ -234,7 +234,7 @@ def test_early_stopping_validation_loss_skips_missing_labels(mixed_data, rng):
     # Recompute from the same split with the restored best weights: the
     # validation loss of task_1 is its mean over its labelled validation rows.
     targets = read_targets(Y_missing)
-    y, mask = encode_targets(targets, targets.names, est._encodings)
+    y, mask = encode_targets(targets, est._task_types, est._encodings)
     data = make_dataset(X.astype(np.float32), y, mask.astype(np.float32), "cpu")
     _, valid = RandomSplit(0.3, net.seed)(data)
     rows = valid.w[:, 1] > 0

@@ -4,11 +4,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.model_selection import KFold, train_test_split
 
 from sklearn_mtl import TargetDict
-from sklearn_mtl._encoding import encode_targets, fit_encoding, resolve_task_types
+from sklearn_mtl._encoding import encode_targets, resolve_task_types
 from sklearn_mtl._targets import labelled_values, read_targets, wrap_like
+from sklearn_mtl._tasks import TASK_TYPES
 
 
 def test_targetdict_has_sample_shape_and_slices_by_row():
@@ -101,11 +103,12 @@ def test_many_class_numeric_target_warns():
 def test_class_labels_of_every_type(labels, classes):
     targets = read_targets({"t": labels})
     kind = resolve_task_types(targets, None)["t"]
-    encoding = fit_encoding(
-        "t", kind, labelled_values(targets.columns[0], targets.missing(0)), True
+    task = TASK_TYPES[kind]()
+    encoding = task.fit_encoding(
+        "t", labelled_values(targets.columns[0], targets.missing(0)), True
     )
     assert list(encoding.classes) == classes
-    y, mask = encode_targets(targets, ["t"], {"t": encoding})
+    y, mask = encode_targets(targets, {"t": task}, {"t": encoding})
     decoded = encoding.classes[y[mask[:, 0], 0].astype(int)]
     assert list(decoded) == [v for v in labels if not pd.isna(v)]
 
@@ -113,12 +116,13 @@ def test_class_labels_of_every_type(labels, classes):
 def test_regression_is_standardised_over_labelled_rows():
     targets = read_targets({"r": [10.0, np.nan, 30.0]})
     values = labelled_values(targets.columns[0], targets.missing(0))
-    encoding = fit_encoding("r", "regression", values, standardize=True)
+    task = TASK_TYPES["regression"]()
+    encoding = task.fit_encoding("r", values, standardize=True)
     assert (encoding.mean, encoding.scale) == (20.0, 10.0)
-    y, mask = encode_targets(targets, ["r"], {"r": encoding})
+    y, mask = encode_targets(targets, {"r": task}, {"r": encoding})
     np.testing.assert_allclose(y[:, 0], [-1.0, 0.0, 1.0])
     np.testing.assert_array_equal(mask[:, 0], [True, False, True])
-    assert fit_encoding("r", "regression", values, standardize=False).scale == 1.0
+    assert task.fit_encoding("r", values, standardize=False).scale == 1.0
 
 
 def test_wrap_like_gives_back_the_container():
@@ -219,21 +223,24 @@ def test_date_targets_are_not_inferred_as_classes(dates):
 
 def test_regression_near_1e200_is_standardised_without_overflow():
     values = np.array([1e200, -3e199, 2e199, 0.0])
-    encoding = fit_encoding("r", "regression", values, standardize=True)
+    task = TASK_TYPES["regression"]()
+    encoding = task.fit_encoding("r", values, standardize=True)
     assert encoding.mean == pytest.approx(values.mean())
     assert encoding.scale == pytest.approx(np.std(values / 1e199) * 1e199)
     targets = read_targets({"r": values})
-    y, _ = encode_targets(targets, ["r"], {"r": encoding})
+    y, _ = encode_targets(targets, {"r": task}, {"r": encoding})
     np.testing.assert_allclose(y[:, 0], (values - values.mean()) / encoding.scale, rtol=1e-6)
-    np.testing.assert_allclose(encoding.decode(y[:, 0]), values, atol=1e-6 * encoding.scale)
+    decoded = task.predict(torch.from_numpy(y), encoding)
+    np.testing.assert_allclose(decoded, values, atol=1e-6 * encoding.scale)
     # Ordinary targets are standardised exactly as before: the power-of-two factor is exact.
     plain = np.array([3.0, 5.5, -1.25, 10.0])
-    encoding = fit_encoding("r", "regression", plain, standardize=True)
+    encoding = task.fit_encoding("r", plain, standardize=True)
     assert (encoding.mean, encoding.scale) == (plain.mean(), plain.std())
 
 
 def test_regression_beyond_float32_or_float64_range_is_refused():
+    task = TASK_TYPES["regression"]()
     with pytest.raises(ValueError, match=r"targets up to 1e\+39, too large for dtype\('float32'\)"):
-        fit_encoding("r", "regression", np.array([1e39, 0.0]), standardize=False)
+        task.fit_encoding("r", np.array([1e39, 0.0]), standardize=False)
     with pytest.raises(ValueError, match="too close to float64's limit.*divide it by 1e100"):
-        fit_encoding("r", "regression", np.array([1e305, 0.0]), standardize=True)
+        task.fit_encoding("r", np.array([1e305, 0.0]), standardize=True)

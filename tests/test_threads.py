@@ -54,7 +54,9 @@ def test_fit_uses_the_share_announced_by_the_launcher(two_threads, monkeypatch, 
 
     seen = []
     predict_outputs = est.net_.predict_outputs
-    est.net_.predict_outputs = lambda X: seen.append(torch.get_num_threads()) or predict_outputs(X)
+    est.net_.predict_outputs = lambda X, *rest: (
+        seen.append(torch.get_num_threads()) or predict_outputs(X, *rest)
+    )
     est.predict(np.zeros((2, 3)))
     assert seen == [1] and torch.get_num_threads() == 2
 

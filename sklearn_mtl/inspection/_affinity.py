@@ -112,12 +112,9 @@ def task_affinity(estimator, X, Y):
     if len(names) < 2:
         raise ValueError(f"task_affinity needs the targets of at least two tasks; got {names}.")
     check_n_samples(X.shape[0], targets)
-    encoded, mask = encode_targets(targets, names, final._encodings)
+    y, mask = encode_targets(targets, final._task_types, final._encodings)
+    w = mask.astype(np.float32)
     columns = [fitted.index(name) for name in names]
-    y = np.zeros((X.shape[0], len(fitted)), dtype=np.float32)
-    w = np.zeros_like(y)
-    y[:, columns] = encoded
-    w[:, columns] = mask
 
     net = final.net_
     module, criterion = net.module_, net.criterion_

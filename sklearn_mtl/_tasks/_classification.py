@@ -1,0 +1,50 @@
+"""Binary and multiclass tasks: one label per row out of unordered classes."""
+
+import torch
+
+from ._base import ClassificationTask
+
+
+class BinaryTask(ClassificationTask):
+    """Two classes; one logit per row and the binary cross-entropy loss."""
+
+    name = "binary"
+
+    def fit_encoding(self, name, values, standardize):
+        encoding = super().fit_encoding(name, values, standardize)
+        if len(encoding.classes) > 2:
+            raise ValueError(
+                f"Task '{name}' is declared 'binary' but has {len(encoding.classes)} classes "
+                f"{encoding.classes[:10].tolist()}; declare it 'multiclass'."
+            )
+        return encoding
+
+    def n_outputs(self, encoding):
+        return 1
+
+    def loss(self, output, target):
+        return torch.nn.functional.binary_cross_entropy_with_logits(
+            output[:, 0], target, reduction="none"
+        )
+
+    def codes(self, output):
+        return (output[:, 0] > 0).long()
+
+    def proba(self, output):
+        p = torch.sigmoid(output[:, 0])
+        return torch.stack([1 - p, p], dim=1)
+
+
+class MulticlassTask(ClassificationTask):
+    """Three or more classes; one logit per class and the cross-entropy loss."""
+
+    name = "multiclass"
+
+    def loss(self, output, target):
+        return torch.nn.functional.cross_entropy(output, target.long(), reduction="none")
+
+    def codes(self, output):
+        return output.argmax(dim=1)
+
+    def proba(self, output):
+        return torch.softmax(output, dim=1)

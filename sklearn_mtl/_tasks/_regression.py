@@ -1,0 +1,168 @@
+"""Regression and count tasks: one real output per row, read through a link."""
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.metrics import d2_tweedie_score, r2_score
+
+from .._data import FLOAT32_MAX
+from ._base import TaskEncoding, TaskType, numeric_values
+
+#: Regression targets up to this magnitude are standardised; beyond it the
+#: network's predictions, unstandardised, could overflow float64.
+LARGEST_STANDARDIZED = 1e300
+
+
+class RegressionTask(TaskType):
+    """A real-valued target; one output and a regression loss.
+
+    Losses, on the (by default standardised) target: ``"squared_error"``
+    (default), ``"absolute_error"`` (robust to outliers; predicts a median) and
+    ``"huber"`` (squared below 1 standard deviation, absolute above).
+    """
+
+    name = "regression"
+    score_name = "r2"
+    losses = ("squared_error", "absolute_error", "huber")
+
+    def fit_encoding(self, name, values, standardize):
+        values = numeric_values(name, values, self.name)
+        largest = check_range(name, values, standardize, "regression targets")
+        if not standardize:
+            return TaskEncoding()
+        # Divided by a power of two, the exact mean and deviation of targets whose
+        # squares overflow (near 1e200) are within reach.
+        factor = 2.0 ** (np.frexp(largest)[1] - 1) if largest > 0 else 1.0
+        scaled = values / factor
+        scale = float(scaled.std()) * factor
+        return TaskEncoding(mean=float(scaled.mean()) * factor, scale=scale if scale > 0 else 1.0)
+
+    def encode(self, name, encoding, values):
+        values = numeric_values(name, np.asarray(values), self.name)
+        return ((values - encoding.mean) / encoding.scale).astype(np.float32)
+
+    def n_outputs(self, encoding):
+        return 1
+
+    def loss(self, output, target):
+        if self.loss_name == "absolute_error":
+            return (output[:, 0] - target).abs()
+        if self.loss_name == "huber":
+            return torch.nn.functional.huber_loss(output[:, 0], target, reduction="none", delta=1.0)
+        return (output[:, 0] - target) ** 2
+
+    def predict(self, output, encoding):
+        return output[:, 0].numpy().astype(np.float64) * encoding.scale + encoding.mean
+
+    def score(self, y_true, y_pred, sample_weight=None):
+        return r2_score(y_true, y_pred, sample_weight=sample_weight)
+
+
+class CountTask(TaskType):
+    """Non-negative counts (or rates); one output, the log of the expected count.
+
+    Losses, each a Tweedie deviance with a log link (halved, as scikit-learn's
+    ``HalfPoissonLoss`` and ``HalfTweedieLoss``): ``"poisson"`` (default,
+    power 1), ``"tweedie"`` (power 1.5, or ``("tweedie", power)`` with
+    ``1 < power < 2``: a compound Poisson-gamma, for counts of amounts with
+    many zeros) and ``"gamma"`` (power 2; counts must be positive).
+
+    With ``standardize_targets`` the counts are divided by their mean (never
+    centred: they must stay >= 0), which leaves the minimiser of every
+    Tweedie deviance unchanged, puts the loss on a scale near 1 whatever the
+    counts' units, and starts the model near the mean count. Predictions are
+    expected counts ``exp(output) * mean > 0``; the default score is
+    :func:`sklearn.metrics.d2_tweedie_score` with the loss's power.
+    """
+
+    name = "count"
+    score_name = "d2_tweedie"
+    losses = ("poisson", "tweedie", "gamma")
+    _POWERS = {"poisson": 1.0, "tweedie": 1.5, "gamma": 2.0}
+
+    def __init__(self, loss=None):
+        super().__init__(loss)
+        if isinstance(self.loss_name, tuple):
+            self.power = float(self.loss_name[1])
+        else:
+            self.power = self._POWERS[self.loss_name]
+
+    @classmethod
+    def accepts(cls, loss):
+        if isinstance(loss, tuple):
+            return (
+                len(loss) == 2
+                and loss[0] == "tweedie"
+                and isinstance(loss[1], numbers.Real)
+                and 1 < loss[1] < 2
+            )
+        return super().accepts(loss)
+
+    def fit_encoding(self, name, values, standardize):
+        values = self._check(name, values)
+        check_range(name, values, standardize, "counts")
+        mean = float(np.mean(values / len(values)) * len(values))
+        return TaskEncoding(scale=mean if standardize and mean > 0 else 1.0)
+
+    def encode(self, name, encoding, values):
+        return (self._check(name, values) / encoding.scale).astype(np.float32)
+
+    def _check(self, name, values):
+        values = numeric_values(name, np.asarray(values), self.name)
+        if (values < 0).any():
+            raise ValueError(
+                f"Task '{name}' is a count task but has negative counts (e.g. "
+                f"{values[values < 0][:3].tolist()}); counts must be >= 0. Declare it "
+                f"'regression' if negative values are real."
+            )
+        if self.power >= 2 and (values == 0).any():
+            raise ValueError(
+                f"Task '{name}' has zero counts, which the 'gamma' loss cannot fit (its "
+                f"deviance needs counts > 0); use losses={{'{name}': 'poisson'}} or "
+                "'tweedie'."
+            )
+        return values
+
+    def n_outputs(self, encoding):
+        return 1
+
+    def loss(self, output, target):
+        log_mean, p = output[:, 0], self.power
+        if p == 1:
+            return torch.xlogy(target, target) - target * log_mean - target + log_mean.exp()
+        if p == 2:
+            return log_mean - target.log() + target * (-log_mean).exp() - 1
+        return (
+            target ** (2 - p) / ((1 - p) * (2 - p))
+            - target * ((1 - p) * log_mean).exp() / (1 - p)
+            + ((2 - p) * log_mean).exp() / (2 - p)
+        )
+
+    def predict(self, output, encoding):
+        return np.exp(output[:, 0].numpy().astype(np.float64)) * encoding.scale
+
+    def score(self, y_true, y_pred, sample_weight=None):
+        return d2_tweedie_score(y_true, y_pred, sample_weight=sample_weight, power=self.power)
+
+
+def check_range(name, values, standardize, what):
+    """The largest magnitude of task ``name``'s ``values``; raises where it would overflow.
+
+    Trained unscaled, values must fit float32; scaled, their predictions must
+    not overflow float64 once unscaled.
+    """
+    largest = float(np.abs(values).max())
+    if not standardize and largest > FLOAT32_MAX:
+        raise ValueError(
+            f"Task '{name}' has {what} up to {largest:.3g}, too large for "
+            "dtype('float32'), which the network trains in; keep "
+            "standardize_targets=True or rescale the target."
+        )
+    if standardize and largest > LARGEST_STANDARDIZED:
+        raise ValueError(
+            f"Task '{name}' has {what} up to {largest:.3g}, too close to "
+            f"float64's limit to be standardised and predicted without overflow (at most "
+            f"{LARGEST_STANDARDIZED:.0e}); rescale the target, e.g. divide it by 1e100."
+        )
+    return largest
