@@ -5,7 +5,9 @@ the ``class_weight`` of its label for ``t``, and 0 where that label is missing,
 so that the masked loss of :class:`~sklearn_mtl._network.MultiTaskLoss`
 averages each task over its own labelled rows. :func:`task_sample_weights`
 reads the forms ``sample_weight`` may take: one weight per row for every task,
-or one per row and task.
+or one per row and task. Like the encoded targets, the row weights have one
+column per task, or one per label of a multilabel task (which all take the
+task's sample weight).
 """
 
 import numbers
@@ -115,12 +117,12 @@ def _checked(values, what):
 
 
 def row_weights(encoded, sample_weight, class_weight):
-    """The ``(n_samples, n_tasks)`` float32 row weights of one fit.
+    """The ``(n_samples, n_columns)`` float32 row weights of one fit.
 
     Parameters
     ----------
     encoded : EncodedTargets
-        The fit's encoded targets and labelled-entry mask.
+        The fit's encoded targets, labelled-entry mask and column layout.
     sample_weight : ndarray of shape (n_samples, n_tasks) or None
         Sample weights per row and task, from :func:`task_sample_weights`.
     class_weight : None, "balanced" or dict
@@ -129,10 +131,12 @@ def row_weights(encoded, sample_weight, class_weight):
     with np.errstate(over="ignore"):  # overflow is reported below, naming the fix
         weights = encoded.mask.astype(np.float64)
         if sample_weight is not None:
-            weights *= sample_weight
-        weights *= class_row_weights(
-            class_weight, encoded.names, encoded.encodings, encoded.y, encoded.mask
-        )
+            # Each task's weights for each of its columns.
+            owners = [
+                j for j, s in enumerate(encoded.slices.values()) for _ in range(s.start, s.stop)
+            ]
+            weights *= sample_weight[:, owners]
+        weights *= class_row_weights(class_weight, encoded)
         weights = weights.astype(np.float32)
     if not np.isfinite(weights).all():
         raise ValueError(
@@ -148,20 +152,22 @@ def row_weights(encoded, sample_weight, class_weight):
     return weights
 
 
-def class_row_weights(class_weight, names, encodings, y, mask):
-    """Per-row, per-task class weights, shape ``(n_samples, n_tasks)``.
+def class_row_weights(class_weight, encoded):
+    """Per-row, per-column class weights, of the shape of ``encoded.y``.
 
     ``class_weight`` is ``None``, ``"balanced"`` (every classification task) or
     a dict task -> ``"balanced"`` or dict label -> weight. ``"balanced"`` gives
     class ``c`` the weight ``n / (n_classes * n_c)`` counted over the task's
     labelled rows only, as :func:`sklearn.utils.class_weight.compute_class_weight`
-    does over all rows; a dict weighs the labels it names, others 1.0. Entries
-    of unlabelled rows and of regression tasks are 1.0.
+    does over all rows; for a multilabel task it balances the 0s and 1s of each
+    label. A dict weighs the labels it names, others 1.0. Entries of unlabelled
+    rows and of regression and count tasks are 1.0.
     """
+    names, encodings, y, mask = encoded.names, encoded.encodings, encoded.y, encoded.mask
     weights = np.ones(y.shape, dtype=np.float32)
     if class_weight is None:
         return weights
-    classifiers = [name for name in names if encodings[name].classes is not None]
+    classifiers = [name for name in names if encoded.tasks[name].is_classifier]
     if isinstance(class_weight, str):
         specs = dict.fromkeys(classifiers, class_weight)
     else:
@@ -173,43 +179,53 @@ def class_row_weights(class_weight, names, encodings, y, mask):
                 )
             if task not in classifiers:
                 raise ValueError(
-                    f"class_weight has a key {task!r}, a regression task; class weights "
-                    f"apply to classification tasks only: {classifiers}."
+                    f"class_weight has a key {task!r}, a {encoded.task_types[task]} task; "
+                    f"class weights apply to classification tasks only: {classifiers}."
                 )
     for task, spec in specs.items():
-        j = names.index(task)
-        classes = encodings[task].classes
-        codes = y[mask[:, j], j].astype(np.intp)
-        if isinstance(spec, str) and spec == "balanced":
-            counts = np.bincount(codes, minlength=len(classes)).astype(np.float64)
-            # A class absent from the labelled rows weighs nothing, so any weight works.
-            per_class = len(codes) / (len(classes) * np.maximum(counts, 1))
-        elif isinstance(spec, dict):
-            per_class = np.ones(len(classes))
-            for label, weight in spec.items():
-                found = np.flatnonzero(classes == label) if _comparable(classes, label) else []
-                if len(found) == 0:
-                    raise ValueError(
-                        f"class_weight[{task!r}] has a label {label!r} that is not a class "
-                        f"of task {task!r}; its classes are {classes.tolist()}."
-                    )
-                if (
-                    isinstance(weight, bool)
-                    or not isinstance(weight, numbers.Real)
-                    or not np.isfinite(weight)
-                    or weight < 0
-                ):
-                    raise ValueError(
-                        f"class_weight[{task!r}][{label!r}] is {weight!r}; class weights "
-                        "must be finite non-negative numbers."
-                    )
-                per_class[found[0]] = float(weight)
-        else:
+        multilabel = encoded.tasks[task].two_dimensional
+        classes = np.array([0, 1]) if multilabel else encodings[task].classes
+        if multilabel and isinstance(spec, dict):
             raise ValueError(
-                f"class_weight[{task!r}] is {spec!r}; use 'balanced' or a dict label -> weight."
+                f"class_weight[{task!r}] is a dict, but task {task!r} is multilabel; "
+                "use 'balanced' (which balances the 0s and 1s of each label)."
             )
-        weights[mask[:, j], j] = per_class[codes]
+        for j in range(encoded.slices[task].start, encoded.slices[task].stop):
+            codes = y[mask[:, j], j].astype(np.intp)
+            weights[mask[:, j], j] = _per_class(task, spec, classes, codes)[codes]
     return weights
+
+
+def _per_class(task, spec, classes, codes):
+    """The weight of each class of ``task`` under ``spec``, given the labelled ``codes``."""
+    if isinstance(spec, str) and spec == "balanced":
+        counts = np.bincount(codes, minlength=len(classes)).astype(np.float64)
+        # A class absent from the labelled rows weighs nothing, so any weight works.
+        return len(codes) / (len(classes) * np.maximum(counts, 1))
+    if not isinstance(spec, dict):
+        raise ValueError(
+            f"class_weight[{task!r}] is {spec!r}; use 'balanced' or a dict label -> weight."
+        )
+    per_class = np.ones(len(classes))
+    for label, weight in spec.items():
+        found = np.flatnonzero(classes == label) if _comparable(classes, label) else []
+        if len(found) == 0:
+            raise ValueError(
+                f"class_weight[{task!r}] has a label {label!r} that is not a class "
+                f"of task {task!r}; its classes are {classes.tolist()}."
+            )
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, numbers.Real)
+            or not np.isfinite(weight)
+            or weight < 0
+        ):
+            raise ValueError(
+                f"class_weight[{task!r}][{label!r}] is {weight!r}; class weights "
+                "must be finite non-negative numbers."
+            )
+        per_class[found[0]] = float(weight)
+    return per_class
 
 
 def _comparable(classes, label):
