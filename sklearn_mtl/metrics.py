@@ -38,24 +38,28 @@ class _TaskScorer:
                 f"tasks {targets.names}."
             )
         check_fitted_tasks([self.task], model.tasks_, where=f"task_scorer({self.task!r}) has")
-        self._check_response(model.tasks_[self.task])
+        task = model._task_types[self.task]
+        self._check_response(task, model.tasks_[self.task])
         weights = task_sample_weights(sample_weight, X, targets.names)
         column = None if weights is None else weights[:, targets.names.index(self.task)]
-        rows = labelled_rows(targets, self.task, model._encodings[self.task], column)
-        kwargs = {} if rows.sample_weight is None else {"sample_weight": rows.sample_weight}
+        rows = labelled_rows(targets, self.task, task, model._encodings[self.task], column)
+        indices, y_true, weights = np.flatnonzero(rows.mask), rows.y_true, rows.sample_weight
+        if task.two_dimensional and not isinstance(self.scorer, _DefaultScore):
+            # scikit-learn's multilabel metrics take complete rows of 0/1 labels.
+            complete = ~np.isnan(y_true).any(axis=1)
+            indices, y_true = indices[complete], y_true[complete].astype(np.int64)
+            weights = None if weights is None else weights[complete]
+        kwargs = {} if weights is None else {"sample_weight": weights}
         return self.scorer(
-            for_task(estimator, self.task),
-            _safe_indexing(X, np.flatnonzero(rows.mask)),
-            rows.y_true,
-            **kwargs,
+            for_task(estimator, self.task), _safe_indexing(X, indices), y_true, **kwargs
         )
 
-    def _check_response(self, task_type):
+    def _check_response(self, task, task_type):
         response = getattr(self.scorer, "_response_method", "predict")
         methods = (response,) if isinstance(response, str) else tuple(response)
-        if task_type == "regression" and "predict" not in methods:
+        if not task.is_classifier and "predict" not in methods:
             raise ValueError(
-                f"task_scorer: task {self.task!r} is a regression task, but the scorer "
+                f"task_scorer: task {self.task!r} is a {task_type} task, but the scorer "
                 f"{self.scorer!r} needs {' or '.join(methods)}; use a regression scorer "
                 "such as 'r2' or 'neg_mean_squared_error'."
             )
@@ -110,6 +114,8 @@ def task_scorer(task, scoring=None):
     ``for_task(estimator, task)``, which predicts only ``task`` (labels,
     probabilities, logits as decision function), and the labelled rows of
     ``X`` and ``Y[task]``, with the task's sample weights restricted to them.
+    For a multilabel task, a scikit-learn scorer gets the rows with every
+    label present (as 0/1 ints); the default score uses every labelled cell.
 
     Examples
     --------

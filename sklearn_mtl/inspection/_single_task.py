@@ -46,9 +46,10 @@ def compare_single_task(estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n
     estimator : MultiTaskEstimator or Pipeline
         A :class:`~sklearn_mtl.MultiTaskEstimator`, or a Pipeline whose last
         step is one (e.g. a ColumnTransformer followed by the estimator). It is
-        cloned, never fitted in place. In the single-task clones ``tasks`` keeps
-        only the task's own entry and ``task_weights`` is reset to None (one
-        task's weight only rescales its loss).
+        cloned, never fitted in place. In the single-task clones ``tasks``,
+        ``losses`` and a ``class_weight`` dict keep only the task's own entry
+        and ``task_weights`` is reset to None (one task's weight only rescales
+        its loss).
 
     X : array-like or DataFrame of shape (n_samples, n_features)
         Features, as ``estimator.fit`` takes them.
@@ -138,7 +139,7 @@ def compare_single_task(estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n
     targets = read_targets(Y)
     names = targets.names
     labels = TargetDict({name: column for name, column in zip(names, targets.columns)})
-    labelled = {name: ~targets.missing(i) for i, name in enumerate(names)}
+    labelled = {name: ~targets.unlabelled(i) for i, name in enumerate(names)}
     scorers = _task_scorers(scoring, names)
     folds = task_folds(cv, X, targets, final.tasks)
     if len(folds) < 2:
@@ -226,10 +227,17 @@ def _metric_name(scoring, task_type):
 
 
 def _single_task_clone(estimator, final, prefix, task):
-    """A clone of ``estimator`` whose multi-task step learns ``task`` only."""
-    declared = final.tasks
-    tasks = {task: declared[task]} if declared and task in declared else None
-    return clone(estimator).set_params(**{f"{prefix}tasks": tasks, f"{prefix}task_weights": None})
+    """A clone of ``estimator`` whose multi-task step learns ``task`` only.
+
+    Its per-task parameters (``tasks``, ``losses``, a ``class_weight`` dict)
+    keep only ``task``'s entry; ``task_weights`` is reset.
+    """
+    params = {f"{prefix}task_weights": None}
+    for name in ("tasks", "losses", "class_weight"):
+        value = getattr(final, name)
+        if isinstance(value, dict):
+            params[prefix + name] = {task: value[task]} if task in value else None
+    return clone(estimator).set_params(**params)
 
 
 def _fit_and_score(model, X, Y, train, test, scorers, names):
