@@ -3,12 +3,13 @@
 import numbers
 
 import numpy as np
+import pandas as pd
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
 from .._targets import TargetDict
 
-_TASK_TYPES = ("regression", "binary", "multiclass")
+_TASK_TYPES = ("regression", "binary", "multiclass", "count", "ordinal", "multilabel")
 
 
 def _task_coefficients(rng, n_features, n_tasks, correlation):
@@ -74,7 +75,11 @@ def make_multitask(
 
     Classification tasks threshold that value at its median (``"binary"``)
     or bin it at its quantiles into ``n_classes`` balanced classes
-    (``"multiclass"``).
+    (``"multiclass"``, and ``"ordinal"`` as an ordered pandas Categorical).
+    A ``"count"`` task draws Poisson counts of rate ``exp(z / 2)``, ``z`` the
+    standardised value; a ``"multilabel"`` task has ``n_classes`` 0/1 labels,
+    label ``k`` being whether the value exceeds its ``(k + 1) / (n_classes +
+    1)`` quantile.
 
     Parameters
     ----------
@@ -84,7 +89,8 @@ def make_multitask(
         Number of features; must exceed ``n_tasks``.
     n_tasks : int, default=2
         Number of tasks, named ``task_0``, ``task_1``, ...
-    task_types : list of {"regression", "binary", "multiclass"}, default=None
+    task_types : list of {"regression", "binary", "multiclass", "count", \
+            "ordinal", "multilabel"}, default=None
         One per task; None means all regression.
     correlation : float, default=0.5
         Cosine similarity between every pair of task weight vectors, in
@@ -99,7 +105,7 @@ def make_multitask(
         Number of sinusoids ``m`` in the non-linear part (0 makes the tasks
         linear).
     n_classes : int, default=3
-        Classes of multiclass tasks.
+        Classes of multiclass and ordinal tasks, labels of multilabel tasks.
     coef : bool, default=False
         Also return the task weight vectors.
 
@@ -107,7 +113,9 @@ def make_multitask(
     -------
     X : ndarray of shape (n_samples, n_features)
     Y : TargetDict
-        Tasks ``task_0``, ``task_1``, ...; classification labels are ints.
+        Tasks ``task_0``, ``task_1``, ...; classification labels are ints
+        (an ordered Categorical Series of ints for ordinal tasks, a 2-D int
+        array for multilabel tasks).
     coef : ndarray of shape (n_features, n_tasks)
         The unit weight vector of each task. Only returned if ``coef=True``.
 
@@ -163,14 +171,25 @@ def make_multitask(
         linear = X @ weights[:, t]
         value = linear + np.sin(np.outer(linear, alphas) + betas).sum(axis=1)
         value = value + noise * rng.normal(size=n_samples)
-        if task_type == "regression":
-            label = value
-        elif task_type == "binary":
-            label = (value > np.median(value)).astype(int)
-        else:
-            edges = np.quantile(value, np.linspace(0, 1, n_classes + 1)[1:-1])
-            label = np.searchsorted(edges, value)
-        Y[f"task_{t}"] = label
+        Y[f"task_{t}"] = _label(task_type, value, n_classes, rng)
     if coef:
         return X, Y, weights
     return X, Y
+
+
+def _label(task_type, value, n_classes, rng):
+    """The labels of a task of type ``task_type`` from its latent ``value``."""
+    if task_type == "regression":
+        return value
+    if task_type == "binary":
+        return (value > np.median(value)).astype(int)
+    if task_type == "count":
+        return rng.poisson(np.exp((value - value.mean()) / value.std() / 2))
+    if task_type == "multilabel":
+        edges = np.quantile(value, np.arange(1, n_classes + 1) / (n_classes + 1))
+        return (value[:, None] > edges).astype(int)
+    edges = np.quantile(value, np.linspace(0, 1, n_classes + 1)[1:-1])
+    label = np.searchsorted(edges, value)
+    if task_type == "ordinal":
+        return pd.Series(pd.Categorical.from_codes(label, range(n_classes), ordered=True))
+    return label

@@ -97,7 +97,7 @@ def test_reproducible():
         (dict(n_tasks=3, correlation=-0.6), r"correlation must lie in \[-0.5, 1\]"),
         (dict(correlation=1.2), r"correlation must lie in \[-1, 1\]"),
         (dict(n_tasks=2, task_types=["binary"]), "1 entries for n_tasks=2"),
-        (dict(task_types=["binary", "count"]), "Unknown task types \\['count'\\]"),
+        (dict(task_types=["binary", "ranking"]), "Unknown task types \\['ranking'\\]"),
         (dict(n_features=2, n_tasks=2), "n_features=2 must exceed n_tasks=2"),
         (dict(noise=-1.0), "noise"),
         (
