@@ -16,8 +16,9 @@ and overrides only the hooks where multi-task training differs:
 - ``get_all_learnable_params``: adds the strategy's own learnable tensors.
 
 Early stopping and its validation split come in through skorch's own
-``callbacks=`` (:func:`early_stopping_callback`) and ``train_split=``
-(:class:`~sklearn_mtl._data.RandomSplit`). Data-parallel training
+``callbacks=`` (:func:`early_stopping_callback`, or
+:func:`per_task_early_stopping_callback` for a network state per task) and
+``train_split=`` (:class:`~sklearn_mtl._data.RandomSplit`). Data-parallel training
 (:mod:`sklearn_mtl.parallel`) plugs in through one object, the
 :class:`DataParallelPlan` in :data:`DATA_PARALLEL`.
 """
@@ -28,9 +29,10 @@ import inspect
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog
+from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PrintLog
 
 from ._data import INFERENCE_BATCH_SIZE, BatchIterator, inference_batches
+from ._network import forward_with, restore, snapshot
 from .weighting import GradientWeighting
 
 
@@ -104,29 +106,20 @@ def early_stopping_callback(n_iter_no_change, tol, verbose):
     return ("early_stopping", callback)
 
 
-class _LoggedEarlyStopping(EarlyStopping):
-    """skorch's ``EarlyStopping``, stopping after the verbose log shows the epoch.
+class _StopAfterLog:
+    """Stop training after the verbose log has shown the epoch that decides it.
 
-    skorch runs ``PrintLog`` after every other callback, and ``EarlyStopping``
-    stops training by raising in ``on_epoch_end``, so the row of the epoch
-    that decides the stop would never be printed. This one takes the same
-    decision at the end of the epoch, holds its message, and stops when the
-    next epoch begins (or training ends there), after the row is printed.
+    skorch runs ``PrintLog`` after every other callback, and an early-stopping
+    callback stops training by raising in ``on_epoch_end``, so the row of the
+    epoch that decides the stop would never be printed. A subclass decides at
+    the end of the epoch and puts its messages in ``held_messages_``; training
+    stops when the next epoch begins (or training ends there), after the row
+    is printed, and the messages follow it.
     """
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
         self.held_messages_ = None
-
-    def on_epoch_end(self, net, **kwargs):
-        sink, messages = self.sink, []
-        self.sink = messages.append
-        try:
-            super().on_epoch_end(net, **kwargs)
-        except KeyboardInterrupt:
-            self.held_messages_ = messages
-        finally:
-            self.sink = sink
 
     def on_epoch_begin(self, net, **kwargs):
         if self.held_messages_ is not None:
@@ -143,6 +136,102 @@ class _LoggedEarlyStopping(EarlyStopping):
         for message in self.held_messages_:
             self.sink(message)
         self.held_messages_ = None
+
+
+class _LoggedEarlyStopping(_StopAfterLog, EarlyStopping):
+    """skorch's ``EarlyStopping``, stopping after the verbose log shows the epoch."""
+
+    def on_epoch_end(self, net, **kwargs):
+        sink, messages = self.sink, []
+        self.sink = messages.append
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt:
+            self.held_messages_ = messages
+        finally:
+            self.sink = sink
+
+
+def per_task_early_stopping_callback(n_iter_no_change, tol, verbose):
+    """:class:`PerTaskEarlyStopping` as a ``(name, callback)`` pair, like the joint one."""
+    callback = PerTaskEarlyStopping(n_iter_no_change, tol, sink=print if verbose else _silent)
+    return ("early_stopping", callback)
+
+
+class PerTaskEarlyStopping(_StopAfterLog, Callback):
+    """Keep each task's network state from that task's best validation epoch.
+
+    After every epoch, a task whose ``valid_loss_<task>`` fell more than
+    ``threshold`` below its best so far gets a copy of the network's
+    parameters, and the history records ``valid_loss_<task>_best``. Training
+    stops when no task has improved for ``patience`` epochs. At the end, the
+    network holds the parameters of the epoch with the lowest joint
+    ``valid_loss`` (as with joint early stopping), and the net keeps the
+    states of the other best epochs in ``task_states_`` for
+    :meth:`MultiTaskNet.predict_outputs`. Tasks whose best epochs coincide
+    share one copy; a task without a labelled validation row uses the joint
+    best epoch.
+
+    Memory: one copy of the network's parameters per distinct best epoch, at
+    most one per task plus one for the joint best.
+
+    Parameters
+    ----------
+    patience : int
+        Epochs without improvement of any task before training stops.
+    threshold : float
+        Smallest decrease of a validation loss that counts as improvement.
+    sink : callable, default=print
+        Where the stopping message goes.
+    """
+
+    def __init__(self, patience, threshold, sink=print):
+        self.patience = patience
+        self.threshold = threshold
+        self.sink = sink
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.keys_ = ["valid_loss"] + [f"valid_loss_{name}" for name in net.task_names]
+        self.best_scores_ = dict.fromkeys(self.keys_, np.inf)
+        self.best_epochs_ = dict.fromkeys(self.keys_)
+        self.states_ = {}
+        self.misses_ = 0
+
+    def on_epoch_end(self, net, **kwargs):
+        history = net.history
+        epoch = history[-1, "epoch"]
+        improved = False
+        for key in self.keys_:
+            score = history[-1, key]
+            better = bool(np.isfinite(score) and score < self.best_scores_[key] - self.threshold)
+            if better:
+                self.best_scores_[key], self.best_epochs_[key] = score, epoch
+                improved = improved or key != "valid_loss"
+            if key != "valid_loss":
+                history.record(f"{key}_best", better)
+        kept = set(self.best_epochs_.values())
+        if epoch in kept:
+            self.states_[epoch] = snapshot(net.module_)
+        self.states_ = {e: state for e, state in self.states_.items() if e in kept}
+        self.misses_ = 0 if improved else self.misses_ + 1
+        if self.misses_ >= self.patience:
+            self.held_messages_ = [
+                f"Stopping since no task's validation loss has improved in the last "
+                f"{self.patience} epochs."
+            ]
+
+    def on_train_end(self, net, **kwargs):
+        super().on_train_end(net, **kwargs)
+        joint = self.best_epochs_["valid_loss"]
+        if joint is None:
+            return
+        restore(net.module_, self.states_[joint])
+        best = {name: self.best_epochs_[f"valid_loss_{name}"] or joint for name in net.task_names}
+        net.best_epochs_ = best
+        net.task_states_ = {e: self.states_[e] for e in set(best.values()) if e != joint}
+        # The states now live on the net, pickled once.
+        self.states_ = {}
 
 
 class DivergenceError(ValueError):
@@ -178,7 +267,7 @@ class MultiTaskNet(NeuralNet):
     # Not the strategy: that path uses the standard pickle, which cannot pickle a
     # strategy class that cloudpickle sends by value (dask, loky); strategies
     # move their tensors to the CPU themselves when pickled.
-    cuda_dependent_attributes_ = ["base_weights", "callbacks_"]
+    cuda_dependent_attributes_ = ["base_weights", "callbacks_", "task_states_"]
 
     def __init__(self, module, criterion, *, task_names, weighting, base_weights, seed, **kwargs):
         self.task_names = task_names
@@ -325,23 +414,48 @@ class MultiTaskNet(NeuralNet):
             base = self.base_weights.cpu()
             history.record("valid_loss", float((base * task_losses)[labelled].sum()))
 
+    def best_epochs(self):
+        """Task -> its best validation epoch (1-based), or None without early stopping."""
+        callback = dict(getattr(self, "callbacks_", [])).get("early_stopping")
+        if isinstance(callback, EarlyStopping):
+            return dict.fromkeys(self.task_names, callback.best_epoch_)
+        return getattr(self, "best_epochs_", None)
+
     def predict_outputs(self, X, tasks=None):
         """Raw network outputs for validated ``X`` (an array or memory map), task -> CPU tensor.
 
         One forward pass per batch of ``INFERENCE_BATCH_SIZE`` rows under
         ``torch.inference_mode()``, for all ``tasks`` (default: every task) at
         once; the outputs stay on the device until the last batch, then move
-        to the host once per task.
+        to the host once per task. After per-task early stopping, tasks that
+        share a best epoch share a forward pass with that epoch's parameters.
         """
         tasks = self.task_names if tasks is None else list(tasks)
         self._set_training(False)
+        outputs = {}
         with torch.inference_mode():
-            outputs = [self.module_(batch) for batch in inference_batches(X, self.device)]
-            outputs = {
-                name: torch.cat([out[name] for out in outputs]).float().cpu() for name in tasks
-            }
+            for forward, names in self._forwards(tasks):
+                chunks = [forward(batch) for batch in inference_batches(X, self.device)]
+                for name in names:
+                    outputs[name] = torch.cat([out[name] for out in chunks]).float().cpu()
         check_finite_outputs(outputs)
-        return outputs
+        return {name: outputs[name] for name in tasks}
+
+    def _forwards(self, tasks):
+        """``(forward, task names)`` pairs: one forward function per network state needed."""
+        states = getattr(self, "task_states_", {})
+        best = getattr(self, "best_epochs_", None) or {}
+        groups = {}
+        for name in tasks:
+            epoch = best.get(name)
+            groups.setdefault(epoch if epoch in states else None, []).append(name)
+        forwards = []
+        for epoch, names in groups.items():
+            if epoch is None:
+                forwards.append((self.module_, names))
+                continue
+            forwards.append((forward_with(self.module_, states[epoch]), names))
+        return forwards
 
 
 def check_finite_outputs(outputs):

@@ -106,11 +106,13 @@ class MultiTaskEstimator(BaseEstimator):
     weight_decay : float, default=0.0
         L2 penalty (Adam's ``weight_decay``).
 
-    early_stopping : bool, default=False
+    early_stopping : bool or "per_task", default=False
         Hold out ``validation_fraction`` of the rows, stop when the validation
         loss (the ``task_weights``-weighted sum of per-task validation losses)
         has not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
-        the weights of the best epoch.
+        the weights of the best epoch. ``"per_task"``: each task predicts with
+        the network of its own best validation epoch, and training stops when
+        no task has improved for that long (see :ref:`early-stopping`).
 
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping: random by row, not
@@ -148,12 +150,16 @@ class MultiTaskEstimator(BaseEstimator):
         The fitted skorch net (a private subclass).
     history_ : skorch.History
         Per epoch: ``train_loss``, ``train_loss_<task>``, ``weight_<task>``
-        (mean weight in force), and with early stopping ``valid_loss`` and
-        ``valid_loss_<task>``; ``dur`` in seconds.
+        (mean weight in force), ``dur`` (seconds), and with early stopping
+        ``valid_loss``, ``valid_loss_<task>`` (and ``valid_loss_<task>_best``
+        with ``"per_task"``).
     task_weights_ : dict of str -> float
         The task weights in force at the end of training.
     n_epochs_ : int
         Number of epochs run.
+    best_epochs_ : dict of str -> int or None
+        With early stopping, task -> the epoch (1-based) whose network it
+        predicts with; None without.
     weighting_ : BaseWeighting
         The strategy object used in fit.
     architecture_ : BaseArchitecture
@@ -371,6 +377,7 @@ class MultiTaskEstimator(BaseEstimator):
         self.device_ = str(net.device)
         self.history_ = net.history
         self.n_epochs_ = len(net.history)
+        self.best_epochs_ = net.best_epochs()
         self.task_weights_ = dict(zip(encoded.names, net.weighting.weights_.cpu().tolist()))
 
     def _outputs(self, X, tasks=None):

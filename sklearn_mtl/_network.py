@@ -3,8 +3,12 @@
 An architecture (see :mod:`sklearn_mtl.architectures`) builds a *body* that maps
 features to a representation per task. :class:`MultiTaskNetwork` puts one head per
 task on top of that body and returns ``{task: output}``; :class:`MultiTaskLoss`
-turns those outputs into one masked, weighted loss per task.
+turns those outputs into one masked, weighted loss per task. :func:`snapshot`,
+:func:`restore` and :func:`forward_with` keep and use copies of a network's
+parameters (per-task early stopping).
 """
+
+import itertools
 
 import torch
 from torch import nn
@@ -216,3 +220,26 @@ def _labelled_only(output, labelled):
     if labelled.shape[1] != output.shape[1]:
         labelled = labelled.any(dim=1, keepdim=True)
     return torch.where(labelled, output, output.detach())
+
+
+def snapshot(module):
+    """Copies of ``module``'s parameters and buffers, in ``parameters()`` order.
+
+    A list, not a state dict: its keys would differ between a module and its
+    data-parallel wrapper, their order does not.
+    """
+    return [t.detach().clone() for t in itertools.chain(module.parameters(), module.buffers())]
+
+
+def restore(module, state):
+    """Copy a :func:`snapshot` back into ``module``."""
+    with torch.no_grad():
+        for target, saved in zip(itertools.chain(module.parameters(), module.buffers()), state):
+            target.copy_(saved)
+
+
+def forward_with(module, state):
+    """``module``'s forward with the parameters and buffers of a :func:`snapshot`."""
+    named = itertools.chain(module.named_parameters(), module.named_buffers())
+    values = dict(zip((key for key, _ in named), state))
+    return lambda X: torch.func.functional_call(module, values, (X,))

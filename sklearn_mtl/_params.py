@@ -35,7 +35,7 @@ PARAMETER_CONSTRAINTS = {
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
     "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-    "early_stopping": ["boolean"],
+    "early_stopping": ["boolean", StrOptions({"per_task"})],
     "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
     "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
     "tol": [Interval(numbers.Real, 0, None, closed="left")],

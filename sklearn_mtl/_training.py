@@ -15,7 +15,12 @@ import torch
 from sklearn.utils import check_random_state
 
 from ._data import RandomSplit, make_dataset
-from ._engine import MultiTaskNet, early_stopping_callback, shared_seed
+from ._engine import (
+    MultiTaskNet,
+    early_stopping_callback,
+    per_task_early_stopping_callback,
+    shared_seed,
+)
 from ._network import MultiTaskLoss, MultiTaskNetwork
 from ._params import check_task_weights, resolve_device, resolve_strategy
 from ._row_weights import row_weights
@@ -125,8 +130,13 @@ def _engine_params(estimator, seed):
         verbose=estimator.verbose,
     )
     if estimator.early_stopping:
+        make_callback = (
+            per_task_early_stopping_callback
+            if estimator.early_stopping == "per_task"
+            else early_stopping_callback
+        )
         params["train_split"] = RandomSplit(estimator.validation_fraction, seed)
         params["callbacks"] = [
-            early_stopping_callback(estimator.n_iter_no_change, estimator.tol, estimator.verbose)
+            make_callback(estimator.n_iter_no_change, estimator.tol, estimator.verbose)
         ]
     return params
