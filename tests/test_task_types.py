@@ -121,16 +121,16 @@ def test_ordinal_learns_and_predicts_labels_in_their_order():
     est.fit(X[train], {"grade": y[train]})
     assert est.tasks_ == {"grade": "ordinal"}
     assert est.classes_["grade"].tolist() == order
-    assert est.score(X[test], {"grade": y[test]}) > 0.55  # chance: 1/3
+    assert est.score(X[test], {"grade": y[test]}) > 0.6  # chance: 1/3
     proba = est.predict_proba(X[test])["grade"]
     assert proba.shape == (600, 3) and (proba >= 0).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
-    np.testing.assert_array_equal(
-        est.predict(X[test])["grade"], np.array(order)[proba.argmax(axis=1)]
-    )
     # Rank consistency: P(y > k) falls with k, for every row.
     above = 1 - np.cumsum(proba, axis=1)[:, :-1]
     assert (np.diff(above, axis=1) <= 1e-12).all()
+    # The prediction is the median class: the number of P(y > k) above 1/2.
+    median = np.array(order)[(above > 0.5).sum(axis=1)]
+    np.testing.assert_array_equal(est.predict(X[test])["grade"], median)
 
 
 def test_ordered_categorical_is_inferred_with_its_categories_as_order():

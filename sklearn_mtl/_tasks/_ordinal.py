@@ -17,7 +17,11 @@ class OrdinalTask(ClassificationTask):
     thresholds ``b_k`` are kept strictly decreasing by construction, so the
     ``P(y > c_k)`` decrease with ``k`` at every step of training: the class
     probabilities ``P(y = c_k) = P(y > c_{k-1}) - P(y > c_k)`` are never
-    negative and sum to 1. :meth:`predict` returns the most probable class.
+    negative and sum to 1. :meth:`predict` follows the paper: the predicted
+    rank is the number of ``k`` with ``P(y > c_k) > 0.5``, the median of the
+    predicted distribution (which minimises the expected absolute rank
+    error, and unlike the most probable class never skips a middle class
+    whose thresholds are still close early in training).
 
     Parameters
     ----------
@@ -75,7 +79,7 @@ class OrdinalTask(ClassificationTask):
         return (upper - lower).clamp_min(0)
 
     def codes(self, output):
-        return self.proba(output).argmax(dim=1)
+        return (output > 0).sum(dim=1)
 
     def __repr__(self):
         order = "" if self.order is None else f", order={list(self.order)!r}"
