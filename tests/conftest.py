@@ -30,6 +30,25 @@ def mixed_data():
     )
 
 
+@pytest.fixture
+def every_type_data():
+    """300 rows, one task of each type, a fifth of every task's labels missing.
+
+    Returns ``X``, ``Y`` and the ``tasks=`` that declares the count and ordinal
+    tasks (their labels are ints, which would be inferred as classes).
+    """
+    types = ["regression", "binary", "multiclass", "count", "ordinal", "multilabel"]
+    X, Y = make_multitask(300, 8, 6, types, correlation=0.8, random_state=0)
+    rng = np.random.RandomState(0)
+    for name in ("task_0", "task_1", "task_2", "task_3"):
+        Y[name] = np.where(rng.rand(300) < 0.2, np.nan, Y[name])
+    Y["task_4"] = Y["task_4"].mask(rng.rand(300) < 0.2)
+    tags = Y["task_5"].astype(float)
+    tags[rng.rand(300, tags.shape[1]) < 0.2] = np.nan
+    Y["task_5"] = tags
+    return X, Y, {"task_3": "count", "task_4": "ordinal"}
+
+
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return

@@ -192,3 +192,21 @@ def test_verbose_says_why_it_stopped(capsys, mixed_data, fast):
     assert (
         lines[-1] == "Stopping since no task's validation loss has improved in the last 2 epochs."
     )
+
+
+@pytest.mark.cuda
+def test_cuda_fit_of_every_type_with_per_task_stopping(every_type_data):
+    X, Y, tasks = every_type_data
+    est = MultiTaskEstimator(
+        tasks=tasks,
+        hidden_layer_sizes=(16,),
+        max_epochs=8,
+        early_stopping="per_task",
+        n_iter_no_change=2,
+        device="cuda",
+        random_state=0,
+    ).fit(X, Y)
+    assert next(est.net_.module_.parameters()).is_cuda
+    restored = pickle.loads(pickle.dumps(est))
+    for task, values in est.predict(X).items():
+        np.testing.assert_array_equal(restored.predict(X)[task], values)

@@ -18,7 +18,7 @@ from sklearn_mtl.datasets import make_multitask
 from sklearn_mtl.weighting import WEIGHTINGS, GradientWeighting
 
 NAMES = sorted(ARCHITECTURES)
-TASK_KINDS = ["regression", "binary", "multiclass"]
+TASK_KINDS = ["regression", "binary", "multiclass", "count", "ordinal", "multilabel"]
 
 
 def tiny(**params):
@@ -116,14 +116,41 @@ def test_fit_predict_every_task_type(name, mixed_data):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_fit_predict_the_new_task_types(name, every_type_data):
+    X, Y, tasks = every_type_data
+    est = tiny(architecture=name, tasks=tasks, max_epochs=3).fit(X, Y)
+    pred = est.predict(X)
+    assert (pred["task_3"] > 0).all() and pred["task_3"].dtype == np.float64
+    assert set(pred["task_4"]) <= {0, 1, 2}
+    assert pred["task_5"].shape == (300, 3) and set(np.unique(pred["task_5"])) <= {0, 1}
+    proba = est.predict_proba(X[:5])
+    np.testing.assert_allclose(proba["task_4"].sum(axis=1), 1.0, rtol=1e-6)
+    assert (
+        proba["task_5"].shape == (5, 3) and ((proba["task_5"] >= 0) & (proba["task_5"] <= 1)).all()
+    )
+    loaded = pickle.loads(pickle.dumps(est))
+    for task, values in pred.items():
+        np.testing.assert_array_equal(loaded.predict(X)[task], values)
+
+
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("kind", TASK_KINDS)
 def test_learns_each_task_type_beyond_baseline(name, kind):
     X, Y = make_multitask(600, 6, 2, [kind, kind], correlation=0.5, noise=0.1, random_state=1)
-    est = tiny(architecture=name, hidden_layer_sizes=(32,), max_epochs=25, lr=3e-3)
+    tasks = dict.fromkeys(Y, "count") if kind == "count" else None
+    est = tiny(architecture=name, tasks=tasks, hidden_layer_sizes=(32,), max_epochs=25, lr=3e-3)
     est.fit(X[:400], Y.iloc[np.arange(400)])
     scores = est.score_tasks(X[400:], Y.iloc[np.arange(400, 600)])
-    # Baselines: R^2 0 (the mean), accuracy 0.5 / 0.33 (balanced classes).
-    floor = {"regression": 0.5, "binary": 0.75, "multiclass": 0.6}[kind]
+    # Baselines: R^2 and D^2 0 (the mean), accuracy 0.5 / 0.33 (balanced classes),
+    # per-label accuracy 0.67 (majority rates 0.75, 0.5, 0.75).
+    floor = {
+        "regression": 0.5,
+        "binary": 0.75,
+        "multiclass": 0.6,
+        "count": 0.15,
+        "ordinal": 0.6,
+        "multilabel": 0.8,
+    }[kind]
     assert min(scores.values()) > floor, scores
 
 
@@ -145,10 +172,10 @@ def test_partial_labels(name, mixed_data):
 @pytest.mark.filterwarnings("ignore:.*every label missing:UserWarning")
 @pytest.mark.parametrize("weighting", sorted(WEIGHTINGS))
 @pytest.mark.parametrize("name", NAMES)
-def test_every_weighting_strategy_trains(name, weighting, mixed_data):
-    X, Y = mixed_data
-    Y = with_missing(Y, 0.2, seed=1)
-    est = tiny(architecture=name, weighting=weighting, max_epochs=4, lr=1e-2).fit(X, Y)
+def test_every_weighting_strategy_trains(name, weighting, every_type_data):
+    X, Y, tasks = every_type_data
+    est = tiny(architecture=name, weighting=weighting, tasks=tasks, max_epochs=4, lr=1e-2)
+    est.fit(X, Y)
     task_losses = np.array([[est.history_[e, f"train_loss_{t}"] for t in Y] for e in (0, -1)])
     assert np.isfinite(task_losses).all()
     # Training makes progress on the tasks, whatever the strategy weighs them by.

@@ -136,6 +136,23 @@ def test_fit_records_weights_and_survives_pickle_and_clone(name, sparse_data, fa
     np.testing.assert_allclose(again.predict(X)["task_0"], predictions["task_0"], rtol=1e-5)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_trains_every_task_type(name, every_type_data, fast):
+    X, Y, tasks = every_type_data
+    est = MultiTaskEstimator(weighting=name, tasks=tasks, **dict(fast, lr=1e-2, max_epochs=4))
+    est.fit(X, Y)
+    signed = est.weighting_.negative_weights
+    losses = np.array([[est.history_[e, f"train_loss_{t}"] for t in Y] for e in (0, -1)])
+    assert np.isfinite(losses).all() and losses[1].sum() < losses[0].sum()
+    for task in Y:
+        recorded = est.history_[:, f"weight_{task}"]
+        assert np.isfinite(recorded).all() and (signed or min(recorded) >= 0)
+    predictions = est.predict(X)
+    restored = pickle.loads(pickle.dumps(est))
+    for task in Y:
+        np.testing.assert_array_equal(restored.predict(X)[task], predictions[task])
+
+
 @pytest.mark.parametrize("name", GRADIENT_LEVEL)
 def test_trains_without_shared_parameters(name, mixed_data, fast):
     # hidden_layer_sizes=() under hard sharing: no shared parameter, nothing to combine.
