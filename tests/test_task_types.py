@@ -383,8 +383,8 @@ def _fit(tasks=None, losses=None, **targets):
         ),
         (
             dict(tasks={"g": ["lo", "hi"]}, g=np.array(["lo", "hi", "mid", "lo"] * (N // 4))),
-            r"Task 'g' has labels \['mid'\] that were not seen in fit; known classes are "
-            r"\['lo', 'hi'\]",
+            r"Task 'g' has labels \['mid'\] that are not in its declared order "
+            r"\['lo', 'hi'\]; add them to the order in tasks=",
         ),
         (
             dict(tasks={"g": ["lo", "hi", "lo"]}, g=np.array(["lo", "hi"] * (N // 2))),

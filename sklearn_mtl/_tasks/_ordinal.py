@@ -49,9 +49,14 @@ class OrdinalTask(ClassificationTask):
                 "give each level once, from lowest to highest."
             )
         check_two_classes(name, classes)
-        encoding = TaskEncoding(classes=classes)
-        self.encode(name, encoding, values)
-        return encoding
+        outside = pd.Index(classes).get_indexer(np.asarray(values)) < 0
+        if outside.any():
+            raise ValueError(
+                f"Task '{name}' has labels {sorted(set(values[outside].tolist()))[:10]} that "
+                f"are not in its declared order {classes.tolist()}; add them to the order "
+                "in tasks=, from lowest to highest."
+            )
+        return TaskEncoding(classes=classes)
 
     def encode(self, name, encoding, values):
         if self.order is None:
