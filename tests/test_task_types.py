@@ -392,7 +392,7 @@ def _fit(tasks=None, losses=None, **targets):
         ),
         (
             dict(tasks={"g": ["lo"]}, g=np.array(["lo"] * N)),
-            r"Task 'g' has one class \['lo'\]",
+            r"tasks= gives task 'g' the type \['lo'\].*a list of two or more labels",
         ),
         (
             dict(tags=np.array([[0, 1], [2, 0]] * (N // 2))),
