@@ -455,3 +455,14 @@ def test_bad_targets_at_score_time():
         est.score_tasks(X, {"tags": tags[:, :2]})
     with pytest.raises(ValueError, match=r"Task 'g' has labels \[7\] that were not seen"):
         est.score_tasks(X, {"g": np.r_[7, np.arange(N - 1) % 3]})
+
+
+def test_int_cv_over_one_multilabel_or_ordinal_task():
+    # An int cv stratifies a single classification task; a multilabel one has
+    # no single class per row, so its folds are plain KFold.
+    X, labels = multilabel_problem(5, n=200)
+    table = compare_single_task(tiny(max_epochs=1), X, {"tags": labels}, cv=2)
+    assert table.loc["tags", "metric"] == "per-label accuracy"
+    grades = pd.Series(pd.Categorical(labels[:, 0] + labels[:, 1], ordered=True))
+    table = compare_single_task(tiny(max_epochs=1), X, {"g": grades}, cv=2)
+    assert np.isfinite(table.loc["g", "multi_task"])
