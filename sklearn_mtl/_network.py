@@ -197,7 +197,7 @@ class MultiTaskLoss(nn.Module):
         per_cell = []
         for name, task, columns in zip(self.task_names, self.task_types, self.slices):
             rows = labelled[:, columns]
-            target = y[:, columns] if columns.stop - columns.start > 1 else y[:, columns.start]
+            target = y[:, columns] if task.two_dimensional else y[:, columns.start]
             loss = task.loss(_labelled_only(outputs[name], rows), target)
             per_cell.append(loss.reshape(len(y), -1))
         per_cell = torch.cat(per_cell, dim=1)
