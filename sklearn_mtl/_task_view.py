@@ -8,6 +8,7 @@ face: a :class:`TaskClassifier` or :class:`TaskRegressor` that holds the model
 itself, not a copy, and answers for one task from the shared forward pass.
 """
 
+import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import get_tags
@@ -118,13 +119,14 @@ class _TaskView:
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The 0/1 label matrix for a multilabel task.
         """
         Xt, final = self._features(X)
         return final._predict_task(Xt, self.task)
 
     def score(self, X, y, sample_weight=None):
-        """The task's default score (accuracy or R^2) over the labelled rows of ``y``.
+        """The task's default score (accuracy, R^2...) over the labelled rows of ``y``.
 
         Rows whose label is missing (NaN, None) are left out, as in
         :meth:`MultiTaskEstimator.score_tasks`.
@@ -159,8 +161,8 @@ class TaskClassifier(_TaskView, ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        The task's class labels.
+    classes_ : ndarray of shape (n_classes,) or list of ndarray
+        The task's class labels (for a multilabel task, ``[0, 1]`` per label).
     n_features_in_ : int
         Number of features of X.
     feature_names_in_ : ndarray of str
@@ -170,13 +172,21 @@ class TaskClassifier(_TaskView, ClassifierMixin, BaseEstimator):
     preprocessors_ : list of Pipeline
         The fitted steps before it, outermost first; empty for an estimator.
     task_type_ : str
-        ``"binary"`` or ``"multiclass"``.
+        ``"binary"``, ``"multiclass"``, ``"ordinal"`` or ``"multilabel"``.
     """
 
     @property
     def classes_(self):
-        """The task's class labels, in the order of ``predict_proba``'s columns."""
-        return self.estimator_.classes_[self.task]
+        """The task's class labels, in the order of ``predict_proba``'s columns.
+
+        For a multilabel task, one ``array([0, 1])`` per label, as scikit-learn's
+        multilabel classifiers have them (the label names are in the model's
+        ``classes_[task]``).
+        """
+        final = self.estimator_
+        if final._task_types[self.task].two_dimensional:
+            return [np.array([0, 1])] * len(final.classes_[self.task])
+        return final.classes_[self.task]
 
     def predict_proba(self, X):
         """Class probabilities of the task.
@@ -240,7 +250,7 @@ class TaskRegressor(_TaskView, RegressorMixin, BaseEstimator):
     preprocessors_ : list of Pipeline
         The fitted steps before it, outermost first; empty for an estimator.
     task_type_ : str
-        ``"regression"``.
+        ``"regression"`` or ``"count"``.
     """
 
 

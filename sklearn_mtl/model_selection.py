@@ -10,17 +10,18 @@ import numbers
 import warnings
 
 import numpy as np
+import pandas as pd
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 
-from ._encoding import resolve_task_types
+from ._encoding import ordinal_orders, resolve_task_types
 from ._pipeline import fitted_final_estimator, split_final_estimator, transform
 from ._splits import task_folds
 from ._targets import TargetDict, check_n_samples, labelled_values, read_targets, wrap_like
-from ._tasks import TASK_TYPES, class_probabilities
+from ._tasks import class_probabilities, make_tasks
 
 __all__ = ["cross_val_predict"]
 
@@ -181,19 +182,24 @@ def cross_val_predict(
 
 
 def _classes(targets, declared):
-    """Classification task -> its classes in the whole of ``targets``.
+    """Classification task -> its classes in the whole of ``targets``, as fit orders them.
 
-    Raises before any fit when no task is a classification.
+    None for a multilabel task, whose every fold predicts every label. Raises
+    before any fit when no task is a classification.
     """
     with warnings.catch_warnings():
         # The fits of the folds warn about the labels themselves.
         warnings.simplefilter("ignore")
         task_types = resolve_task_types(targets, declared)
+    tasks = make_tasks(task_types, None, ordinal_orders(targets, declared, task_types))
     classes = {}
     for i, name in enumerate(targets.names):
-        if TASK_TYPES[task_types[name]].is_classifier:
+        task = tasks[name]
+        if task.is_classifier and task.two_dimensional:
+            classes[name] = None
+        elif task.is_classifier:
             labelled = labelled_values(targets.columns[i], targets.missing(i), name)
-            classes[name] = np.unique(labelled)
+            classes[name] = task.fit_encoding(name, labelled, False).classes
     if not classes:
         raise ValueError(
             "method='predict_proba' needs a classification task, but every task is a "
@@ -215,7 +221,7 @@ def _fit_and_predict(model, X, Y, train, test, params, classes):
     outputs = final._outputs(transform(preprocessors, _safe_indexing(X, test)))
     if classes is None:
         return {name: final._decode(name, output) for name, output in outputs.items()}
-    proba = class_probabilities(outputs, final.tasks_)
+    proba = class_probabilities(outputs, final._task_types)
     return {
         name: _all_classes(name, p, final.classes_[name], classes[name])
         for name, p in proba.items()
@@ -224,7 +230,7 @@ def _fit_and_predict(model, X, Y, train, test, params, classes):
 
 def _all_classes(name, proba, fold_classes, classes):
     """``proba``'s columns spread to every class of the whole data, 0 for the others."""
-    if len(fold_classes) == len(classes):
+    if classes is None or len(fold_classes) == len(classes):
         return proba
     warnings.warn(
         f"Task {name!r}: the training rows of a fold have {len(fold_classes)} of its "
@@ -234,7 +240,7 @@ def _all_classes(name, proba, fold_classes, classes):
         stacklevel=2,
     )
     spread = np.zeros((len(proba), len(classes)), dtype=proba.dtype)
-    spread[:, np.searchsorted(classes, fold_classes)] = proba
+    spread[:, pd.Index(classes).get_indexer(fold_classes)] = proba
     return spread
 
 
