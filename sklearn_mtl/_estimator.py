@@ -55,10 +55,9 @@ class MultiTaskEstimator(BaseEstimator):
         Dropout probability after each hidden layer.
 
     losses : dict of str -> str or tuple, default=None
-        Loss of each task; tasks not named use their type's default
-        (cross-entropy, ``"squared_error"``, ``"poisson"``...). Regression also
-        takes ``"absolute_error"`` and ``"huber"``, count ``"tweedie"`` (or
-        ``("tweedie", power)``) and ``"gamma"``.
+        Loss of each task; tasks not named use their type's default. Regression
+        also takes ``"absolute_error"`` and ``"huber"``, count ``"tweedie"`` (or
+        ``("tweedie", power)``) and ``"gamma"`` (see :ref:`task-types`).
 
     task_weights : dict of str -> float, default=None
         Static weight of each task's loss; tasks not named weigh 1.0. Entries
@@ -140,8 +139,7 @@ class MultiTaskEstimator(BaseEstimator):
     tasks_ : dict of str -> str
         Task name -> task type, in the targets' order.
     classes_ : dict of str -> ndarray
-        Classification task -> its class labels (sorted, or an ordinal task's
-        order; a multilabel task's label names).
+        Classification task -> its class labels (ordinal: in order; multilabel: names).
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of str
@@ -150,9 +148,8 @@ class MultiTaskEstimator(BaseEstimator):
         The fitted skorch net (a private subclass).
     history_ : skorch.History
         Per epoch: ``train_loss``, ``train_loss_<task>``, ``weight_<task>``
-        (mean weight in force), ``dur`` (seconds), and with early stopping
-        ``valid_loss``, ``valid_loss_<task>`` (and ``valid_loss_<task>_best``
-        with ``"per_task"``).
+        (mean weight in force), ``dur`` (s); with early stopping ``valid_loss``,
+        ``valid_loss_<task>`` and, for ``"per_task"``, ``valid_loss_<task>_best``.
     task_weights_ : dict of str -> float
         The task weights in force at the end of training.
     n_epochs_ : int
@@ -452,11 +449,10 @@ class MultiTaskEstimator(BaseEstimator):
     def score_tasks(self, X, y, sample_weight=None):
         """Default score of each task over its labelled rows.
 
-        Accuracy (binary, multiclass, ordinal), mean per-label accuracy
-        (multilabel), R^2 (regression) or D^2 (count, ``d2_tweedie_score``).
-        Rows whose label for a task is missing are left out of that task's
-        score (and their ``sample_weight`` with them); a task with no
-        labelled row raises a ``ValueError``.
+        Accuracy, R^2, D^2 or mean per-label accuracy, by task type (see
+        :ref:`task-types`). Rows whose label for a task is missing are left out
+        of that task's score (and their ``sample_weight`` with them); a task
+        with no labelled row raises a ``ValueError``.
 
         Parameters
         ----------

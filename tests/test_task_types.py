@@ -7,14 +7,16 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.metrics import d2_tweedie_score, hamming_loss
+from sklearn.metrics import average_precision_score as aps
+from sklearn.metrics import d2_tweedie_score, hamming_loss, roc_auc_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 
-from sklearn_mtl import MultiTaskEstimator, TargetDict, task_scorer
+from sklearn_mtl import MultiTaskEstimator, TargetDict, for_task, task_scorer
 from sklearn_mtl._network import MultiTaskLoss, OrdinalOutput
 from sklearn_mtl._tasks import TASK_TYPES
 from sklearn_mtl.datasets import make_multitask
 from sklearn_mtl.inspection import compare_single_task
+from sklearn_mtl.model_selection import cross_val_predict
 
 
 def tiny(**params):
@@ -466,3 +468,35 @@ def test_int_cv_over_one_multilabel_or_ordinal_task():
     grades = pd.Series(pd.Categorical(labels[:, 0] + labels[:, 1], ordered=True))
     table = compare_single_task(tiny(max_epochs=1), X, {"g": grades}, cv=2)
     assert np.isfinite(table.loc["g", "multi_task"])
+
+
+@pytest.mark.parametrize("n_labels", [1, 2])
+def test_few_labels_and_probability_scorers(n_labels):
+    # One label keeps a 2-D target; two labels must not pass for a binary task.
+    X, labels = multilabel_problem(6, n=300)
+    tags = labels[:, :n_labels]
+    est = tiny(max_epochs=20, lr=3e-3).fit(X, {"tags": tags, "size": X[:, 0]})
+    assert est.predict(X)["tags"].shape == (300, n_labels)
+    proba = est.predict_proba(X)["tags"]
+    for scoring, metric in (("roc_auc", roc_auc_score), ("average_precision", aps)):
+        expected = metric(tags, proba) if n_labels > 1 else metric(tags[:, 0], proba[:, 0])
+        assert task_scorer("tags", scoring)(est, X, {"tags": tags}) == pytest.approx(expected)
+    view = for_task(est, "tags")
+    assert len(view.classes_) == n_labels and view.score(X, tags) > 0.6
+
+
+def test_cross_val_predict_with_the_new_types(every_type):
+    X, Y = every_type
+    est = tiny(tasks={"task_3": "count"}, max_epochs=2)
+    pred = cross_val_predict(est, X, Y, cv=2)
+    assert pred["task_5"].shape == (400, 3) and (pred["task_3"] > 0).all()
+    proba = cross_val_predict(est, X, Y, cv=2, method="predict_proba")
+    assert proba["task_5"].shape == (400, 3) and proba["task_4"].shape == (400, 3)
+    np.testing.assert_allclose(proba["task_4"].sum(axis=1), 1.0)
+    assert "task_3" not in proba
+    # A declared level that no row has keeps its column in every fold.
+    Y = TargetDict(Y, task_4=np.asarray(Y["task_4"]))
+    proba = cross_val_predict(
+        tiny(tasks={"task_4": [0, 1, 2, 3]}, max_epochs=1), X, Y, cv=2, method="predict_proba"
+    )
+    assert proba["task_4"].shape == (400, 4) and (proba["task_4"][:, 3] > 0).all()
