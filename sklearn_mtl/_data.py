@@ -2,8 +2,10 @@
 
 Everything the engine iterates over comes from here:
 
-- :func:`validate_features` checks ``X`` (an array, a sparse matrix or a NumPy
-  memory map) as ``validate_data`` does;
+- :func:`validate_features` checks a numeric ``X`` (an array, a sparse matrix
+  or a NumPy memory map) as ``validate_data`` does, NaN (a missing value)
+  allowed; :mod:`sklearn_mtl._features` encodes DataFrames with categorical
+  columns;
 - :func:`make_dataset` turns ``X``, the encoded targets and the row weights into
   a :class:`TensorData`, deciding itself whether the features stay on disk (a
   memory map, read batch by batch) or become a tensor on the training device;
@@ -46,23 +48,31 @@ def is_memmap(X):
 def validate_features(estimator, X, *, reset):
     """Dense float32 features, checked like ``validate_data`` does.
 
-    Sparse input (e.g. one-hot columns) is densified. A memory map is checked in
-    chunks and left on disk. Sets (``reset=True``) or checks ``n_features_in_``
-    and ``feature_names_in_`` of ``estimator``.
+    NaN is a missing value and allowed; infinity is not. Sparse input (e.g.
+    one-hot columns) is densified. A memory map is checked in chunks and left on
+    disk. Sets (``reset=True``) or checks ``n_features_in_`` and
+    ``feature_names_in_`` of ``estimator``.
     """
     if is_memmap(X):
         return _validate_mapped(estimator, X, reset=reset)
     try:
         X = validate_data(
-            estimator, X, reset=reset, dtype=np.float32, accept_sparse=("csr", "csc", "coo")
+            estimator,
+            X,
+            reset=reset,
+            dtype=np.float32,
+            accept_sparse=("csr", "csc", "coo"),
+            ensure_all_finite="allow-nan",
         )
     except ValueError as exc:
         # NumPy's message for strings, pandas' for categorical columns of strings.
         if not any(cause in str(exc) for cause in ("could not convert", "Cannot cast")):
             raise
         raise ValueError(
-            f"X must be numeric, but {exc}. Encode categorical columns first, e.g. "
-            "with a ColumnTransformer holding a OneHotEncoder in a Pipeline."
+            f"X must be numeric, but {exc}. Pass a pandas DataFrame (its category, object "
+            "and string columns are then encoded as categories), name the categorical "
+            "columns in categorical_features, or encode them first, e.g. with a "
+            "OneHotEncoder in a Pipeline."
         ) from None
     return X.toarray() if sp.issparse(X) else X
 
@@ -85,12 +95,12 @@ def _validate_mapped(estimator, X, *, reset):
     for start in range(0, X.shape[0], step):
         chunk = X[start : start + step]
         rows = f"rows {start} to {start + len(chunk) - 1} of the memory map"
-        if not np.isfinite(chunk).all():
+        if np.isinf(chunk).any():
             raise ValueError(
-                f"Input X contains NaN or infinity in {rows}; impute or drop those rows "
-                "first (e.g. sklearn.impute.SimpleImputer)."
+                f"Input X contains infinity in {rows}; replace it (NaN is read as a "
+                "missing value) or drop those rows first."
             )
-        if wider and not (np.abs(chunk) <= FLOAT32_MAX).all():
+        if wider and (np.abs(chunk) > FLOAT32_MAX).any():
             raise ValueError(
                 "Input X contains infinity or a value too large for dtype('float32') in "
                 f"{rows}, which the network reads as float32; replace or rescale those "
@@ -278,9 +288,14 @@ def _pinned_copy(tensor, index=None):
 def inference_batches(X, device):
     """Consecutive batches of ``INFERENCE_BATCH_SIZE`` rows of ``X`` as float32 tensors.
 
-    ``X`` is a validated array or memory map (read one batch at a time); the
-    batches are delivered on ``device``.
+    ``X`` is a validated array, a memory map or encoded rows of a DataFrame (the
+    last two read one batch at a time); the batches are delivered on ``device``.
     """
+    if not isinstance(X, np.ndarray):
+        # Rows encoded when read (sklearn_mtl._features.EncodedRows), a batch at a time.
+        for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
+            yield torch.from_numpy(X[start : start + INFERENCE_BATCH_SIZE]).to(device)
+        return
     if is_memmap(X):
         features = MappedRows(X, None, device)
     else:

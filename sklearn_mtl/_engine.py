@@ -335,7 +335,7 @@ class MultiTaskNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         X, y, w = batch
         if isinstance(self.weighting, GradientWeighting) and self.module_.body_is_shared:
-            representation = self.module_.body(X)
+            representation = self.module_.represent(X)
             outputs = self.module_.forward_heads(representation)
         else:
             representation = None
@@ -400,8 +400,8 @@ class MultiTaskNet(NeuralNet):
             if labelled[j] and not np.isfinite(value):
                 raise DivergenceError(
                     f"Training diverged: the {prefix} loss of task '{name}' became "
-                    f"{value} at epoch {len(history)}. Lower lr, scale the features "
-                    "(e.g. StandardScaler), or check that task's targets."
+                    f"{value} at epoch {len(history)}. Lower lr, or check that task's "
+                    "targets (and standardize_targets=True for a regression)."
                 )
             history.record(f"{prefix}_loss_{name}", value)
         if training:

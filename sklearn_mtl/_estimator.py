@@ -6,13 +6,13 @@ from sklearn.utils import ClassifierTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import validate_features
 from ._encoding import encode_for_fit
+from ._features import FeatureEncoder
 from ._params import PARAMETER_CONSTRAINTS, check_sizes, dict_entries, expand_nested_params
 from ._row_weights import task_sample_weights
 from ._scores import default_scores
 from ._targets import check_n_samples, read_targets, wrap_like
-from ._tasks import TASK_TYPES, class_probabilities
+from ._tasks import class_probabilities, has_classification_task
 from ._threads import limit_torch_threads
 from ._training import train, unfitted_on_error
 
@@ -86,6 +86,15 @@ class MultiTaskEstimator(BaseEstimator):
         (cloned at fit). Hyper-parameters are addressable as
         ``architecture__<name>``, e.g. ``architecture__n_experts``.
 
+    categorical_features : "from_dtype", array-like or None, default="from_dtype"
+        Which columns of ``X`` are categorical, as in HistGradientBoosting: a
+        DataFrame's category, object and string columns (``"from_dtype"``),
+        column names, indices or a boolean mask. See :ref:`raw_data`.
+
+    min_frequency : int or float, default=5
+        Categories in fewer rows of fit (a fraction if below 1) share a slot
+        with those first seen at predict.
+
     standardize_targets : bool, default=True
         Standardise regression targets (zero mean, unit variance over labelled
         rows; counts are divided by their mean, not centred) for training and
@@ -144,6 +153,8 @@ class MultiTaskEstimator(BaseEstimator):
         Number of features seen in fit.
     feature_names_in_ : ndarray of str
         Feature names, when ``X`` had string column names.
+    is_categorical_ : ndarray of bool or None
+        Which features were categorical; None when none was.
     net_ : skorch.NeuralNet
         The fitted skorch net (a private subclass).
     history_ : skorch.History
@@ -172,25 +183,14 @@ class MultiTaskEstimator(BaseEstimator):
 
     Notes
     -----
-    **Missing labels and loss balance.** A missing label (NaN, None, pandas
-    NA, a masked entry) removes that row from that task's loss, validation
-    loss and score only. Each task's loss is averaged over its labelled rows
-    of the batch, weighted by ``sample_weight`` times ``class_weight``, on a
-    scale that does not depend on the target's units (see
-    :ref:`missing_labels` and :ref:`task-types`).
+    Missing labels, sample and class weights, and how task losses are balanced:
+    :ref:`missing_labels` and :ref:`task-types`; threads and models trained on
+    CUDA used without it: :ref:`devices`.
 
     Every input is checked before training starts; a fit that fails (bad
     input, or a loss that turns NaN, which raises a ``ValueError`` naming the
     task) leaves the estimator unfitted. ``fit`` never modifies ``X``, the
     targets or the ``task_weights`` dict.
-
-    ``fit`` and ``predict`` run torch on at most as many CPU threads as the
-    process is given (torch's setting, ``OMP_NUM_THREADS``, its CPUs), so
-    ``GridSearchCV(..., n_jobs=2)`` on two cores runs one thread per worker;
-    see :ref:`devices`.
-
-    A model trained on CUDA pickles with its tensors mapped back to the CPU on
-    a machine without CUDA; it then predicts on the CPU.
 
     Examples
     --------
@@ -222,6 +222,8 @@ class MultiTaskEstimator(BaseEstimator):
         class_weight=None,
         weighting="static",
         architecture="shared",
+        categorical_features="from_dtype",
+        min_frequency=5,
         standardize_targets=True,
         max_epochs=50,
         batch_size=256,
@@ -245,6 +247,8 @@ class MultiTaskEstimator(BaseEstimator):
         self.class_weight = class_weight
         self.weighting = weighting
         self.architecture = architecture
+        self.categorical_features = categorical_features
+        self.min_frequency = min_frequency
         self.standardize_targets = standardize_targets
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -307,6 +311,7 @@ class MultiTaskEstimator(BaseEstimator):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
         # Not a classifier (tasks may be regressions), but its classification
         # tasks may have any number of classes.
         tags.classifier_tags = ClassifierTags(multi_class=True)
@@ -319,8 +324,10 @@ class MultiTaskEstimator(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Numeric features, no missing values. A NumPy memory map
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            A DataFrame with numeric, bool, category, object or string
+            columns, or a numeric array or sparse matrix; NaN, None and pandas
+            NA are missing values. A NumPy memory map
             (``np.load(path, mmap_mode="r")``) is not loaded whole: it is
             checked in chunks and each batch is read from it.
         y : dict, TargetDict, DataFrame, ndarray of shape (n_samples, n_tasks) or (n_samples,)
@@ -339,18 +346,20 @@ class MultiTaskEstimator(BaseEstimator):
             The fitted estimator.
         """
         X, targets, sample_weight = self._check_fit_data(X, y, sample_weight)
+        X = self._feature_encoder.fit_transform(X, sample_weight)
         encoded = encode_for_fit(targets, self.tasks, self.losses, self.standardize_targets)
-        net, architecture = train(self, X, encoded, sample_weight)
+        net, architecture = train(self, X, self._feature_encoder.layout_, encoded, sample_weight)
         self._record_fit(net, architecture, encoded, targets)
         return self
 
-    def _validate_X(self, X, reset):
-        """The features as the network reads them; every method's X comes through here."""
-        return validate_features(self, X, reset=reset)
+    def _validate_X(self, X):
+        """Fitted: the features as the network reads them; every method's X comes through here."""
+        return self._feature_encoder.transform(self._feature_encoder.validate(self, X, reset=False))
 
     def _check_fit_data(self, X, y, sample_weight):
         """Validated features, the targets read from their container, the sample weights."""
-        X = self._validate_X(X, reset=True)
+        self._feature_encoder = FeatureEncoder(self.categorical_features, self.min_frequency)
+        X = self._feature_encoder.validate(self, X, reset=True)
         targets = read_targets(y)
         check_n_samples(X.shape[0], targets)
         sample_weight = task_sample_weights(sample_weight, X, targets.names)
@@ -368,6 +377,7 @@ class MultiTaskEstimator(BaseEstimator):
         }
         self._encodings = encoded.encodings
         self._task_types = encoded.tasks
+        self.is_categorical_ = self._feature_encoder.categorical_mask
         self._target_container = (targets.container, targets.keys)
         self.weighting_ = net.weighting
         self.architecture_ = architecture
@@ -379,7 +389,7 @@ class MultiTaskEstimator(BaseEstimator):
 
     def _outputs(self, X, tasks=None):
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X)
         with limit_torch_threads():
             return self.net_.predict_outputs(X, tasks)
 
@@ -409,17 +419,7 @@ class MultiTaskEstimator(BaseEstimator):
         """Predictions of one task (a 1-D array, or 2-D for a multilabel task)."""
         return self._decode(task, self._outputs(X, [task])[task])
 
-    def _has_classification_task(self):
-        """``available_if`` check: unfitted, or fitted with a classification task."""
-        fitted_types = getattr(self, "tasks_", {}).values()
-        if fitted_types and not any(TASK_TYPES[t].is_classifier for t in fitted_types):
-            raise AttributeError(
-                f"predict_proba needs a classification task; this model's tasks {self.tasks_} "
-                "are all regressions or counts."
-            )
-        return True
-
-    @available_if(_has_classification_task)
+    @available_if(has_classification_task)
     def predict_proba(self, X):
         """Class probabilities of every classification task.
 

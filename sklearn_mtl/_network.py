@@ -1,17 +1,21 @@
-"""The torch modules shared by every architecture: MLP blocks, heads, the loss.
+"""The torch modules shared by every architecture: input layer, MLP blocks, heads, the loss.
 
-An architecture (see :mod:`sklearn_mtl.architectures`) builds a *body* that maps
-features to a representation per task. :class:`MultiTaskNetwork` puts one head per
-task on top of that body and returns ``{task: output}``; :class:`MultiTaskLoss`
-turns those outputs into one masked, weighted loss per task. :func:`snapshot`,
-:func:`restore` and :func:`forward_with` keep and use copies of a network's
-parameters (per-task early stopping).
+The input layer (:class:`FeatureLayer`) turns the encoded features (see
+:mod:`sklearn_mtl._features`) into the input vector: numeric columns scaled,
+missing values flagged, categorical columns one-hot encoded or embedded. An
+architecture (see :mod:`sklearn_mtl.architectures`) builds a *body* that maps
+that vector to a representation per task. :class:`MultiTaskNetwork` chains
+the two and puts one head per task on top, returning ``{task: output}``;
+:class:`MultiTaskLoss` turns those outputs into one masked, weighted loss per
+task. :func:`snapshot`, :func:`restore` and :func:`forward_with` keep and use
+copies of a network's parameters (per-task early stopping).
 """
 
 import itertools
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -20,6 +24,143 @@ ACTIVATIONS = {
     "gelu": nn.GELU,
     "silu": nn.SiLU,
 }
+
+
+#: A categorical column with at most this many slots is one-hot encoded; one
+#: with more is embedded, :func:`embedding_width` wide.
+ONE_HOT_MAX_SLOTS = 16
+
+#: Scaled numeric inputs are smoothly clipped into ``(-CLIP, CLIP)``.
+CLIP = 3.0
+
+# Infinity after scaling (an overflow) stands in as this, so that clipping stays finite.
+_LIMIT = 1e18
+
+
+def embedding_width(n_slots):
+    """Width of the embedding of a categorical column with ``n_slots`` slots.
+
+    fastai's rule of thumb, ``1.6 * n_slots ** 0.56`` rounded, capped at 16.
+    """
+    return int(min(16, round(1.6 * n_slots**0.56)))
+
+
+class NumericInputs(nn.Module):
+    """The numeric columns, robustly scaled and smoothly clipped, then missing indicators.
+
+    Per column, ``z = (x - center) * scale`` (the median and 1 / inter-quartile
+    range of fit), a missing value read as ``z = 0`` (the median), then
+    ``z / sqrt(1 + (z / CLIP)^2)``, which leaves the bulk of the values nearly
+    unchanged and maps an outlier, however large, into ``(-CLIP, CLIP)``; as
+    in RealMLP (Holzmueller et al., NeurIPS 2024). Columns with missing values in
+    fit add a 0/1 indicator each.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the encoded matrix.
+    positions : ndarray of int
+        The numeric columns' positions in it.
+    center, scale : ndarray of float32
+        One per numeric column.
+    missing : ndarray of int
+        Positions, among the numeric columns, of those that get an indicator.
+    """
+
+    def __init__(self, n_features, positions, center, scale, missing):
+        super().__init__()
+        every_column = list(positions) == list(range(n_features))
+        self.register_buffer("positions", None if every_column else _long(positions))
+        self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.register_buffer("missing", _long(missing) if len(missing) else None)
+        self.out_features = len(positions) + len(missing)
+
+    def forward(self, x):
+        if self.positions is not None:
+            x = x.index_select(1, self.positions)
+        z = torch.nan_to_num((x - self.center) * self.scale, nan=0.0, posinf=_LIMIT, neginf=-_LIMIT)
+        z = z * torch.rsqrt(1 + (z / CLIP) ** 2)
+        if self.missing is None:
+            return z
+        return torch.cat([z, x.index_select(1, self.missing).isnan().to(z.dtype)], dim=1)
+
+
+class _OneHot(nn.Module):
+    """Slot ``s`` of a column with ``n_slots`` as a one-hot row; slot 0 as zeros."""
+
+    def __init__(self, n_slots):
+        super().__init__()
+        self.register_buffer("weight", torch.cat([torch.zeros(1, n_slots), torch.eye(n_slots)]))
+        self.embedding_dim = n_slots
+
+    def forward(self, codes):
+        return F.embedding(codes, self.weight)
+
+
+class CategoricalInputs(nn.Module):
+    """The categorical columns' slots, one-hot encoded or embedded, side by side.
+
+    A column with at most ``ONE_HOT_MAX_SLOTS`` slots is one-hot encoded; a
+    wider one gets a learned ``nn.Embedding`` of :func:`embedding_width`
+    columns. Slot 0 (a value of a kind fit never saw) reads as zeros either way.
+
+    Parameters
+    ----------
+    positions : ndarray of int
+        The categorical columns' positions in the encoded matrix.
+    n_slots : tuple of int
+        Each column's number of slots.
+    """
+
+    def __init__(self, positions, n_slots):
+        super().__init__()
+        self.register_buffer("positions", _long(positions))
+        self.tables = nn.ModuleList(
+            _OneHot(n)
+            if n <= ONE_HOT_MAX_SLOTS
+            else nn.Embedding(n + 1, embedding_width(n), padding_idx=0)
+            for n in n_slots
+        )
+        self.out_features = sum(table.embedding_dim for table in self.tables)
+
+    def forward(self, x):
+        codes = x.index_select(1, self.positions).long()
+        return torch.cat([table(codes[:, i]) for i, table in enumerate(self.tables)], dim=1)
+
+
+class FeatureLayer(nn.Module):
+    """The network's input layer: encoded features to the input vector of the body.
+
+    Numeric inputs (:class:`NumericInputs`) first, then categorical ones
+    (:class:`CategoricalInputs`); ``out_features`` is the vector's width.
+
+    Parameters
+    ----------
+    layout : sklearn_mtl._features.FeatureLayout
+        What the encoder learned in fit.
+    """
+
+    def __init__(self, layout):
+        super().__init__()
+        self.numeric = self.categorical = None
+        if len(layout.numeric):
+            self.numeric = NumericInputs(
+                layout.n_features, layout.numeric, layout.center, layout.scale, layout.missing
+            )
+        if len(layout.categorical):
+            self.categorical = CategoricalInputs(layout.categorical, layout.n_slots)
+        self.out_features = sum(
+            part.out_features for part in (self.numeric, self.categorical) if part is not None
+        )
+
+    def forward(self, x):
+        parts = [part(x) for part in (self.numeric, self.categorical) if part is not None]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+
+def _long(values):
+    return torch.as_tensor(values, dtype=torch.long)
 
 
 def hidden_blocks(n_inputs, hidden_sizes, activation="relu", dropout=0.0, linear=nn.Linear):
@@ -95,7 +236,7 @@ class OrdinalOutput(nn.Module):
 
 
 class MultiTaskNetwork(nn.Module):
-    """A body shared by the tasks plus one head per task.
+    """An input layer and a body shared by the tasks, plus one head per task.
 
     Parameters
     ----------
@@ -116,6 +257,9 @@ class MultiTaskNetwork(nn.Module):
     output_layers : list of str, default=None
         Each task's output layer, ``"linear"`` or ``"ordinal"`` (see
         :class:`Head`); None means linear for every task.
+    inputs : nn.Module, default=None
+        The input layer (a :class:`FeatureLayer`), whose output the body reads;
+        None passes the features to the body as they are.
     """
 
     def __init__(
@@ -127,9 +271,11 @@ class MultiTaskNetwork(nn.Module):
         activation,
         dropout,
         output_layers=None,
+        inputs=None,
     ):
         super().__init__()
         output_layers = output_layers or ["linear"] * len(n_outputs)
+        self.inputs = nn.Identity() if inputs is None else inputs
         self.body = body
         self.task_names = list(task_names)
         #: Whether every task reads one representation tensor (hard sharing).
@@ -141,7 +287,11 @@ class MultiTaskNetwork(nn.Module):
         )
 
     def forward(self, x):
-        return self.forward_heads(self.body(x))
+        return self.forward_heads(self.represent(x))
+
+    def represent(self, x):
+        """The body's representation of a batch of encoded features."""
+        return self.body(self.inputs(x))
 
     def forward_heads(self, representation):
         """Outputs ``{task: tensor}`` from the body's representation."""
@@ -150,8 +300,8 @@ class MultiTaskNetwork(nn.Module):
         return {name: head(representation[name]) for name, head in zip(self.task_names, self.heads)}
 
     def shared_parameters(self):
-        """Parameters that more than one task's loss depends on."""
-        return list(self.body.shared_parameters())
+        """Parameters that more than one task's loss depends on (the input layer's too)."""
+        return [*self.inputs.parameters(), *self.body.shared_parameters()]
 
     def task_parameters(self):
         """Every other parameter: heads and task-specific parts of the body."""

@@ -30,6 +30,11 @@ PARAMETER_CONSTRAINTS = {
     "class_weight": [StrOptions({"balanced"}), dict, None],
     "weighting": [StrOptions(set(WEIGHTINGS)), HasMethods(["initialize", "backward"])],
     "architecture": [StrOptions(set(ARCHITECTURES)), HasMethods(["build"])],
+    "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+    "min_frequency": [
+        Interval(numbers.Integral, 1, None, closed="left"),
+        Interval(numbers.Real, 0, 1, closed="neither"),
+    ],
     "standardize_targets": ["boolean"],
     "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],

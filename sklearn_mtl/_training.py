@@ -21,7 +21,7 @@ from ._engine import (
     per_task_early_stopping_callback,
     shared_seed,
 )
-from ._network import MultiTaskLoss, MultiTaskNetwork
+from ._network import FeatureLayer, MultiTaskLoss, MultiTaskNetwork
 from ._params import check_task_weights, resolve_device, resolve_strategy
 from ._row_weights import row_weights
 from ._threads import limit_torch_threads
@@ -50,7 +50,7 @@ def unfitted_on_error(fit):
     return wrapper
 
 
-def train(estimator, X, encoded, sample_weight):
+def train(estimator, X, layout, encoded, sample_weight):
     """Build the network and its engine from ``estimator``'s parameters and train them.
 
     Parameters
@@ -58,7 +58,9 @@ def train(estimator, X, encoded, sample_weight):
     estimator : MultiTaskEstimator
         Read, not modified.
     X : ndarray or np.memmap of shape (n_samples, n_features)
-        Validated features.
+        Encoded features (:meth:`FeatureEncoder.fit_transform`).
+    layout : FeatureLayout
+        What the network's input layer needs to know about them.
     encoded : EncodedTargets
     sample_weight : ndarray of shape (n_samples,)
 
@@ -78,7 +80,7 @@ def train(estimator, X, encoded, sample_weight):
     devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
     with torch.random.fork_rng(devices=devices), limit_torch_threads():
         torch.manual_seed(seed)
-        network = _build_network(estimator, X.shape[1], architecture, tasks, encoded)
+        network = _build_network(estimator, layout, architecture, tasks, encoded)
         net = MultiTaskNet(
             network,
             MultiTaskLoss(encoded.names, list(tasks.values()), list(encoded.slices.values())),
@@ -93,10 +95,11 @@ def train(estimator, X, encoded, sample_weight):
     return net, architecture
 
 
-def _build_network(estimator, n_features, architecture, tasks, encoded):
-    """The architecture's body with one head per task."""
+def _build_network(estimator, layout, architecture, tasks, encoded):
+    """The input layer, the architecture's body and one head per task."""
+    inputs = FeatureLayer(layout)
     body = architecture.build(
-        n_features,
+        inputs.out_features,
         encoded.names,
         hidden_layer_sizes=tuple(estimator.hidden_layer_sizes),
         activation=estimator.activation,
@@ -110,6 +113,7 @@ def _build_network(estimator, n_features, architecture, tasks, encoded):
         estimator.activation,
         estimator.dropout,
         output_layers=[task.output_layer for task in tasks.values()],
+        inputs=inputs,
     )
 
 

@@ -70,14 +70,31 @@ def test_memmap_batches_are_the_rows_in_batch_order(tmp_path):
     np.testing.assert_array_equal(data.X[1:3].numpy(), X[[3, 5]])
 
 
-def test_memmap_with_nan_is_rejected_naming_the_rows(tmp_path, monkeypatch):
+def test_memmap_with_infinity_is_rejected_naming_the_rows(tmp_path, monkeypatch):
     monkeypatch.setattr("sklearn_mtl._data.CHUNK_BYTES", 10 * 3 * 4)
     X = np.ones((50, 3), dtype=np.float32)
     X[27, 1] = np.inf
     np.save(tmp_path / "X.npy", X)
     X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
-    with pytest.raises(ValueError, match="NaN or infinity in rows 20 to 29"):
+    with pytest.raises(ValueError, match="infinity in rows 20 to 29"):
         MultiTaskEstimator(max_epochs=1).fit(X_map, {"t": np.arange(50) % 2})
+
+
+def test_memmap_with_missing_values_fits_like_the_array(tmp_path, monkeypatch):
+    # NaN is a missing value (issue 13): found chunk by chunk, imputed and flagged.
+    monkeypatch.setattr("sklearn_mtl._features.CHUNK_BYTES", 10 * 3 * 4)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    X[47, 2] = np.nan
+    np.save(tmp_path / "X.npy", X)
+    X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
+    Y = {"t": np.arange(60) % 2}
+    from_map = MultiTaskEstimator(max_epochs=2, random_state=0).fit(X_map, Y)
+    in_memory = MultiTaskEstimator(max_epochs=2, random_state=0).fit(X, Y)
+    assert from_map.net_.module_.inputs.numeric.missing.tolist() == [2]
+    np.testing.assert_array_equal(
+        from_map.predict_proba(X_map)["t"], in_memory.predict_proba(X)["t"]
+    )
 
 
 def test_memmap_checks_shape_dtype_and_features(tmp_path, fast):

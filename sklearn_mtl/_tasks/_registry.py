@@ -77,6 +77,17 @@ def class_probabilities(outputs, tasks):
     return proba
 
 
+def has_classification_task(estimator):
+    """``available_if`` check of ``predict_proba``: unfitted, or fitted with a classifier task."""
+    fitted_types = getattr(estimator, "tasks_", {}).values()
+    if fitted_types and not any(TASK_TYPES[t].is_classifier for t in fitted_types):
+        raise AttributeError(
+            f"predict_proba needs a classification task; this model's tasks "
+            f"{estimator.tasks_} are all regressions or counts."
+        )
+    return True
+
+
 def infer_task_type(y):
     """Name of the task type of the labelled 1-D values ``y`` (no missing entries).
 

@@ -104,7 +104,7 @@ def task_affinity(estimator, X, Y):
     True
     """
     preprocessors, final = fitted_final_estimator(estimator)
-    X = final._validate_X(transform(preprocessors, X), reset=False)
+    X = final._validate_X(transform(preprocessors, X))
     targets = read_targets(Y)
     names = targets.names
     fitted = list(final.tasks_)

@@ -74,21 +74,22 @@ def gate_weights(estimator, X, *, level=-1):
     0.0
     """
     preprocessors, final = fitted_final_estimator(estimator)
-    body = final.net_.module_.body
+    module = final.net_.module_
+    body = module.body
     if not hasattr(body, "gate_weights"):
         raise ValueError(
             f"gate_weights needs an architecture with gates ('mmoe', 'cgc', 'ple'); this "
             f"estimator was fitted with {type(final.architecture_).__name__}, which "
             "has none. For 'cross_stitch' use stitch_weights."
         )
-    X = final._validate_X(transform(preprocessors, X), reset=False)
+    X = final._validate_X(transform(preprocessors, X))
     was_training = body.training
     body.eval()
     sums = None
     try:
         with torch.inference_mode():
             for batch in inference_batches(X, next(body.parameters()).device):
-                levels = body.gate_weights(batch)
+                levels = body.gate_weights(module.inputs(batch))
                 if not -len(levels) <= level < len(levels):
                     raise ValueError(
                         f"level={level} does not exist: this "

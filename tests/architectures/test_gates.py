@@ -81,9 +81,10 @@ def test_gate_weights_is_the_mean_of_the_row_gates(name, mixed_data, monkeypatch
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.index) == ["task_0", "task_1", "task_2"]
     np.testing.assert_allclose(frame.sum(axis=1), 1.0, rtol=1e-6)
-    body = est.net_.module_.body
+    module = est.net_.module_
     with torch.no_grad():
-        experts, rows = body.gate_weights(torch.as_tensor(X, dtype=torch.float32))[-1]
+        inputs = module.inputs(torch.as_tensor(X, dtype=torch.float32))
+        experts, rows = module.body.gate_weights(inputs)[-1]
     assert list(frame.columns) == experts
     for task, g in rows.items():
         np.testing.assert_allclose(frame.loc[task], g.mean(dim=0).numpy(), rtol=1e-5)

@@ -1,0 +1,468 @@
+"""Raw features in: which columns are categorical, and how every column is encoded.
+
+:class:`FeatureEncoder` is learned once in ``MultiTaskEstimator.fit`` and pickled
+with the estimator. It turns ``X`` -- a pandas DataFrame whose columns are
+numeric, bool, ``category``, ``object`` or ``string`` with missing values
+anywhere, or a numeric array, sparse matrix or memory map -- into one float32
+matrix whose column ``j`` encodes column ``j`` of ``X``:
+
+- a **numeric** column keeps its values, a missing value as NaN. The network's
+  input layer (:class:`sklearn_mtl._network.FeatureLayer`) imputes, flags and
+  scales them per batch with the statistics learned here (:class:`FeatureLayout`):
+  the median and the inter-quartile range of each column, and which columns had
+  missing values in fit;
+- a **categorical** column becomes slot numbers, small integers stored exactly
+  as floats: ``1..k`` for the categories seen at least ``min_frequency`` times
+  in fit (from :class:`~sklearn.preprocessing.OrdinalEncoder`), one slot shared
+  by the rarer categories and by categories first seen at predict, one for a
+  missing value; ``0`` stands for a value of a kind that fit never saw (a
+  missing value, or an unseen category when fit had no rare one), which the
+  network reads as all zeros.
+
+Numeric arrays and memory maps therefore pass through unchanged, without a copy,
+and the data module, the engine and memory-mapped training read them as
+before. A DataFrame with categorical columns is encoded once per fit; at predict
+it is encoded batch by batch as the network reads it (:class:`EncodedRows`).
+"""
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import OrdinalEncoder
+from sklearn.utils.validation import validate_data
+
+from ._data import CHUNK_BYTES, validate_features
+
+#: Rows (drawn once, with a fixed seed) whose quantiles give the numeric
+#: columns' centre and scale; all rows when X has fewer.
+STATISTICS_ROWS = 10_000
+
+#: Slot numbers are stored in float32, exact up to this many slots.
+MAX_SLOTS = 2**24
+
+_UNKNOWN, _MISSING = -1, -2
+
+
+@dataclass(frozen=True)
+class FeatureLayout:
+    """What the network's input layer needs to know about the encoded columns.
+
+    Attributes
+    ----------
+    n_features : int
+        Columns of the encoded matrix (those of ``X``).
+    numeric : ndarray of int
+        Positions of the numeric columns.
+    center, scale : ndarray of float32
+        Per numeric column: ``(x - center) * scale`` is the robustly scaled
+        value (the median, and 1 / inter-quartile range; 0 for a constant column).
+    missing : ndarray of int
+        Positions, among the numeric columns, of those with missing values in
+        fit: each gets a 0/1 missing-indicator input.
+    categorical : ndarray of int
+        Positions of the categorical columns.
+    n_slots : tuple of int
+        Per categorical column, its number of slots (codes ``1..n``).
+    """
+
+    n_features: int
+    numeric: np.ndarray
+    center: np.ndarray
+    scale: np.ndarray
+    missing: np.ndarray
+    categorical: np.ndarray
+    n_slots: tuple
+
+
+def is_categorical_dtype(dtype):
+    """Whether ``categorical_features="from_dtype"`` makes a column of ``dtype`` categorical."""
+    return isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype)) or dtype == np.dtype(object)
+
+
+def _is_numeric_dtype(dtype):
+    return pd.api.types.is_bool_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
+    )
+
+
+def categorical_mask(categorical_features, X):
+    """Boolean mask of the categorical columns of ``X``, checked against ``X``.
+
+    ``categorical_features`` is ``"from_dtype"`` (a DataFrame's ``category``,
+    ``object`` and ``string`` columns; none for an array), None (none), or an
+    array-like of column names, of column indices or a boolean mask. Returns
+    None when no column can be categorical.
+    """
+    frame = isinstance(X, pd.DataFrame)
+    if frame:
+        _check_column_dtypes(X, categorical_features)
+    if categorical_features is None or (isinstance(categorical_features, str) and not frame):
+        return None
+    if isinstance(categorical_features, str):  # "from_dtype", the only string allowed
+        return np.array([is_categorical_dtype(dtype) for dtype in X.dtypes], dtype=bool)
+    if not frame and np.ndim(X) != 2:
+        return None  # validate_data says what is wrong with X
+    n_features = np.shape(X)[1]
+    spec = np.asarray(categorical_features)
+    if spec.size == 0:
+        return np.zeros(n_features, dtype=bool)
+    if spec.ndim != 1:
+        raise ValueError(
+            "categorical_features must be 'from_dtype', None or a 1-D array-like of column "
+            f"names, indices or booleans; got an array of shape {spec.shape}."
+        )
+    if spec.dtype.kind == "b":
+        if len(spec) != n_features:
+            raise ValueError(
+                f"categorical_features is a boolean mask of length {len(spec)}, but X has "
+                f"{n_features} columns; give one boolean per column."
+            )
+        return spec.copy()
+    if spec.dtype.kind in "iu":
+        if spec.min() < 0 or spec.max() >= n_features:
+            raise ValueError(
+                f"categorical_features holds column indices {sorted(spec.tolist())}, but X has "
+                f"{n_features} columns (indices 0 to {n_features - 1})."
+            )
+        mask = np.zeros(n_features, dtype=bool)
+        mask[spec] = True
+        return mask
+    if spec.dtype.kind in "UO" and all(isinstance(name, str) for name in spec):
+        if not frame:
+            raise ValueError(
+                "categorical_features names columns, but X has no column names; pass a pandas "
+                "DataFrame, or give column indices or a boolean mask."
+            )
+        columns = [str(c) for c in X.columns]
+        unknown = [name for name in spec if name not in columns]
+        if unknown:
+            raise ValueError(
+                f"categorical_features names columns that X does not have: {unknown}; X's "
+                f"columns are {columns}."
+            )
+        return np.isin(columns, spec)
+    raise ValueError(
+        "categorical_features must be 'from_dtype', None, or an array-like of column names "
+        f"(str), column indices (int) or booleans; got {categorical_features!r}."
+    )
+
+
+def _check_column_dtypes(X, categorical_features):
+    """A clear error for a DataFrame column that is neither numeric nor categorical."""
+    declared = categorical_features is not None and not isinstance(categorical_features, str)
+    for name, dtype in X.dtypes.items():
+        if not (_is_numeric_dtype(dtype) or is_categorical_dtype(dtype) or declared):
+            raise ValueError(
+                f"Column {name!r} of X has dtype {dtype}, which is neither numeric nor "
+                "categorical; convert it to numbers (e.g. a timestamp to seconds) or to "
+                "strings, or list it in categorical_features."
+            )
+
+
+class FeatureEncoder:
+    """The encoding of ``X`` learned in fit (see the module's docstring).
+
+    Parameters
+    ----------
+    categorical_features : "from_dtype", None or array-like
+        Which columns are categorical (see :func:`categorical_mask`).
+    min_frequency : int or float
+        Categories seen fewer times than this in fit (a fraction of the rows
+        when a float below 1) share the rare-category slot.
+
+    Attributes
+    ----------
+    is_categorical_ : ndarray of bool
+        Set by :meth:`validate` with ``reset=True``.
+    layout_ : FeatureLayout
+        Set by :meth:`fit_transform`.
+    """
+
+    def __init__(self, categorical_features="from_dtype", min_frequency=1):
+        self.categorical_features = categorical_features
+        self.min_frequency = min_frequency
+
+    @property
+    def has_categorical(self):
+        return bool(self.is_categorical_.any())
+
+    @property
+    def categorical_mask(self):
+        """``is_categorical_``, or None when no column is categorical (HGB's convention)."""
+        return self.is_categorical_ if self.has_categorical else None
+
+    def validate(self, estimator, X, *, reset):
+        """``X`` checked as ``validate_data`` does; ``reset=True`` in fit.
+
+        Returns a float32 array or memory map when no column is categorical
+        (NaN allowed, infinity not), else a DataFrame (an array is wrapped in one,
+        its columns then named by position). Sets or checks ``n_features_in_``
+        and ``feature_names_in_`` of ``estimator``.
+        """
+        if isinstance(X, pd.DataFrame) and not reset:
+            _check_column_order(estimator, X)
+        if reset:
+            self.is_categorical_ = categorical_mask(self.categorical_features, X)
+        if self.is_categorical_ is None or not self.has_categorical:
+            X = validate_features(estimator, X, reset=reset)
+            if reset:
+                self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
+            return X
+        validate_data(estimator, X, skip_check_array=True, reset=reset)
+        if not isinstance(X, pd.DataFrame):
+            values = np.asarray(X, dtype=object)
+            if values.ndim != 2:
+                raise ValueError(
+                    f"Expected a 2-D X of shape (n_samples, n_features), got shape {values.shape}."
+                )
+            X = pd.DataFrame(values)
+        if len(X) == 0:
+            raise ValueError("X has 0 rows; at least one is required.")
+        return X
+
+    def fit_transform(self, X, sample_weight):
+        """Learn the encoding from validated ``X``; return the encoded training matrix.
+
+        ``sample_weight`` is None or ``(n_samples, n_tasks)``; the numeric
+        statistics weigh each row by its mean weight over the tasks.
+        """
+        n_features = X.shape[1]
+        positions = np.arange(n_features)
+        numeric, categorical = positions[~self.is_categorical_], positions[self.is_categorical_]
+        self._slot_tables = []
+        if self.has_categorical:
+            self._encoders = [self._fit_column(X.iloc[:, j]) for j in categorical]
+            encoded = self.encode(X)
+        else:
+            encoded = X
+        if sample_weight is None:
+            row_weights = np.ones(X.shape[0])
+        else:
+            row_weights = np.asarray(sample_weight, dtype=np.float64).mean(axis=1)
+        center, scale, missing = _numeric_statistics(encoded, numeric, row_weights)
+        self.layout_ = FeatureLayout(
+            n_features=n_features,
+            numeric=numeric,
+            center=center,
+            scale=scale,
+            missing=missing,
+            categorical=categorical,
+            n_slots=tuple(int(table.max()) for table in self._slot_tables),
+        )
+        return encoded
+
+    def _fit_column(self, column):
+        """An OrdinalEncoder for one categorical column, and its table of slot numbers."""
+        values = _category_strings(column)
+        min_frequency = self.min_frequency
+        if isinstance(min_frequency, numbers.Integral) and min_frequency <= 1:
+            min_frequency = None
+        encoder = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=_UNKNOWN,
+            encoded_missing_value=_MISSING,
+            min_frequency=min_frequency,
+        ).fit(values)
+        seen = np.array([c for c in encoder.categories_[0] if not pd.isna(c)], dtype=object)
+        codes = encoder.transform(seen.reshape(-1, 1)).ravel() if len(seen) else seen
+        # Table indexed by code + 2: missing (-2), unknown (-1), then each code.
+        distinct = np.unique(codes).astype(int)
+        table = np.zeros(int(distinct.max(initial=0)) + 3, dtype=np.int64)
+        table[distinct + 2] = np.arange(1, len(distinct) + 1)
+        n_slots = len(distinct)
+        infrequent = encoder.infrequent_categories_[0]
+        if infrequent is not None and len(infrequent):
+            table[_UNKNOWN + 2] = table[int(encoder.transform([[infrequent[0]]])[0, 0]) + 2]
+        if pd.isna(values).any():
+            n_slots += 1
+            table[_MISSING + 2] = n_slots
+        if n_slots >= MAX_SLOTS:
+            raise ValueError(
+                f"Column {column.name!r} has {n_slots} categories; at most {MAX_SLOTS - 1} "
+                "are supported. Raise min_frequency to group the rare ones."
+            )
+        self._slot_tables.append(table)
+        return encoder
+
+    def encode(self, X):
+        """The encoded float32 matrix of a validated DataFrame (all of it)."""
+        encoded = np.empty(X.shape, dtype=np.float32)
+        categorical = iter(zip(self._encoders, self._slot_tables))
+        for j, is_categorical in enumerate(self.is_categorical_):
+            column = X.iloc[:, j]
+            if is_categorical:
+                encoder, table = next(categorical)
+                codes = encoder.transform(_category_strings(column)).ravel().astype(np.int64)
+                encoded[:, j] = table[codes + 2]
+            else:
+                encoded[:, j] = _numeric_values(column)
+        return encoded
+
+    def transform(self, X):
+        """Validated ``X`` as the network reads it: an array, a map or :class:`EncodedRows`."""
+        return EncodedRows(X, self) if self.has_categorical else X
+
+
+class EncodedRows:
+    """A validated DataFrame whose rows are encoded when they are read.
+
+    Prediction reads it one batch of rows at a time (``rows[start:stop]``), so
+    that only a batch of it is ever encoded at once; ``np.asarray(rows)``
+    encodes it whole.
+    """
+
+    def __init__(self, frame, encoder):
+        self.frame = frame
+        self.encoder = encoder
+
+    @property
+    def shape(self):
+        return self.frame.shape
+
+    def __len__(self):
+        return len(self.frame)
+
+    def __getitem__(self, rows):
+        return self.encoder.encode(self.frame.iloc[rows])
+
+    def __array__(self, dtype=None, copy=None):
+        encoded = self.encoder.encode(self.frame)
+        return encoded if dtype is None else encoded.astype(dtype, copy=False)
+
+
+def _check_column_order(estimator, X):
+    """A clear error when X has the columns of fit in another order (sklearn names the others)."""
+    fitted = getattr(estimator, "feature_names_in_", None)
+    columns = [str(c) for c in X.columns]
+    if fitted is None or sorted(columns) != sorted(fitted) or columns == list(fitted):
+        return
+    moved = [name for name, expected in zip(columns, fitted) if name != expected]
+    raise ValueError(
+        "Feature names must be in the same order as they were in fit: X has the columns "
+        f"of fit, but {moved} are not where fit had them. Reorder them as in fit, e.g. "
+        "X[estimator.feature_names_in_]."
+    )
+
+
+def _category_strings(column):
+    """A column as an ``(n, 1)`` object array of strings, NaN where missing.
+
+    Every category becomes its string, so that one column's categories are
+    comparable (``OrdinalEncoder`` refuses a mix of types) and a category
+    reads the same in fit and at predict whatever the column's dtype.
+    """
+    values = np.full(len(column), np.nan, dtype=object)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        present = codes >= 0
+        names = np.asarray(column.cat.categories.astype(str), dtype=object)
+        values[present] = names[codes[present]]
+    else:
+        present = ~column.isna().to_numpy()
+        values[present] = column.to_numpy(dtype=object)[present].astype(str)
+    return values.reshape(-1, 1)
+
+
+def _numeric_values(column):
+    """A numeric or bool column as float32, NaN where missing; clear errors for other values."""
+    try:
+        values = column.to_numpy(dtype=np.float32, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"Column {column.name!r} of X is treated as numeric but holds values that are not "
+            "numbers; list it in categorical_features, or convert it to numbers."
+        ) from None
+    if np.isinf(values).any():
+        raise ValueError(
+            f"Input X contains infinity or a value too large for float32 in column "
+            f"{column.name!r}; replace it (NaN is read as a missing value)."
+        )
+    return values
+
+
+def _numeric_statistics(X, numeric, sample_weight):
+    """Median, 1 / inter-quartile range and missing columns of the numeric columns.
+
+    Quantiles are weighted by ``sample_weight`` (a weight of k counts as k
+    copies of the row) on at most ``STATISTICS_ROWS`` rows, read a few MB at a
+    time so that a memory map is never loaded whole; the missing columns are
+    found over all rows.
+    """
+    missing = np.flatnonzero(_columns_with_nan(X, numeric))
+    n = X.shape[0]
+    rows = np.arange(n)
+    if n > STATISTICS_ROWS:
+        rows = np.sort(np.random.RandomState(0).choice(n, STATISTICS_ROWS, replace=False))
+    # One row per column, so that each column's values are contiguous.
+    sample = np.empty((len(numeric), len(rows)), dtype=np.float32)
+    every_column = len(numeric) == X.shape[1]
+    step = max(1, _chunk_rows(X) // 4)
+    for start in range(0, len(rows), step):
+        chunk = np.asarray(X[rows[start : start + step]])
+        sample[:, start : start + step] = (chunk if every_column else chunk[:, numeric]).T
+    weights = np.asarray(sample_weight, dtype=np.float64)[rows]
+    statistics = np.zeros((5, len(numeric)))
+    step = max(1, (1 << 16) // len(rows))
+    for start in range(0, len(numeric), step):
+        block = sample[start : start + step]
+        statistics[:, start : start + step] = _weighted_quantiles(block, weights)
+    q1, median, q3, low, high = statistics
+    spread = q3 - q1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(spread > 0, 1 / spread, np.where(high > low, 2 / (high - low), 0.0))
+    scale = np.where(np.isfinite(scale), scale, 0.0)
+    center = np.where(np.isfinite(median), median, 0.0)
+    return center.astype(np.float32), scale.astype(np.float32), missing
+
+
+def _chunk_rows(X):
+    """Rows of X in about ``CHUNK_BYTES``."""
+    return max(1, CHUNK_BYTES // max(1, X.shape[1] * X.dtype.itemsize))
+
+
+def _columns_with_nan(X, numeric):
+    """Which of the ``numeric`` columns of X hold a NaN, reading X a few MB at a time."""
+    found = np.zeros(len(numeric), dtype=bool)
+    every_column = len(numeric) == X.shape[1]
+    step = _chunk_rows(X)
+    for start in range(0, X.shape[0], step):
+        chunk = X[start : start + step]
+        found |= np.isnan(chunk if every_column else chunk[:, numeric]).any(axis=0)
+    return found
+
+
+def _weighted_quantiles(values, weights):
+    """Per row of ``values`` (a column of X): weighted quartiles, minimum and maximum.
+
+    The quartiles are those of the inverted CDF, so that a weight of k gives
+    what k copies of a value give. NaN values and zero weights are left out; a
+    row without any value gets NaN quartiles.
+    """
+    n_columns = values.shape[0]
+    if not values.size:
+        return [np.full(n_columns, np.nan)] * 3 + [np.zeros(n_columns)] * 2
+    if weights.min() == weights.max() > 0 and not np.isnan(values).any():
+        # Equal weights: the same quartiles by partial sorting, much faster.
+        quartiles = np.quantile(values, (0.25, 0.5, 0.75), axis=1, method="inverted_cdf")
+        return (*quartiles, values.min(axis=1), values.max(axis=1))
+    counted = (weights > 0) & ~np.isnan(values)
+    order = np.argsort(np.where(counted, values, np.inf), axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    cumulative = np.cumsum(np.take_along_axis(np.where(counted, weights, 0.0), order, 1), axis=1)
+    total = cumulative[:, -1]
+    last = values.shape[1] - 1
+    rows = np.arange(n_columns)
+    quartiles = [
+        ordered[rows, np.minimum((cumulative < q * total[:, None]).sum(axis=1), last)]
+        for q in (0.25, 0.5, 0.75)
+    ]
+    empty = total <= 0
+    low = np.where(counted, values, np.inf).min(axis=1)
+    high = np.where(counted, values, -np.inf).max(axis=1)
+    return (
+        *(np.where(empty, np.nan, q) for q in quartiles),
+        np.where(empty, 0.0, low),
+        np.where(empty, 0.0, high),
+    )
