@@ -136,7 +136,7 @@ def categorical_mask(categorical_features, X):
                 "DataFrame, or give column indices or a boolean mask."
             )
         columns = [str(c) for c in X.columns]
-        unknown = [name for name in spec if name not in columns]
+        unknown = [str(name) for name in spec if name not in columns]
         if unknown:
             raise ValueError(
                 f"categorical_features names columns that X does not have: {unknown}; X's "
@@ -272,7 +272,7 @@ class FeatureEncoder:
         table = np.zeros(int(distinct.max(initial=0)) + 3, dtype=np.int64)
         table[distinct + 2] = np.arange(1, len(distinct) + 1)
         n_slots = len(distinct)
-        infrequent = encoder.infrequent_categories_[0]
+        infrequent = encoder.infrequent_categories_[0] if min_frequency is not None else None
         if infrequent is not None and len(infrequent):
             table[_UNKNOWN + 2] = table[int(encoder.transform([[infrequent[0]]])[0, 0]) + 2]
         if pd.isna(values).any():
@@ -368,7 +368,8 @@ def _category_strings(column):
 def _numeric_values(column):
     """A numeric or bool column as float32, NaN where missing; clear errors for other values."""
     try:
-        values = column.to_numpy(dtype=np.float32, na_value=np.nan)
+        with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused below
+            values = column.to_numpy(dtype=np.float32, na_value=np.nan)
     except (TypeError, ValueError):
         raise ValueError(
             f"Column {column.name!r} of X is treated as numeric but holds values that are not "
