@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, cross_validate
 
-from sklearn_mtl import MultiTaskEstimator, task_scorer
+from sklearn_mtl import MultiTaskEstimator, TargetDict, task_scorer
 from sklearn_mtl.datasets import make_multitask
 from sklearn_mtl.weighting import StaticWeighting
 
@@ -113,3 +113,25 @@ def test_models_fitted_on_workers_come_back_bounded_and_picklable(client, data):
                 restored.predict(X)[task], local_est.predict(X)[task], err_msg=task
             )
     np.testing.assert_array_equal(results["test_score"], local["test_score"])
+
+
+def test_raw_frame_search_on_dask_gives_the_local_cv_results(client):
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(
+        {
+            "x": rng.normal(size=240),
+            "colour": pd.Categorical(rng.choice(["red", "blue", None], 240)),
+            "note": pd.Series(rng.choice(["a", "b"], 240), dtype="string"),
+        }
+    )
+    Y = TargetDict(t=np.where((X["colour"] == "red") | (X["x"] > 1), "yes", "no"))
+    grid = {"min_frequency": [1, 100]}
+    local = GridSearchCV(MultiTaskEstimator(**BASE), grid, cv=3).fit(X, Y)
+    with joblib.parallel_backend("dask"):
+        remote = GridSearchCV(MultiTaskEstimator(**BASE), grid, cv=3, n_jobs=-1).fit(X, Y)
+    _same_results(local, remote)
+    np.testing.assert_array_equal(
+        remote.predict_proba(X)["t"], local.best_estimator_.predict_proba(X)["t"]
+    )
