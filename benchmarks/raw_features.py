@@ -43,6 +43,7 @@ METHODS = ["raw DataFrame", "one-hot pipeline", "HGB per task"]
 VARIANTS = {
     "default": {},
     "numeric: robust, no clipping": {"clip": False},
+    "numeric: robust, clipping at 3": {"clip": 3.0},
     "numeric: standard scaling": {"numeric": "standard"},
     "numeric: quantile-normal": {"numeric": "quantile"},
     "categories: all one-hot": {"one_hot_max": 10**9},
@@ -93,8 +94,8 @@ def apply_variant(variant, X, X_eval):
 
     if "one_hot_max" in variant:
         network.ONE_HOT_MAX_SLOTS = variant["one_hot_max"]
-    if variant.get("clip") is False:
-        network.CLIP = float("inf")
+    if "clip" in variant:
+        network.CLIP = variant["clip"] or float("inf")
     kind = variant.get("numeric")
     if kind is None:
         return X, X_eval
@@ -283,7 +284,8 @@ def main():
     )
     seeds = range(args.seeds)
     if args.choices:
-        rows = [run("raw DataFrame", s, "val", v) for v in VARIANTS for s in seeds]
+        choices = [v for v in VARIANTS if v != "numeric: as given"]
+        rows = [run("raw DataFrame", s, "val", v) for v in choices for s in seeds]
         table(rows, "variant", "Validation split of the training file")
     elif args.arrays:
         variants = ["default", "numeric: as given"]

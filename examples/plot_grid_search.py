@@ -3,7 +3,7 @@ Grid search over task weights and layer sizes in a Pipeline
 ===========================================================
 
 A :class:`~sklearn_mtl.MultiTaskEstimator` is an ordinary scikit-learn
-estimator: it sits at the end of a :class:`~sklearn.pipeline.Pipeline`
+estimator: it sits at the end of a :class:`~sklearn.pipeline.Pipeline`, here
 behind a :class:`~sklearn.compose.ColumnTransformer`, and
 :class:`~sklearn.model_selection.GridSearchCV` tunes its parameters. Here the
 search tunes the weight of the marital-status task
@@ -34,9 +34,11 @@ X_train, X_test, Y_train, Y_test = train_test_split(
 )
 
 # %%
-# The pipeline: one-hot encode the categories, scale the numbers, then one
-# network for the three tasks. Step names are lower-cased class names, so the
-# estimator's parameters are ``multitaskestimator__<name>``.
+# The estimator would encode Adult's DataFrame itself; a Pipeline is where
+# your own preprocessing goes when you want to choose it. This one one-hot
+# encodes the categories and scales the numbers, then one network learns the
+# three tasks. Step names are lower-cased class names, so the estimator's
+# parameters are ``multitaskestimator__<name>``.
 
 model = make_pipeline(
     make_column_transformer(

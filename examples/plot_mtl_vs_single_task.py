@@ -7,15 +7,13 @@ tasks can help or hurt each other.
 :func:`~sklearn_mtl.inspection.compare_single_task` answers per task with
 cross-validation, and
 :func:`~sklearn_mtl.inspection.task_affinity` shows which tasks pull the
-shared network in the same direction. Both work on a Pipeline that ends in a
-:class:`~sklearn_mtl.MultiTaskEstimator`.
+shared network in the same direction. Both take a
+:class:`~sklearn_mtl.MultiTaskEstimator` (here fitted on Adult's DataFrame as
+it comes) or a Pipeline that ends in one.
 """
 
 import matplotlib.pyplot as plt
-from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.model_selection import KFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklearn_mtl import MultiTaskEstimator
 from sklearn_mtl.datasets import ADULT_TASKS, load_adult
@@ -36,28 +34,18 @@ for targets in (Y, Y_test):
         {"Married-AF-spouse": "Married-civ-spouse"}
     )
 
-model = make_pipeline(
-    make_column_transformer(
-        (
-            OneHotEncoder(handle_unknown="ignore"),
-            make_column_selector(dtype_include="category"),
-        ),
-        (StandardScaler(), make_column_selector(dtype_include="number")),
-        sparse_threshold=0.0,
-    ),
-    MultiTaskEstimator(
-        tasks=ADULT_TASKS,
-        hidden_layer_sizes=(64, 32),
-        max_epochs=15,
-        batch_size=256,
-        random_state=0,
-    ),
+model = MultiTaskEstimator(
+    tasks=ADULT_TASKS,
+    hidden_layer_sizes=(64, 32),
+    max_epochs=15,
+    batch_size=256,
+    random_state=0,
 )
 
 # %%
 # Multi-task versus single-task, per task
 # ---------------------------------------
-# Each fold fits the pipeline on all three tasks and, for each task, a clone
+# Each fold fits the estimator on all three tasks and, for each task, a clone
 # with the same parameters on that task alone. ``difference`` is the mean
 # paired difference of the test scores; the verdict says "helps" or "hurts"
 # when it exceeds twice its standard error across folds.

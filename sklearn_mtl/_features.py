@@ -39,6 +39,10 @@ from ._data import CHUNK_BYTES, validate_features
 #: columns' centre and scale; all rows when X has fewer.
 STATISTICS_ROWS = 10_000
 
+#: The inter-quartile range of a normal distribution in standard deviations,
+#: so that robust scaling gives Gaussian columns unit variance.
+IQR_PER_STD = 1.3489795
+
 #: Slot numbers are stored in float32, exact up to this many slots.
 MAX_SLOTS = 2**24
 
@@ -57,7 +61,9 @@ class FeatureLayout:
         Positions of the numeric columns.
     center, scale : ndarray of float32
         Per numeric column: ``(x - center) * scale`` is the robustly scaled
-        value (the median, and 1 / inter-quartile range; 0 for a constant column).
+        value (the median, and ``IQR_PER_STD`` / inter-quartile range, or 1 /
+        standard deviation where the quartiles coincide; 0 for a constant
+        column).
     missing : ndarray of int
         Positions, among the numeric columns, of those with missing values in
         fit: each gets a 0/1 missing-indicator input.
@@ -384,7 +390,7 @@ def _numeric_values(column):
 
 
 def _numeric_statistics(X, numeric, sample_weight):
-    """Median, 1 / inter-quartile range and missing columns of the numeric columns.
+    """Median, scale (from the inter-quartile range or standard deviation), missing columns.
 
     Quantiles are weighted by ``sample_weight`` (a weight of k counts as k
     copies of the row) on at most ``STATISTICS_ROWS`` rows, read a few MB at a
@@ -404,15 +410,17 @@ def _numeric_statistics(X, numeric, sample_weight):
         chunk = np.asarray(X[rows[start : start + step]])
         sample[:, start : start + step] = (chunk if every_column else chunk[:, numeric]).T
     weights = np.asarray(sample_weight, dtype=np.float64)[rows]
-    statistics = np.zeros((5, len(numeric)))
+    statistics = np.zeros((4, len(numeric)))
     step = max(1, (1 << 16) // len(rows))
     for start in range(0, len(numeric), step):
         block = sample[start : start + step]
-        statistics[:, start : start + step] = _weighted_quantiles(block, weights)
-    q1, median, q3, low, high = statistics
-    spread = q3 - q1
+        statistics[:, start : start + step] = _weighted_statistics(block, weights)
+    q1, median, q3, std = statistics
+    # A column whose quartiles coincide (mostly zeros, say) is scaled by its
+    # standard deviation instead: its rare values are its information.
+    spread = np.where(q3 > q1, (q3 - q1) / IQR_PER_STD, std)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(spread > 0, 1 / spread, np.where(high > low, 2 / (high - low), 0.0))
+        scale = np.where(spread > 0, 1 / spread, 0.0)
     scale = np.where(np.isfinite(scale), scale, 0.0)
     center = np.where(np.isfinite(median), median, 0.0)
     return center.astype(np.float32), scale.astype(np.float32), missing
@@ -434,24 +442,25 @@ def _columns_with_nan(X, numeric):
     return found
 
 
-def _weighted_quantiles(values, weights):
-    """Per row of ``values`` (a column of X): weighted quartiles, minimum and maximum.
+def _weighted_statistics(values, weights):
+    """Per row of ``values`` (a column of X): weighted quartiles and standard deviation.
 
     The quartiles are those of the inverted CDF, so that a weight of k gives
     what k copies of a value give. NaN values and zero weights are left out; a
-    row without any value gets NaN quartiles.
+    row without any value gets NaN quartiles and a standard deviation of 0.
     """
     n_columns = values.shape[0]
     if not values.size:
-        return [np.full(n_columns, np.nan)] * 3 + [np.zeros(n_columns)] * 2
+        return [np.full(n_columns, np.nan)] * 3 + [np.zeros(n_columns)]
     if weights.min() == weights.max() > 0 and not np.isnan(values).any():
         # Equal weights: the same quartiles by partial sorting, much faster.
         quartiles = np.quantile(values, (0.25, 0.5, 0.75), axis=1, method="inverted_cdf")
-        return (*quartiles, values.min(axis=1), values.max(axis=1))
+        return (*quartiles, values.std(axis=1, dtype=np.float64))
     counted = (weights > 0) & ~np.isnan(values)
+    counted_weights = np.where(counted, weights, 0.0)
     order = np.argsort(np.where(counted, values, np.inf), axis=1, kind="stable")
     ordered = np.take_along_axis(values, order, axis=1)
-    cumulative = np.cumsum(np.take_along_axis(np.where(counted, weights, 0.0), order, 1), axis=1)
+    cumulative = np.cumsum(np.take_along_axis(counted_weights, order, axis=1), axis=1)
     total = cumulative[:, -1]
     last = values.shape[1] - 1
     rows = np.arange(n_columns)
@@ -460,10 +469,11 @@ def _weighted_quantiles(values, weights):
         for q in (0.25, 0.5, 0.75)
     ]
     empty = total <= 0
-    low = np.where(counted, values, np.inf).min(axis=1)
-    high = np.where(counted, values, -np.inf).max(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        present = np.where(counted, values, 0.0)
+        mean = (counted_weights * present).sum(axis=1) / total
+        variance = (counted_weights * (present - mean[:, None]) ** 2).sum(axis=1) / total
     return (
         *(np.where(empty, np.nan, q) for q in quartiles),
-        np.where(empty, 0.0, low),
-        np.where(empty, 0.0, high),
+        np.where(empty, 0.0, np.sqrt(np.maximum(variance, 0.0))),
     )
