@@ -33,7 +33,8 @@ ONE_HOT_MAX_SLOTS = 16
 #: Scaled numeric inputs are smoothly clipped into ``(-CLIP, CLIP)``.
 CLIP = 5.0
 
-# Infinity after scaling (an overflow) stands in as this, so that clipping stays finite.
+# Scaled values are first clamped to this, so that squaring them in the
+# clipping cannot overflow float32 (an overflow would clip to 0, not to CLIP).
 _LIMIT = 1e18
 
 
@@ -77,14 +78,17 @@ class NumericInputs(nn.Module):
         self.register_buffer("positions", None if every_column else _long(positions))
         self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.register_buffer("offset", -self.center * self.scale)
         self.register_buffer("missing", _long(missing) if len(missing) else None)
         self.out_features = len(positions) + len(missing)
 
     def forward(self, x):
         if self.positions is not None:
             x = x.index_select(1, self.positions)
-        z = torch.nan_to_num((x - self.center) * self.scale, nan=0.0, posinf=_LIMIT, neginf=-_LIMIT)
-        z = z * torch.rsqrt(1 + (z / CLIP) ** 2)
+        # Few fused kernels: this runs on every batch of every numeric input.
+        z = torch.addcmul(self.offset, x, self.scale)
+        z = torch.nan_to_num_(z, nan=0.0).clamp_(-_LIMIT, _LIMIT)
+        z = z * torch.rsqrt_(torch.addcmul(z.new_ones(()), z, z, value=CLIP**-2))
         if self.missing is None:
             return z
         return torch.cat([z, x.index_select(1, self.missing).isnan().to(z.dtype)], dim=1)

@@ -202,8 +202,15 @@ def test_outliers_at_predict_stay_finite_and_bounded():
     amount = est.predict(probe)["amount"]
     proba = est.predict_proba(probe)["big"]
     assert np.isfinite(amount).all() and np.isfinite(proba).all()
-    # Smooth clipping saturates: 1e20 and 1e30 read alike.
+    # Smooth clipping saturates: 1e20 and 1e30 read alike, at the clipping bound.
     assert abs(amount[0] - amount[2]) < 1e-3 * (1 + abs(amount[0]))
+    numeric = est.net_.module_.inputs.numeric
+    column = X.columns.get_loc("size")
+    rows = torch.zeros(5, X.shape[1])
+    rows[:, column] = torch.tensor([1e30, -1e30, 1e20, float("inf"), float("nan")])
+    scaled = numeric(rows)[:, column].tolist()
+    np.testing.assert_allclose(scaled[:4], [5, -5, 5, 5], rtol=1e-6)
+    assert scaled[4] == 0.0  # missing reads as the median
 
 
 def test_missing_numeric_values_in_arrays_are_imputed_and_flagged():
