@@ -42,8 +42,9 @@ PARAMS = dict(max_epochs=30, batch_size=512, early_stopping=True, n_iter_no_chan
 METHODS = ["raw DataFrame", "one-hot pipeline", "HGB per task"]
 VARIANTS = {
     "default": {},
-    "numeric: robust, no clipping": {"clip": False},
-    "numeric: robust, clipping at 3": {"clip": 3.0},
+    "numeric: no clipping": {"clip": None},
+    "numeric: smooth clipping at 5": {"smooth": 5.0},
+    "numeric: RealMLP's (IQR units, smooth clipping at 3)": {"smooth": 3.0, "iqr_units": True},
     "numeric: standard scaling": {"numeric": "standard"},
     "numeric: quantile-normal": {"numeric": "quantile"},
     "categories: all one-hot": {"one_hot_max": 10**9},
@@ -96,6 +97,16 @@ def apply_variant(variant, X, X_eval):
         network.ONE_HOT_MAX_SLOTS = variant["one_hot_max"]
     if "clip" in variant:
         network.CLIP = variant["clip"] or float("inf")
+    if "smooth" in variant:
+        network.NumericInputs.forward = smooth_clipping(variant["smooth"])
+    if variant.get("iqr_units"):
+        statistics = features._numeric_statistics
+
+        def iqr_units(X, numeric, sample_weight):
+            center, scale, missing = statistics(X, numeric, sample_weight)
+            return center, scale / features.IQR_PER_STD, missing
+
+        features._numeric_statistics = iqr_units
     kind = variant.get("numeric")
     if kind is None:
         return X, X_eval
@@ -120,6 +131,19 @@ def apply_variant(variant, X, X_eval):
     X[columns] = transformer.fit_transform(X[columns])
     X_eval[columns] = transformer.transform(X_eval[columns])
     return X, X_eval
+
+
+def smooth_clipping(bound):
+    """``NumericInputs.forward`` with ``z / sqrt(1 + (z / bound)^2)`` instead of the clip."""
+    import torch
+
+    def forward(self, x):
+        if self.positions is not None:
+            x = x.index_select(1, self.positions)
+        z = torch.nan_to_num((x - self.center) * self.scale, nan=0.0).clamp(-1e18, 1e18)
+        return self._with_indicators(z * torch.rsqrt(1 + (z / bound) ** 2), x)
+
+    return forward
 
 
 def score(task, y_true, model_predict, model_proba):

@@ -202,7 +202,7 @@ def test_outliers_at_predict_stay_finite_and_bounded():
     amount = est.predict(probe)["amount"]
     proba = est.predict_proba(probe)["big"]
     assert np.isfinite(amount).all() and np.isfinite(proba).all()
-    # Smooth clipping saturates: 1e20 and 1e30 read alike, at the clipping bound.
+    # Clipping saturates: 1e20 and 1e30 read alike, at the clipping bound.
     assert abs(amount[0] - amount[2]) < 1e-3 * (1 + abs(amount[0]))
     numeric = est.net_.module_.inputs.numeric
     column = X.columns.get_loc("size")
