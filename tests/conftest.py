@@ -23,6 +23,22 @@ def rng():
 
 
 @pytest.fixture
+def training_data(monkeypatch):
+    """Records what each fit trains on: a list of ``(X, y, w)``, one per fit."""
+    from sklearn_mtl import _training
+
+    seen = []
+    make_dataset = _training.make_dataset
+
+    def recording(X, y, w, device):
+        seen.append((X, y, w))
+        return make_dataset(X, y, w, device)
+
+    monkeypatch.setattr(_training, "make_dataset", recording)
+    return seen
+
+
+@pytest.fixture
 def mixed_data():
     """300 rows, a regression, a binary and a 3-class task, strongly related."""
     return make_multitask(

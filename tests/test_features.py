@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from sklearn_mtl import MultiTaskEstimator, TargetDict, _data, _features, _training
+from sklearn_mtl import MultiTaskEstimator, TargetDict, _data, _features
 from sklearn_mtl.architectures import ARCHITECTURES
 from sklearn_mtl.inspection import compare_single_task, gate_weights, task_affinity
 from sklearn_mtl.weighting import WEIGHTINGS
@@ -231,18 +231,10 @@ def test_missing_numeric_values_in_arrays_are_imputed_and_flagged():
     np.testing.assert_allclose(est.predict(with_nan)["t"], est.predict(with_median)["t"])
 
 
-def test_numeric_arrays_are_not_copied(monkeypatch):
+def test_numeric_arrays_are_not_copied(training_data):
     X = np.random.RandomState(0).normal(size=(200, 4)).astype(np.float32)
-    seen = []
-    make_dataset = _training.make_dataset
-
-    def recording(X, y, w, device):
-        seen.append(X)
-        return make_dataset(X, y, w, device)
-
-    monkeypatch.setattr(_training, "make_dataset", recording)
     fit(X, {"t": X[:, 0]}, max_epochs=1)
-    assert seen[0] is X
+    assert training_data[0][0] is X
 
 
 def test_a_frame_is_encoded_once_per_fit_and_by_batches_at_predict(monkeypatch):

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_mtl import MultiTaskEstimator, TargetDict, _training, task_scorer
+from sklearn_mtl import MultiTaskEstimator, TargetDict, task_scorer
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_balanced_counts_labelled_rows_only(noise_data):
     assert balanced[:, 1].mean() > plain[:, 1].mean() + 0.2
 
 
-def test_class_weight_multiplies_sample_weight(noise_data, rng, monkeypatch):
+def test_class_weight_multiplies_sample_weight(noise_data, rng, training_data):
     X, Y, _ = noise_data
     sample_weight = rng.uniform(0.5, 2.0, size=len(X))
     class_weight = {"rare": {"yes": 4.0}}
@@ -111,17 +111,11 @@ def test_class_weight_multiplies_sample_weight(noise_data, rng, monkeypatch):
     # Compared in the loss: the features' scaling statistics are weighted by
     # sample_weight alone (as k copies of a row would weigh), so the two fits'
     # inputs differ slightly.
-    row_weights = []
-    make_dataset = _training.make_dataset
-
-    def recording(X, y, w, device):
-        row_weights.append(w)
-        return make_dataset(X, y, w, device)
-
-    monkeypatch.setattr(_training, "make_dataset", recording)
+    training_data.clear()
     _fit(X, single, class_weight=class_weight).fit(X, single, sample_weight=sample_weight)
     _fit(X, single).fit(X, single, sample_weight=by_hand)
-    np.testing.assert_allclose(row_weights[0], row_weights[1], rtol=1e-6)
+    (_, _, w_class), (_, _, w_hand) = training_data
+    np.testing.assert_allclose(w_class, w_hand, rtol=1e-6)
     assert combined.history_[-1, "train_loss_rare"] > 0
 
 
