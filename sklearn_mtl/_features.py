@@ -237,12 +237,10 @@ class FeatureEncoder:
         n_features = X.shape[1]
         positions = np.arange(n_features)
         numeric, categorical = positions[~self.is_categorical_], positions[self.is_categorical_]
-        self._slot_tables = []
-        if self.has_categorical:
-            self._encoders = [self._fit_column(X.iloc[:, j]) for j in categorical]
-            encoded = self.encode(X)
-        else:
-            encoded = X
+        fitted = [self._fit_column(X.iloc[:, j]) for j in categorical]
+        self._encoders = [encoder for encoder, _ in fitted]
+        self._slot_tables = [table for _, table in fitted]
+        encoded = self.encode(X) if self.has_categorical else X
         if sample_weight is None:
             row_weights = np.ones(X.shape[0])
         else:
@@ -260,7 +258,11 @@ class FeatureEncoder:
         return encoded
 
     def _fit_column(self, column):
-        """An OrdinalEncoder for one categorical column, and its table of slot numbers."""
+        """An OrdinalEncoder for one categorical column, and its table of slot numbers.
+
+        The table maps the encoder's code + 2 (missing -2, unknown -1, then
+        each category's code, rare ones sharing one) to a slot number.
+        """
         values = _category_strings(column)
         min_frequency = self.min_frequency
         if isinstance(min_frequency, numbers.Integral) and min_frequency <= 1:
@@ -273,7 +275,6 @@ class FeatureEncoder:
         ).fit(values)
         seen = np.array([c for c in encoder.categories_[0] if not pd.isna(c)], dtype=object)
         codes = encoder.transform(seen.reshape(-1, 1)).ravel() if len(seen) else seen
-        # Table indexed by code + 2: missing (-2), unknown (-1), then each code.
         distinct = np.unique(codes).astype(int)
         table = np.zeros(int(distinct.max(initial=0)) + 3, dtype=np.int64)
         table[distinct + 2] = np.arange(1, len(distinct) + 1)
@@ -289,8 +290,7 @@ class FeatureEncoder:
                 f"Column {column.name!r} has {n_slots} categories; at most {MAX_SLOTS - 1} "
                 "are supported. Raise min_frequency to group the rare ones."
             )
-        self._slot_tables.append(table)
-        return encoder
+        return encoder, table
 
     def encode(self, X):
         """The encoded float32 matrix of a validated DataFrame (all of it)."""
