@@ -201,7 +201,8 @@ def probe(method, seed, split, variant_name):
                 lambda m=model: m.predict_proba(X_eval),
             )
     else:
-        model = MultiTaskEstimator(tasks=ADULT_TASKS, random_state=seed, **PARAMS)
+        variant = {k: v for k, v in VARIANTS[variant_name].items() if k == "min_frequency"}
+        model = MultiTaskEstimator(tasks=ADULT_TASKS, random_state=seed, **PARAMS, **variant)
         if method == "one-hot pipeline":
             model = one_hot_pipeline(model)
         model.fit(X, Y)

@@ -63,7 +63,7 @@ class FeatureLayout:
         Per numeric column: ``(x - center) * scale`` is the robustly scaled
         value (the median, and ``IQR_PER_STD`` / inter-quartile range, or 1 /
         standard deviation where the quartiles coincide; 0 for a constant
-        column).
+        column; centre 0 and scale 1 for a column of 0s and 1s).
     missing : ndarray of int
         Positions, among the numeric columns, of those with missing values in
         fit: each gets a 0/1 missing-indicator input.
@@ -392,6 +392,8 @@ def _numeric_values(column):
 def _numeric_statistics(X, numeric, sample_weight):
     """Median, scale (from the inter-quartile range or standard deviation), missing columns.
 
+    A column holding only 0 and 1 keeps its values (centre 0, scale 1).
+
     Quantiles are weighted by ``sample_weight`` (a weight of k counts as k
     copies of the row) on at most ``STATISTICS_ROWS`` rows, read a few MB at a
     time so that a memory map is never loaded whole; the missing columns are
@@ -423,6 +425,10 @@ def _numeric_statistics(X, numeric, sample_weight):
         scale = np.where(spread > 0, 1 / spread, 0.0)
     scale = np.where(np.isfinite(scale), scale, 0.0)
     center = np.where(np.isfinite(median), median, 0.0)
+    # 0/1 columns (flags, one-hot columns made upstream) stay as they are:
+    # scaled, a rare flag would become a large input.
+    binary = ((sample == 0) | (sample == 1) | np.isnan(sample)).all(axis=1)
+    center, scale = np.where(binary, 0.0, center), np.where(binary, 1.0, scale)
     return center.astype(np.float32), scale.astype(np.float32), missing
 
 
