@@ -11,10 +11,7 @@ reStructuredText list-table). Run from the repository root::
 import sys
 import time
 
-from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.model_selection import KFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklearn_mtl import MultiTaskEstimator
 from sklearn_mtl.datasets import ADULT_TASKS, load_adult
@@ -26,22 +23,12 @@ def main(n_rows=None):
     Y["marital_status"] = Y["marital_status"].replace({"Married-AF-spouse": "Married-civ-spouse"})
     if n_rows is not None:
         X, Y = X.sample(n_rows, random_state=0), Y.sample(n_rows, random_state=0)
-    model = make_pipeline(
-        make_column_transformer(
-            (
-                OneHotEncoder(handle_unknown="ignore"),
-                make_column_selector(dtype_include="category"),
-            ),
-            (StandardScaler(), make_column_selector(dtype_include="number")),
-            sparse_threshold=0.0,
-        ),
-        MultiTaskEstimator(
-            tasks=ADULT_TASKS,
-            hidden_layer_sizes=(128, 64),
-            max_epochs=10,
-            batch_size=512,
-            random_state=0,
-        ),
+    model = MultiTaskEstimator(
+        tasks=ADULT_TASKS,
+        hidden_layer_sizes=(128, 64),
+        max_epochs=10,
+        batch_size=512,
+        random_state=0,
     )
     start = time.perf_counter()
     table = compare_single_task(

@@ -9,8 +9,8 @@ matrix whose column ``j`` encodes column ``j`` of ``X``:
 - a **numeric** column keeps its values, a missing value as NaN. The network's
   input layer (:class:`sklearn_mtl._network.FeatureLayer`) imputes, flags and
   scales them per batch with the statistics learned here (:class:`FeatureLayout`):
-  the median and the inter-quartile range of each column, and which columns had
-  missing values in fit;
+  the mean and standard deviation of each column, its outliers clipped, and
+  which columns had missing values in fit;
 - a **categorical** column becomes slot numbers, small integers stored exactly
   as floats: ``1..k`` for the categories seen at least ``min_frequency`` times
   in fit (from :class:`~sklearn.preprocessing.OrdinalEncoder`), one slot shared
@@ -34,6 +34,7 @@ from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils.validation import validate_data
 
 from ._data import CHUNK_BYTES, validate_features
+from ._network import CLIP
 
 #: Rows (drawn once, with a fixed seed) whose quantiles give the numeric
 #: columns' centre and scale; all rows when X has fewer.
@@ -60,10 +61,10 @@ class FeatureLayout:
     numeric : ndarray of int
         Positions of the numeric columns.
     center, scale : ndarray of float32
-        Per numeric column: ``(x - center) * scale`` is the robustly scaled
-        value (the median, and ``IQR_PER_STD`` / inter-quartile range, or 1 /
-        standard deviation where the quartiles coincide; 0 for a constant
-        column; centre 0 and scale 1 for a column of 0s and 1s).
+        Per numeric column: ``(x - center) * scale`` is the standardised
+        value (the mean and 1 / standard deviation of fit, outliers clipped
+        first: see :func:`_winsorised_moments`; 0 for a constant column;
+        centre 0 and scale 1 for a column of 0s and 1s).
     missing : ndarray of int
         Positions, among the numeric columns, of those with missing values in
         fit: each gets a 0/1 missing-indicator input.
@@ -390,14 +391,14 @@ def _numeric_values(column):
 
 
 def _numeric_statistics(X, numeric, sample_weight):
-    """Median, scale (from the inter-quartile range or standard deviation), missing columns.
+    """Centre, scale and missing columns of the numeric columns.
 
-    A column holding only 0 and 1 keeps its values (centre 0, scale 1).
-
-    Quantiles are weighted by ``sample_weight`` (a weight of k counts as k
-    copies of the row) on at most ``STATISTICS_ROWS`` rows, read a few MB at a
-    time so that a memory map is never loaded whole; the missing columns are
-    found over all rows.
+    The centre and scale are :func:`_winsorised_moments`; a column holding
+    only 0 and 1 keeps its values (centre 0, scale 1). Statistics are
+    weighted by ``sample_weight`` (a weight of k counts as k copies of the
+    row) on at most ``STATISTICS_ROWS`` rows, read a few MB at a time so that
+    a memory map is never loaded whole; the missing columns are found over all
+    rows.
     """
     missing = np.flatnonzero(_columns_with_nan(X, numeric))
     n = X.shape[0]
@@ -412,19 +413,16 @@ def _numeric_statistics(X, numeric, sample_weight):
         chunk = np.asarray(X[rows[start : start + step]])
         sample[:, start : start + step] = (chunk if every_column else chunk[:, numeric]).T
     weights = np.asarray(sample_weight, dtype=np.float64)[rows]
-    statistics = np.zeros((4, len(numeric)))
-    step = max(1, (1 << 17) // len(rows))
+    statistics = np.zeros((2, len(numeric)))
+    step = max(1, (1 << 15) // len(rows))
     for start in range(0, len(numeric), step):
         block = sample[start : start + step]
-        statistics[:, start : start + step] = _weighted_statistics(block, weights)
-    q1, median, q3, std = statistics
-    # A column whose quartiles coincide (mostly zeros, say) is scaled by its
-    # standard deviation instead: its rare values are its information.
-    spread = np.where(q3 > q1, (q3 - q1) / IQR_PER_STD, std)
+        statistics[:, start : start + step] = _winsorised_moments(block, weights)
+    center, std = statistics
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(spread > 0, 1 / spread, 0.0)
+        scale = np.where(std > 0, 1 / std, 0.0)
     scale = np.where(np.isfinite(scale), scale, 0.0)
-    center = np.where(np.isfinite(median), median, 0.0)
+    center = np.where(np.isfinite(center), center, 0.0)
     # 0/1 columns (flags, one-hot columns made upstream) stay as they are:
     # scaled, a rare flag would become a large input.
     binary = ((sample == 0) | (sample == 1) | np.isnan(sample)).all(axis=1)
@@ -446,6 +444,32 @@ def _columns_with_nan(X, numeric):
         chunk = X[start : start + step]
         found |= np.isnan(chunk if every_column else chunk[:, numeric]).any(axis=0)
     return found
+
+
+def _winsorised_moments(values, weights):
+    """Per row of ``values`` (a column of X): mean and standard deviation, outliers clipped.
+
+    Values beyond ``CLIP`` robust standard deviations of the median (the
+    inter-quartile range / 1.349, or the standard deviation where the
+    quartiles coincide) are clipped before the moments are taken, so that an
+    outlier in fit cannot squash the other values. Weighted like
+    :func:`_weighted_statistics`; a row without any value gets 0 and 0.
+    """
+    q1, median, q3, std = _weighted_statistics(values, weights)
+    spread = np.where(q3 > q1, (q3 - q1) / IQR_PER_STD, std)
+    with np.errstate(invalid="ignore"):
+        clipped = np.clip(
+            values, (median - CLIP * spread)[:, None], (median + CLIP * spread)[:, None]
+        )
+    counted = (weights > 0) & ~np.isnan(clipped)
+    counted_weights = np.where(counted, weights, 0.0)
+    total = counted_weights.sum(axis=1)
+    present = np.where(counted, clipped, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (counted_weights * present).sum(axis=1) / total
+        variance = (counted_weights * (present - mean[:, None]) ** 2).sum(axis=1) / total
+    empty = total <= 0
+    return np.where(empty, 0.0, mean), np.where(empty, 0.0, np.sqrt(np.maximum(variance, 0.0)))
 
 
 def _weighted_statistics(values, weights):

@@ -31,7 +31,8 @@ ACTIVATIONS = {
 #: scored at least as well as embeddings; embeddings keep wide columns narrow.
 ONE_HOT_MAX_SLOTS = 64
 
-#: Scaled numeric inputs are clipped to ``[-CLIP, CLIP]`` (standard deviations).
+#: Standardised numeric inputs are clipped to ``[-CLIP, CLIP]``, and outliers of
+#: fit to that many robust standard deviations before the moments are taken.
 CLIP = 5.0
 
 
@@ -44,19 +45,19 @@ def embedding_width(n_slots):
 
 
 class NumericInputs(nn.Module):
-    """The numeric columns, robustly scaled and clipped, then missing indicators.
+    """The numeric columns, standardised and clipped, then missing indicators.
 
-    Per column, ``z = (x - center) * scale``, learned in fit: the median, and
-    the inter-quartile range rescaled to a standard deviation (1.349 for a
-    normal distribution), or the standard deviation where the quartiles
-    coincide. A missing value reads as ``z = 0`` (the median); ``z`` is then
-    clipped to ``[-CLIP, CLIP]``, so that an outlier, however large (infinity
-    included), stays a bounded input. This is RealMLP's robust scaling
-    (Holzmueller et al., NeurIPS 2024) with its smooth clipping at 3
-    replaced, by measurement, by a clip at 5 standard deviations: smooth
-    clipping bent linear targets of Gaussian features and cost prediction
-    time; see ``docs/benchmarks/raw_features.rst``. Columns with missing
-    values in fit add a 0/1 indicator each.
+    Per column, ``z = (x - center) * scale`` with the mean and 1 / standard
+    deviation of fit, taken after clipping the values of fit to ``CLIP``
+    robust standard deviations of the median (so that an outlier in fit
+    cannot squash the other values). A missing value reads as ``z = 0`` (the
+    mean); ``z`` is then clipped to ``[-CLIP, CLIP]``, so that an outlier at
+    predict, however large (infinity included), stays a bounded input. The
+    choices (against RealMLP's median / inter-quartile scaling with smooth
+    clipping at 3, Holzmueller et al., NeurIPS 2024, a quantile transform and
+    plain standardisation) were measured: see
+    ``docs/benchmarks/raw_features.rst``. Columns with missing values in fit
+    add a 0/1 indicator each.
 
     Parameters
     ----------
