@@ -280,7 +280,7 @@ def table(rows, key, title, metrics=ADULT):
             cells.append(f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f}")
         cells.append(f"{np.mean([r['seconds'] for r in group]):.1f}")
         peak = np.mean([r["peak_mb"] for r in group])
-        cells.append("-" if np.isnan(peak) else f"{peak:.0f}")
+        cells.append("n/a" if np.isnan(peak) else f"{peak:.0f}")
         lines.append(cells)
     print(f".. list-table:: {title}\n   :header-rows: 1\n")
     for cells in lines:
