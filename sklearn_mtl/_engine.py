@@ -466,9 +466,9 @@ def check_finite_outputs(outputs):
             rows = torch.nonzero(~finite).flatten()[:10].tolist()
             raise ValueError(
                 f"The network's outputs for task '{name}' are NaN or infinite on rows "
-                f"{rows} of X: their features overflow float32 inside the network "
-                "(values far beyond those seen in fit). Scale X, e.g. with a "
-                "StandardScaler in a Pipeline, or check those rows."
+                f"{rows} of X: the network overflows float32 on them (its inputs are "
+                "clipped, so its weights have grown too large). Refit with a lower lr "
+                "or some weight_decay."
             )
 
 

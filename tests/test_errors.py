@@ -662,12 +662,22 @@ def test_failed_refit_does_not_keep_the_previous_model(fast):
     assert fitted_attributes(est) == []
 
 
-def test_non_finite_network_outputs_are_refused_at_predict(fast):
+def test_non_finite_network_outputs_are_refused_at_predict(fast, monkeypatch):
     X, Y = make_data()
     est = MultiTaskEstimator(**{**fast, "hidden_layer_sizes": (16, 16)}).fit(X, Y)
     X_far = X.copy()
-    X_far[[4, 9]] = [3e38, -3e38, 3e38]  # finite in float32, but overflows in the network
+    X_far[[4, 9]] = [3e38, -3e38, 3e38]
+    # Inputs are clipped inside the network (issue 13): far values alone stay finite.
+    assert np.isfinite(est.predict(X_far)["r"]).all()
+    # A network whose weights overflow on rows 4 and 9 is refused, naming them.
+    module = est.net_.module_
+    forward = module.forward
+    overflow = torch.ones(N, 1)
+    overflow[[4, 9]] = float("inf")
+    monkeypatch.setattr(
+        module, "forward", lambda x: {k: v * overflow for k, v in forward(x).items()}
+    )
     with pytest.raises(ValueError, match=r"outputs for task '\w' are NaN or infinite on rows"):
         est.predict(X_far)
-    with pytest.raises(ValueError, match=r"on rows \[4, 9\] of X.*StandardScaler"):
+    with pytest.raises(ValueError, match=r"on rows \[4, 9\] of X.*lower lr"):
         est.score(X_far, Y)
