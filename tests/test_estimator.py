@@ -247,9 +247,11 @@ def test_absolute_error_loss_resists_outliers(rng):
     Y = {"y": y_dirty, "s": X[:, 1] > 0}
     scores = {}
     for loss in ("squared_error", "absolute_error", "huber"):
+        # 120 epochs: the absolute error converges slowly (at 60 it reached
+        # 0.76 to 0.96 R^2 by seed, before and after issue 13; at 120, 0.95 to 0.99).
         est = MultiTaskEstimator(
             hidden_layer_sizes=(32,),
-            max_epochs=60,
+            max_epochs=120,
             batch_size=32,
             lr=3e-3,
             losses={"y": loss},
