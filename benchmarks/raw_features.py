@@ -104,7 +104,8 @@ def apply_variant(variant, X, X_eval):
         # Centre at the median, divide by the inter-quartile range times
         # variant["robust"] (the standard deviation where the quartiles coincide).
         def robust(values, weights):
-            q1, median, q3, std = features._weighted_statistics(values, weights)
+            q1, median, q3 = features._weighted_quartiles(values, weights)
+            std = features._weighted_moments(values, weights)[1]
             return median, np.where(q3 > q1, (q3 - q1) * variant["robust"], std)
 
         features._winsorised_moments = robust

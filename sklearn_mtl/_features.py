@@ -40,6 +40,9 @@ from ._network import CLIP
 #: columns' centre and scale; all rows when X has fewer.
 STATISTICS_ROWS = 10_000
 
+#: At most about this many of them give the quartiles that bound the clipping.
+QUANTILE_ROWS = 2_000
+
 #: The inter-quartile range of a normal distribution in standard deviations,
 #: so that robust scaling gives Gaussian columns unit variance.
 IQR_PER_STD = 1.3489795
@@ -453,18 +456,27 @@ def _winsorised_moments(values, weights):
     inter-quartile range / 1.349, or the standard deviation where the
     quartiles coincide) are clipped before the moments are taken, so that an
     outlier in fit cannot squash the other values. Weighted like
-    :func:`_weighted_statistics`; a row without any value gets 0 and 0.
+    :func:`_weighted_quartiles`; a row without any value gets 0 and 0.
     """
-    q1, median, q3, std = _weighted_statistics(values, weights)
-    spread = np.where(q3 > q1, (q3 - q1) / IQR_PER_STD, std)
+    # The quartiles bounding the clipping need less precision than the
+    # moments: fewer rows (evenly spread over the random sample).
+    every = max(1, values.shape[1] // QUANTILE_ROWS)
+    q1, median, q3 = _weighted_quartiles(values[:, ::every], weights[::every])
+    spread = np.where(q3 > q1, (q3 - q1) / IQR_PER_STD, _weighted_moments(values, weights)[1])
     with np.errstate(invalid="ignore"):
-        clipped = np.clip(
-            values, (median - CLIP * spread)[:, None], (median + CLIP * spread)[:, None]
-        )
-    counted = (weights > 0) & ~np.isnan(clipped)
+        low, high = median - CLIP * spread, median + CLIP * spread
+        return _weighted_moments(np.clip(values, low[:, None], high[:, None]), weights)
+
+
+def _weighted_moments(values, weights):
+    """Per row of ``values``: weighted mean and standard deviation, NaN and zero weights left out.
+
+    A row without any value gets 0 and 0.
+    """
+    counted = (weights > 0) & ~np.isnan(values)
     counted_weights = np.where(counted, weights, 0.0)
     total = counted_weights.sum(axis=1)
-    present = np.where(counted, clipped, 0.0)
+    present = np.where(counted, values, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (counted_weights * present).sum(axis=1) / total
         variance = (counted_weights * (present - mean[:, None]) ** 2).sum(axis=1) / total
@@ -472,41 +484,32 @@ def _winsorised_moments(values, weights):
     return np.where(empty, 0.0, mean), np.where(empty, 0.0, np.sqrt(np.maximum(variance, 0.0)))
 
 
-def _weighted_statistics(values, weights):
-    """Per row of ``values`` (a column of X): weighted quartiles and standard deviation.
+def _weighted_quartiles(values, weights):
+    """Per row of ``values`` (a column of X): its weighted quartiles.
 
-    The quartiles are those of the inverted CDF, so that a weight of k gives
-    what k copies of a value give. NaN values and zero weights are left out; a
-    row without any value gets NaN quartiles and a standard deviation of 0.
+    Those of the inverted CDF, so that a weight of k gives what k copies of a
+    value give. NaN values and zero weights are left out; a row without any
+    value gets NaN.
     """
-    n_columns = values.shape[0]
+    n_columns, n = values.shape
     if not values.size:
-        return [np.full(n_columns, np.nan)] * 3 + [np.zeros(n_columns)]
-    n = values.shape[1]
+        return [np.full(n_columns, np.nan)] * 3
     if weights.min() == weights.max() > 0 and not np.isnan(values).any():
         # Equal weights: the same quartiles (the ceil(q n)-th smallest value) by
         # partial sorting, much faster.
         kth = [int(np.ceil(q * n)) - 1 for q in (0.25, 0.5, 0.75)]
-        quartiles = np.partition(values, kth, axis=1)[:, kth].T.astype(np.float64)
-        return (*quartiles, values.std(axis=1, dtype=np.float64))
+        return np.partition(values, kth, axis=1)[:, kth].T.astype(np.float64)
     counted = (weights > 0) & ~np.isnan(values)
-    counted_weights = np.where(counted, weights, 0.0)
     order = np.argsort(np.where(counted, values, np.inf), axis=1, kind="stable")
     ordered = np.take_along_axis(values, order, axis=1)
-    cumulative = np.cumsum(np.take_along_axis(counted_weights, order, axis=1), axis=1)
+    cumulative = np.cumsum(np.take_along_axis(np.where(counted, weights, 0.0), order, 1), axis=1)
     total = cumulative[:, -1]
-    last = n - 1
     rows = np.arange(n_columns)
-    quartiles = [
-        ordered[rows, np.minimum((cumulative < q * total[:, None]).sum(axis=1), last)]
+    return [
+        np.where(
+            total > 0,
+            ordered[rows, np.minimum((cumulative < q * total[:, None]).sum(axis=1), n - 1)],
+            np.nan,
+        )
         for q in (0.25, 0.5, 0.75)
     ]
-    empty = total <= 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        present = np.where(counted, values, 0.0)
-        mean = (counted_weights * present).sum(axis=1) / total
-        variance = (counted_weights * (present - mean[:, None]) ** 2).sum(axis=1) / total
-    return (
-        *(np.where(empty, np.nan, q) for q in quartiles),
-        np.where(empty, 0.0, np.sqrt(np.maximum(variance, 0.0))),
-    )
