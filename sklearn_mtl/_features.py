@@ -36,15 +36,15 @@ from sklearn.utils.validation import validate_data
 from ._data import CHUNK_BYTES, validate_features
 from ._network import CLIP
 
-#: Rows (drawn once, with a fixed seed) whose quantiles give the numeric
-#: columns' centre and scale; all rows when X has fewer.
+#: Rows (drawn once, with a fixed seed) whose clipped mean and standard deviation
+#: give the numeric columns' centre and scale; all rows when X has fewer.
 STATISTICS_ROWS = 10_000
 
 #: At most about this many of them give the quartiles that bound the clipping.
 QUANTILE_ROWS = 2_000
 
-#: The inter-quartile range of a normal distribution in standard deviations,
-#: so that robust scaling gives Gaussian columns unit variance.
+#: The inter-quartile range of a normal distribution in standard deviations:
+#: the IQR / IQR_PER_STD is the robust standard deviation of the clipping bounds.
 IQR_PER_STD = 1.3489795
 
 #: Slot numbers are stored in float32, exact up to this many slots.
