@@ -144,7 +144,10 @@ class FeatureLayer(nn.Module):
     """The network's input layer: encoded features to the input vector of the body.
 
     Numeric inputs (:class:`NumericInputs`) first, then categorical ones
-    (:class:`CategoricalInputs`); ``out_features`` is the vector's width.
+    (:class:`CategoricalInputs`); ``out_features`` is the vector's width. A
+    per-column numeric embedding (piecewise-linear or periodic) would map the
+    standardised, clipped columns of :class:`NumericInputs` (before its
+    missing indicators) to ``(batch, n_numeric, d)`` and flatten them here.
 
     Parameters
     ----------
