@@ -93,6 +93,7 @@ def apply_variant(variant, X, X_eval):
 
     import sklearn_mtl._features as features
     import sklearn_mtl._network as network
+    import sklearn_mtl._statistics as statistics
 
     if "one_hot_max" in variant:
         network.ONE_HOT_MAX_SLOTS = variant["one_hot_max"]
@@ -104,24 +105,24 @@ def apply_variant(variant, X, X_eval):
         # Centre at the median, divide by the inter-quartile range times
         # variant["robust"] (the standard deviation where the quartiles coincide).
         def robust(values, weights):
-            q1, median, q3 = features._weighted_quartiles(values, weights)
-            std = features._weighted_moments(values, weights)[1]
+            q1, median, q3 = statistics._weighted_quartiles(values, weights)
+            std = statistics._weighted_moments(values, weights)[1]
             return median, np.where(q3 > q1, (q3 - q1) * variant["robust"], std)
 
-        features._winsorised_moments = robust
+        statistics._winsorised_moments = robust
     kind = variant.get("numeric")
     if kind is None:
         return X, X_eval
     if kind in ("standard", "as given"):
         # The network's own scaling becomes the identity: centre 0, scale 1, no clipping.
         network.CLIP = float("inf")
-        statistics = features._numeric_statistics
+        learned = features.numeric_statistics
 
         def identity(X, numeric, sample_weight):
-            _, scale, missing = statistics(X, numeric, sample_weight)
+            _, scale, missing = learned(X, numeric, sample_weight)
             return np.zeros_like(scale), np.ones_like(scale), missing
 
-        features._numeric_statistics = identity
+        features.numeric_statistics = identity
     if kind == "as given":
         return X, X_eval
     columns = numeric_columns(X)

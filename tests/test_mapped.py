@@ -82,7 +82,7 @@ def test_memmap_with_infinity_is_rejected_naming_the_rows(tmp_path, monkeypatch)
 
 def test_memmap_with_missing_values_fits_like_the_array(tmp_path, monkeypatch):
     # NaN is a missing value (issue 13): found chunk by chunk, imputed and flagged.
-    monkeypatch.setattr("sklearn_mtl._features.CHUNK_BYTES", 10 * 3 * 4)
+    monkeypatch.setattr("sklearn_mtl._statistics.CHUNK_BYTES", 10 * 3 * 4)
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 3)).astype(np.float32)
     X[47, 2] = np.nan
