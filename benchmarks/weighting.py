@@ -200,7 +200,7 @@ def grid_table(header, rows):
 def cost_table(names, times):
     """Seconds per epoch relative to static, with static's own seconds first."""
     labels = list(times["static"])
-    header = ["strategy", *(f"epoch x, {label}" for label in labels)]
+    header = ["strategy", *labels]
     rows = [["static, s/epoch", *(f"{times['static'][label]:.3f}" for label in labels)]]
     for name in names:
         ratios = (times[name][label] / times["static"][label] for label in labels)
