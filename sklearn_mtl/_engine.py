@@ -434,28 +434,29 @@ class MultiTaskNet(NeuralNet):
         self._set_training(False)
         outputs = {}
         with torch.inference_mode():
-            for forward, names in self._forwards(tasks):
+            for state, names in self.task_states(tasks):
+                forward = self.module_ if state is None else forward_with(self.module_, state)
                 chunks = [forward(batch) for batch in inference_batches(X, self.device)]
                 for name in names:
                     outputs[name] = torch.cat([out[name] for out in chunks]).float().cpu()
         check_finite_outputs(outputs)
         return {name: outputs[name] for name in tasks}
 
-    def _forwards(self, tasks):
-        """``(forward, task names)`` pairs: one forward function per network state needed."""
+    def task_states(self, tasks=None):
+        """``(state, task names)`` pairs: which tasks predict with which network state.
+
+        ``state`` is None for the network's own parameters, else a
+        :func:`~sklearn_mtl._network.snapshot` kept by per-task early stopping
+        for the tasks whose best epoch it is. ``tasks`` defaults to every task.
+        """
+        tasks = self.task_names if tasks is None else list(tasks)
         states = getattr(self, "task_states_", {})
         best = getattr(self, "best_epochs_", None) or {}
         groups = {}
         for name in tasks:
             epoch = best.get(name)
             groups.setdefault(epoch if epoch in states else None, []).append(name)
-        forwards = []
-        for epoch, names in groups.items():
-            if epoch is None:
-                forwards.append((self.module_, names))
-                continue
-            forwards.append((forward_with(self.module_, states[epoch]), names))
-        return forwards
+        return [(states.get(epoch), names) for epoch, names in groups.items()]
 
 
 def check_finite_outputs(outputs):
