@@ -300,6 +300,25 @@ class FeatureEncoder:
                 encoded[:, j] = _numeric_values(column)
         return encoded
 
+    def category_slots(self):
+        """Per categorical column, in column order, the slot of each category of fit.
+
+        Returns a list of ``(categories, slots, unknown, missing)``: the
+        category strings seen in fit (as :func:`_category_strings` writes
+        them), each one's slot (rare ones share one), the slot of a category
+        not among them, and the slot of a missing value. The ONNX export maps
+        strings to slots with these tables.
+        """
+        columns = []
+        for encoder, table in zip(self._encoders, self._slot_tables):
+            seen = np.array([c for c in encoder.categories_[0] if not pd.isna(c)], dtype=object)
+            codes = np.zeros(0, dtype=np.int64)
+            if len(seen):
+                codes = encoder.transform(seen.reshape(-1, 1)).ravel().astype(np.int64)
+            unknown, missing = table[_UNKNOWN + 2], table[_MISSING + 2]
+            columns.append((seen, table[codes + 2], int(unknown), int(missing)))
+        return columns
+
     def transform(self, X):
         """Validated ``X`` as the network reads it: an array, a map or :class:`EncodedRows`."""
         return EncodedRows(X, self) if self.has_categorical else X
