@@ -1,0 +1,110 @@
+"""The estimator's own encoding of ``X`` as ONNX operators.
+
+:func:`encode_features` turns the graph's inputs into the float32 matrix the
+network reads, as :class:`sklearn_mtl._features.FeatureEncoder` does at
+predict: numeric columns keep their values (missing as NaN; the network's
+input layer scales them), each categorical column becomes slot numbers through
+a string lookup table (``LabelEncoder`` of ``ai.onnx.ml``) holding the
+categories of fit, with the slot of rare and unseen categories as its
+default and ``"nan"`` as the missing value.
+
+The graph takes either one matrix (a numeric array, or the output of a
+Pipeline's preprocessing) or one ``(batch, 1)`` input per column of a
+DataFrame, strings for the categorical columns.
+"""
+
+from onnx import TensorProto
+
+from ._export import MISSING_STRING
+
+
+def encode_features(scope, container, estimator, inputs):
+    """Name of the float32 ``(batch, n_features)`` matrix made from ``inputs``.
+
+    ``inputs`` are skl2onnx variables: one matrix, or one column per feature.
+    Raises a ``ValueError`` naming the fix when they do not fit the estimator.
+    """
+    from skl2onnx.common.data_types import StringTensorType
+
+    n_features = estimator.n_features_in_
+    encoder = estimator._feature_encoder
+    categorical = encoder.is_categorical_
+    if len(inputs) == 1 and (n_features > 1 or not categorical.any()):
+        (matrix,) = inputs
+        if categorical.any():
+            raise ValueError(
+                "to_onnx: the estimator has categorical columns "
+                f"{list(_column_names(estimator, categorical))}, which one numeric ONNX input "
+                "cannot carry; pass X_sample as a DataFrame (one input per column)."
+            )
+        width = matrix.type.shape[1] if len(matrix.type.shape) == 2 else None
+        if isinstance(width, int) and width != n_features:
+            raise ValueError(
+                f"to_onnx: the estimator reads {n_features} features, but its ONNX input "
+                f"{matrix.onnx_name!r} has {width} columns; give X_sample as the model's "
+                "predict takes it."
+            )
+        return _cast(scope, container, matrix.onnx_name, "features")
+    if len(inputs) != n_features:
+        raise ValueError(
+            f"to_onnx: the estimator reads {n_features} features, but its ONNX graph gets "
+            f"{len(inputs)} inputs; give X_sample with the columns of fit."
+        )
+    columns = []
+    slots = iter(encoder.category_slots())
+    for variable, is_categorical in zip(inputs, categorical):
+        is_string = isinstance(variable.type, StringTensorType)
+        if is_categorical != is_string:
+            kind = "categorical" if is_categorical else "numeric"
+            raise ValueError(
+                f"to_onnx: column {variable.raw_name!r} is {kind} for the estimator but its "
+                f"ONNX input is {'strings' if is_string else 'numbers'}; give X_sample with "
+                "the dtypes of fit (categorical columns as category, object or string)."
+            )
+        name = variable.onnx_name
+        if is_categorical:
+            name = _slots(scope, container, name, *next(slots))
+        columns.append(_cast(scope, container, name, variable.raw_name))
+    if len(columns) == 1:
+        return columns[0]
+    features = scope.get_unique_variable_name("features")
+    container.add_node(
+        "Concat", columns, [features], axis=1, name=scope.get_unique_operator_name("Concat")
+    )
+    return features
+
+
+def _slots(scope, container, name, categories, slots, unknown, missing):
+    """Slot numbers (int64) of the strings in input ``name``."""
+    keys, values = [str(c) for c in categories], [int(s) for s in slots]
+    if MISSING_STRING not in keys:
+        keys.append(MISSING_STRING)
+        values.append(missing)
+    codes = scope.get_unique_variable_name(f"{name}_slots")
+    container.add_node(
+        "LabelEncoder",
+        [name],
+        [codes],
+        op_domain="ai.onnx.ml",
+        op_version=2,
+        keys_strings=keys,
+        values_int64s=values,
+        default_int64=unknown,
+        name=scope.get_unique_operator_name("LabelEncoder"),
+    )
+    return codes
+
+
+def _cast(scope, container, name, stem):
+    """``name`` cast to float32: the name of the result."""
+    cast = scope.get_unique_variable_name(f"{stem}_float")
+    container.add_node(
+        "Cast", [name], [cast], to=TensorProto.FLOAT, name=scope.get_unique_operator_name("Cast")
+    )
+    return cast
+
+
+def _column_names(estimator, mask):
+    names = getattr(estimator, "feature_names_in_", None)
+    positions = [j for j, is_set in enumerate(mask) if is_set]
+    return [str(names[j]) for j in positions] if names is not None else positions

@@ -1,0 +1,193 @@
+"""The fitted network and each task's decoding as one torch module, and its ONNX graph.
+
+:class:`TaskPredictions` wraps a fitted :class:`~sklearn_mtl._network.MultiTaskNetwork`
+(a copy per network state after per-task early stopping) and turns each
+task's raw output into what ``predict`` and ``predict_proba`` give, as tensors:
+class codes and probabilities, or values in the target's units.
+:func:`export_network` traces it with torch's ONNX exporter
+(``torch.onnx.export(..., dynamo=True)``), which follows whatever modules the
+network holds, so that a new input layer, architecture or head exports without
+new code here. :func:`insert_graph` copies the resulting graph into the graph
+skl2onnx is building.
+"""
+
+import contextlib
+import copy
+import logging
+import warnings
+
+import torch
+from onnx import AttributeProto, helper, numpy_helper
+from torch import nn
+
+from .._network import restore
+from .._tasks import ClassificationTask, CountTask, MultilabelTask, RegressionTask
+
+#: ONNX opset of the exported graph: the lowest torch's exporter writes
+#: (onnxruntime runs it from version 1.14 on).
+OPSET = 18
+
+
+def output_kind(name, task):
+    """What task ``name`` predicts in the graph: ``"labels"``, ``"multilabel"`` or ``"values"``.
+
+    Raises a ``ValueError`` for a task type the export does not know.
+    """
+    if isinstance(task, MultilabelTask):
+        return "multilabel"
+    if isinstance(task, ClassificationTask):
+        return "labels"
+    if isinstance(task, (RegressionTask, CountTask)):
+        return "values"
+    raise ValueError(
+        f"Task {name!r} is of type {type(task).__name__}, which to_onnx cannot export yet; "
+        "drop the task from the model, or export its network with torch.onnx.export."
+    )
+
+
+def _decode(task, encoding, output):
+    """A task's predictions from its raw output, as in ``predict`` / ``predict_proba``.
+
+    Class codes (indices into ``classes``; a multilabel task's 0/1 matrix) and
+    float64 probabilities, or float64 values in the target's units.
+    """
+    if isinstance(task, MultilabelTask):
+        return (output > 0).long(), task.proba(output.double())
+    if isinstance(task, ClassificationTask):
+        return task.codes(output), task.proba(output.double())
+    if isinstance(task, CountTask):
+        return (torch.exp(output[:, 0].double()) * encoding.scale,)
+    return (output[:, 0].double() * encoding.scale + encoding.mean,)
+
+
+class TaskPredictions(nn.Module):
+    """A fitted estimator's network and decoding: encoded features in, predictions out.
+
+    ``forward(features)`` takes the float32 matrix the network reads (see
+    :mod:`sklearn_mtl._features`) and returns a flat tuple: per task, in
+    order, its class codes and probabilities (classification) or its values
+    (regression, count). After ``early_stopping="per_task"``, each task reads
+    a copy of the network holding its own best epoch's parameters, as
+    ``predict`` does.
+
+    Parameters
+    ----------
+    estimator : MultiTaskEstimator
+        Fitted; read, not modified (the network is copied to the CPU).
+    """
+
+    def __init__(self, estimator):
+        super().__init__()
+        net = estimator.net_
+        self.networks = nn.ModuleList()
+        self.network_of = {}
+        for state, names in net.task_states():
+            network = copy.deepcopy(net.module_).cpu()
+            if state is not None:
+                restore(network, state)
+            self.network_of.update(dict.fromkeys(names, len(self.networks)))
+            self.networks.append(network)
+        self.tasks = [
+            (name, estimator._task_types[name], estimator._encodings[name])
+            for name in estimator.tasks_
+        ]
+        self.eval()
+
+    def forward(self, features):
+        outputs = [network(features) for network in self.networks]
+        predictions = []
+        for name, task, encoding in self.tasks:
+            predictions.extend(_decode(task, encoding, outputs[self.network_of[name]][name]))
+        return tuple(predictions)
+
+
+def export_network(module, n_features):
+    """``module`` (a :class:`TaskPredictions`) as an ONNX model with a dynamic batch size.
+
+    Its input, ``features``, is the float32 ``(batch, n_features)`` matrix;
+    its outputs are ``forward``'s, in order.
+    """
+    sample = torch.zeros(2, n_features)
+    with _quiet(), torch.no_grad():
+        program = torch.onnx.export(
+            module,
+            (sample,),
+            dynamo=True,
+            opset_version=OPSET,
+            input_names=["features"],
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            verbose=False,
+        )
+    return program.model_proto
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the exporter's notices (optional torchvision operators, deprecations)."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"(torch|onnxscript|onnx_ir)(\.|$)")
+            # torch's own deprecations, raised from the modules it calls (copyreg).
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def insert_graph(scope, container, model, inputs, outputs):
+    """Copy ``model``'s graph into skl2onnx's ``container``, wired to the names given.
+
+    ``inputs`` and ``outputs`` name, in order, the variables that the graph's
+    inputs and outputs become; every other tensor and node gets a fresh name
+    from ``scope``.
+    """
+    if model.functions:
+        raise ValueError(
+            "The network's ONNX graph holds local functions, which to_onnx cannot copy; "
+            "please report this with the model's parameters."
+        )
+    graph = model.graph
+    names = {old.name: new for old, new in zip(graph.input, inputs)}
+    names.update({old.name: new for old, new in zip(graph.output, outputs)})
+
+    def rename(name):
+        if name and name not in names:
+            names[name] = scope.get_unique_variable_name(f"net_{name}")
+        return names.get(name, name)
+
+    versions = {opset.domain: opset.version for opset in model.opset_import}
+    for tensor in graph.initializer:
+        array = numpy_helper.to_array(tensor)
+        content = numpy_helper.from_array(array)
+        container.add_initializer(rename(tensor.name), tensor.data_type, list(array.shape), content)
+    for node in graph.node:
+        container.add_node(
+            node.op_type,
+            [rename(name) for name in node.input],
+            [rename(name) for name in node.output],
+            op_domain=node.domain,
+            op_version=versions[node.domain],
+            name=scope.get_unique_operator_name(f"net_{node.op_type}"),
+            **_attributes(node),
+        )
+
+
+def _attributes(node):
+    """A node's attributes as Python values, for ``container.add_node``."""
+    attributes = {}
+    for attribute in node.attribute:
+        if attribute.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
+            raise ValueError(
+                f"The network's ONNX graph has control flow ({node.op_type}), which to_onnx "
+                "cannot copy; please report this with the model's parameters."
+            )
+        value = helper.get_attribute_value(attribute)
+        # An empty list has no type of its own to write back; ONNX reads an
+        # empty list attribute as an absent one.
+        if not (isinstance(value, list) and not value):
+            attributes[attribute.name] = value
+    return attributes

@@ -1,0 +1,292 @@
+"""ONNX export: onnxruntime gives what predict and predict_proba give, and clear errors."""
+
+import importlib.util
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pandas as pd
+import pytest
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import make_column_selector, make_column_transformer
+from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sklearn_mtl import MultiTaskEstimator, TargetDict, for_task, onnx_inputs, to_onnx
+from sklearn_mtl.architectures import ARCHITECTURES
+from sklearn_mtl.datasets import ADULT_TASKS, load_adult, make_multitask
+
+#: Every task type make_multitask draws, so that a new one is exported here too.
+TASK_TYPES = ["regression", "binary", "multiclass", "count", "ordinal", "multilabel"]
+
+#: Options of the network besides its architecture, each exported on its own.
+NETWORK_OPTIONS = {
+    "plain": {},
+    "head_layers_tanh_dropout": dict(head_hidden_sizes=(4,), activation="tanh", dropout=0.1),
+}
+
+#: Tolerance on probabilities and on values in the target's units.
+TOLERANCE = 1e-5
+
+
+def run_onnx(onnx_model, X):
+    """The graph's outputs on X, name -> array, from onnxruntime."""
+    session = ort.InferenceSession(onnx_model.SerializeToString())
+    names = [output.name for output in session.get_outputs()]
+    return dict(zip(names, session.run(None, onnx_inputs(onnx_model, X))))
+
+
+def assert_onnx_matches(model, X, X_sample=None):
+    """onnxruntime's outputs equal predict's labels and are within TOLERANCE elsewhere.
+
+    Returns the largest absolute differences: (probabilities, values).
+    """
+    onnx_model = to_onnx(model, X[:5] if X_sample is None else X_sample)
+    onnx.checker.check_model(onnx_model, full_check=True)
+    outputs = run_onnx(onnx_model, X)
+    estimator = model[-1] if hasattr(model, "steps") else model
+    predictions = model.predict(X)
+    classified = set(estimator.tasks_.values()) - {"regression", "count"}
+    probabilities = model.predict_proba(X) if classified else {}
+    expected_names = []
+    proba_error = value_error = 0.0
+    for task, kind in estimator.tasks_.items():
+        expected = np.asarray(predictions[task])
+        got = outputs[task]
+        expected_names.append(task)
+        assert got.shape == expected.shape, task
+        if kind in ("regression", "count"):
+            value_error = max(value_error, np.abs(got - expected).max())
+            np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE, err_msg=task)
+            continue
+        np.testing.assert_array_equal(got, expected, err_msg=task)
+        expected_names.append(f"{task}_proba")
+        proba = outputs[f"{task}_proba"]
+        proba_error = max(proba_error, np.abs(proba - probabilities[task]).max())
+        np.testing.assert_allclose(proba, probabilities[task], rtol=0, atol=TOLERANCE)
+    assert list(outputs) == expected_names
+    return proba_error, value_error
+
+
+@pytest.fixture(scope="module")
+def every_type():
+    """A tiny problem with a task of each type, some labels missing."""
+    X, Y = make_multitask(240, 8, len(TASK_TYPES), TASK_TYPES, correlation=0.8, random_state=0)
+    rng = np.random.RandomState(0)
+    Y["task_0"] = np.where(rng.rand(240) < 0.2, np.nan, Y["task_0"])
+    return X.astype(np.float32), Y, {"task_3": "count", "task_4": "ordinal"}
+
+
+def tiny(tasks, **params):
+    base = dict(hidden_layer_sizes=(8,), max_epochs=2, batch_size=64, random_state=0)
+    return MultiTaskEstimator(tasks, **{**base, **params})
+
+
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("in_pipeline", [False, True], ids=["estimator", "pipeline"])
+def test_every_architecture_and_task_type(every_type, architecture, in_pipeline):
+    X, Y, tasks = every_type
+    model = tiny(tasks, architecture=architecture)
+    if in_pipeline:
+        model = make_pipeline(StandardScaler(), model)
+    model.fit(X, Y)
+    assert_onnx_matches(model, X)
+
+
+@pytest.mark.parametrize("options", list(NETWORK_OPTIONS.values()), ids=list(NETWORK_OPTIONS))
+def test_network_options(every_type, options):
+    X, Y, tasks = every_type
+    assert_onnx_matches(tiny(tasks, **options).fit(X, Y), X)
+
+
+def test_per_task_early_stopping_exports_each_tasks_best_epoch():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(500, 6)).astype(np.float32)
+    signal = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]
+    Y = TargetDict(
+        signal=signal + 0.2 * rng.normal(size=500),
+        noise=rng.normal(size=500),
+        sign=np.where(signal + rng.normal(size=500) > 0, "up", "down"),
+    )
+    est = tiny(
+        None,
+        hidden_layer_sizes=(32,),
+        max_epochs=40,
+        lr=3e-3,
+        early_stopping="per_task",
+        validation_fraction=0.25,
+        n_iter_no_change=4,
+    ).fit(X, Y)
+    # The test is only worth it when some task predicts from a state of its own.
+    assert est.net_.task_states_, est.best_epochs_
+    assert len(set(est.best_epochs_.values())) > 1
+    assert_onnx_matches(est, X)
+    # The export reads each task's state: the network's own state alone differs.
+    onnx_model = to_onnx(est, X[:5])
+    outputs = run_onnx(onnx_model, X)
+    joint = est.net_.module_.eval()
+    import torch
+
+    with torch.no_grad():
+        joint_signal = joint(torch.as_tensor(X))["signal"][:, 0].double().numpy()
+    encoding = est._encodings["signal"]
+    joint_signal = joint_signal * encoding.scale + encoding.mean
+    if est.best_epochs_["signal"] in est.net_.task_states_:
+        assert np.abs(outputs["signal"] - joint_signal).max() > 1e-3
+
+
+def test_label_types_and_a_batch_of_one(rng):
+    X = rng.normal(size=(200, 3))
+    Y = TargetDict(
+        flag=X[:, 0] > 0,
+        grade=np.digitize(X[:, 1], [-0.5, 0.5]) * 10,
+        level=np.digitize(X[:, 2], [0.0]) + 0.5,
+        colour=np.array(["red", "green", "blue"])[np.digitize(X[:, 0] + X[:, 1], [-1, 1])],
+    )
+    est = tiny({"grade": "multiclass", "level": "binary"}).fit(X, Y)
+    assert_onnx_matches(est, X)
+    onnx_model = to_onnx(est, X[:5])
+    types = {o.name: o.type.tensor_type.elem_type for o in onnx_model.graph.output}
+    assert types["flag"] == onnx.TensorProto.BOOL
+    assert types["grade"] == onnx.TensorProto.INT64
+    assert types["level"] == onnx.TensorProto.DOUBLE
+    assert types["colour"] == onnx.TensorProto.STRING
+    one = run_onnx(onnx_model, X[:1])
+    assert one["colour"].shape == (1,) and one["colour_proba"].shape == (1, 3)
+    assert one["colour"][0] == est.predict(X[:1])["colour"][0]
+
+
+@pytest.fixture(scope="module")
+def adult():
+    X, Y = load_adult("train")
+    rows = np.random.RandomState(0).choice(len(X), 1500, replace=False)
+    X, Y = X.iloc[rows].reset_index(drop=True), Y.iloc[rows].reset_index(drop=True)
+    # Missing numbers and strings, a category first seen at predict.
+    X["age"] = X["age"].astype(float).mask(np.arange(len(X)) % 17 == 0)
+    X["occupation"] = X["occupation"].astype(object)
+    X_new = X.copy()
+    X_new.loc[::50, "occupation"] = "Astronaut"
+    return X, Y, X_new
+
+
+def test_adult_raw_dataframe(adult):
+    X, Y, X_new = adult
+    est = MultiTaskEstimator(ADULT_TASKS, hidden_layer_sizes=(16,), max_epochs=2, random_state=0)
+    est.fit(X, Y)
+    assert_onnx_matches(est, X_new, X_sample=X[:5])
+
+
+def adult_pipeline(occupation=None):
+    """One-hot encoding (missing and unseen categories included), imputation, scaling."""
+    preprocessing = make_column_transformer(
+        (occupation or OneHotEncoder(handle_unknown="ignore"), ["occupation"]),
+        (OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_include="category")),
+        (
+            make_pipeline(SimpleImputer(), StandardScaler()),
+            make_column_selector(dtype_include="number"),
+        ),
+        sparse_threshold=0.0,
+    )
+    est = MultiTaskEstimator(ADULT_TASKS, hidden_layer_sizes=(16,), max_epochs=2, random_state=0)
+    return make_pipeline(preprocessing, est)
+
+
+def test_adult_pipeline_with_column_transformer(adult):
+    X, Y, X_new = adult
+    assert_onnx_matches(adult_pipeline().fit(X, Y), X_new, X_sample=X[:5])
+
+
+@pytest.mark.slow
+def test_adult_full_size():
+    X, Y = load_adult("train")
+    X_test, _ = load_adult("test")
+    est = MultiTaskEstimator(ADULT_TASKS, max_epochs=5, random_state=0).fit(X, Y)
+    proba_error, value_error = assert_onnx_matches(est, X_test, X_sample=X[:5])
+    assert proba_error < TOLERANCE and value_error < TOLERANCE
+
+
+def test_missing_values_in_string_inputs_read_as_missing(adult):
+    X, Y, _ = adult
+    est = MultiTaskEstimator(ADULT_TASKS, hidden_layer_sizes=(8,), max_epochs=1, random_state=0)
+    est.fit(X, Y)
+    inputs = onnx_inputs(to_onnx(est, X[:5]), X)
+    missing = X["workclass"].isna().to_numpy()
+    assert missing.any()
+    assert (inputs["workclass"][missing, 0] == "nan").all()
+    assert inputs["age"].dtype == np.float32 and np.isnan(inputs["age"][::17, 0]).all()
+
+
+class _Doubler(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return 2 * np.asarray(X)
+
+
+def test_errors(every_type, adult):
+    X, Y, tasks = every_type
+    with pytest.raises(NotFittedError):
+        to_onnx(tiny(tasks), X)
+    with pytest.raises(TypeError, match="Expected a MultiTaskEstimator"):
+        to_onnx(StandardScaler().fit(X), X)
+    est = tiny(tasks).fit(X, Y)
+    with pytest.raises(TypeError, match=r"to_onnx\(view.model, X_sample\)"):
+        to_onnx(for_task(est, "task_1"), X)
+    with pytest.raises(TypeError, match="ONNX inputs are dense"):
+        to_onnx(est, sparse.csr_matrix(X[:5]))
+    unknown_step = make_pipeline(_Doubler(), tiny(tasks)).fit(X, Y)
+    with pytest.raises(TypeError, match="_Doubler: skl2onnx has no converter.*update_registered"):
+        to_onnx(unknown_step, X)
+
+    X_adult, Y_adult, _ = adult
+    # skl2onnx imputes strings only when missing_values is a string, not NaN.
+    imputer = SimpleImputer(strategy="constant", fill_value="none")
+    nan_strings = adult_pipeline(make_pipeline(imputer, OneHotEncoder())).fit(X_adult, Y_adult)
+    with pytest.raises(TypeError, match="convert a step of the model:.*missing values are string"):
+        to_onnx(nan_strings, X_adult[:5])
+
+    raw = MultiTaskEstimator(ADULT_TASKS, hidden_layer_sizes=(8,), max_epochs=1, random_state=0)
+    raw.fit(X_adult, Y_adult)
+    with pytest.raises(ValueError, match="pass X_sample as a DataFrame"):
+        to_onnx(raw, X_adult.to_numpy()[:5])
+    with pytest.raises(ValueError, match="X_sample has the columns"):
+        to_onnx(raw, X_adult.iloc[:5, ::-1])
+    clash = X_adult.rename(columns={"age": "income"})
+    raw.fit(clash, Y_adult)
+    with pytest.raises(ValueError, match=r"the names \['income'\].*rename"):
+        to_onnx(raw, clash[:5])
+
+
+def test_without_the_extra_installed(monkeypatch, every_type):
+    X, Y, tasks = every_type
+    est = tiny(tasks, max_epochs=1).fit(X, Y)
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "skl2onnx" else find_spec(name, *args),
+    )
+    with pytest.raises(ImportError, match=r"\['skl2onnx'\].*pip install \"sklearn_mtl\[onnx\]\""):
+        to_onnx(est, X)
+
+
+def test_onnx_inputs_errors():
+    X = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "s": ["a", "b"]})
+    graph = onnx.helper.make_graph(
+        [],
+        "g",
+        [
+            onnx.helper.make_tensor_value_info("n", onnx.TensorProto.INT64, [None, 1]),
+            onnx.helper.make_tensor_value_info("s", onnx.TensorProto.STRING, [None, 1]),
+        ],
+        [],
+    )
+    model = onnx.helper.make_model(graph)
+    with pytest.raises(ValueError, match="column 'n' has missing values.*as float"):
+        onnx_inputs(model, X)
+    with pytest.raises(ValueError, match=r"inputs are the columns \['n', 's'\]"):
+        onnx_inputs(model, X[["s"]])
