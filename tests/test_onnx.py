@@ -22,11 +22,27 @@ from sklearn_mtl.datasets import ADULT_TASKS, load_adult, make_multitask
 #: Every task type make_multitask draws, so that a new one is exported here too.
 TASK_TYPES = ["regression", "binary", "multiclass", "count", "ordinal", "multilabel"]
 
-#: Options of the network besides its architecture, each exported on its own.
-NETWORK_OPTIONS = {
-    "plain": {},
-    "head_layers_tanh_dropout": dict(head_hidden_sizes=(4,), activation="tanh", dropout=0.1),
-}
+
+def network_options():
+    """Options of the network besides its architecture, each to export on its own.
+
+    Every string value the estimator's constraints allow for a numeric
+    embedding, and an efficient ensemble, once the estimator has them.
+    """
+    options = {
+        "plain": {},
+        "head_layers_tanh_dropout": dict(head_hidden_sizes=(4,), activation="tanh", dropout=0.1),
+    }
+    constraints = MultiTaskEstimator._parameter_constraints
+    for constraint in constraints.get("numeric_embedding", []):
+        for value in sorted(getattr(constraint, "options", ())):
+            options[f"numeric_embedding={value}"] = {"numeric_embedding": value}
+    if "ensemble_size" in constraints:
+        options["ensemble_size=3"] = {"ensemble_size": 3}
+    return options
+
+
+NETWORK_OPTIONS = network_options()
 
 #: Tolerance on probabilities and on values in the target's units.
 TOLERANCE = 1e-5

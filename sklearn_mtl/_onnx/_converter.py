@@ -3,7 +3,7 @@
 Registered with skl2onnx (:func:`register`), the estimator converts like any
 scikit-learn model, alone or as the last step of a Pipeline: skl2onnx converts
 the preprocessing, then :func:`convert` adds the estimator's own encoding of
-``X`` (:mod:`._inputs`), the network with each task's decoding
+``X`` (:mod:`._encoder`), the network with each task's decoding
 (:mod:`._network`) and the class labels. The graph's outputs, declared by the
 parser, are per task ``<task>`` (labels, a multilabel task's 0/1 matrix, or
 values in the target's units) and, for a classification task,
@@ -14,7 +14,7 @@ import numpy as np
 from onnx import TensorProto
 
 from .._estimator import MultiTaskEstimator
-from ._inputs import encode_features
+from ._encoder import encode_features
 from ._network import TaskPredictions, export_network, insert_graph, output_kind
 
 ALIAS = "SklearnMtlMultiTaskEstimator"

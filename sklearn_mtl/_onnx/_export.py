@@ -122,7 +122,7 @@ def to_onnx(model, X_sample):
 
     register()
     try:
-        return convert_sklearn(
+        onnx_model = convert_sklearn(
             model, initial_types=initial_types, target_opset={"": OPSET, "ai.onnx.ml": 3}
         )
     except (MissingConverter, MissingShapeCalculator) as exc:
@@ -131,12 +131,28 @@ def to_onnx(model, X_sample):
         problem = f"{step}: skl2onnx has no converter for it"
     except NotImplementedError as exc:
         problem = f"a step of the model: skl2onnx says: {str(exc).splitlines()[0]}"
+    else:
+        _check_output_names(onnx_model, estimator)
+        return onnx_model
     raise TypeError(
         f"to_onnx cannot convert {problem}. Use preprocessing that skl2onnx converts "
         "(ColumnTransformer, OneHotEncoder, StandardScaler, SimpleImputer, ...), register a "
         "converter for it with skl2onnx.update_registered_converter, or apply it before "
         "the model."
     )
+
+
+def _check_output_names(onnx_model, estimator):
+    """Raise when skl2onnx renamed an output (its name was taken by a preprocessing step)."""
+    from ._converter import output_names
+
+    names, expected = [o.name for o in onnx_model.graph.output], output_names(estimator)
+    if names != expected:
+        taken = [name for name, got in zip(expected, names) if name != got]
+        raise ValueError(
+            f"to_onnx: the outputs {taken} were renamed by skl2onnx, whose preprocessing "
+            "steps use those names for their own results; rename those tasks."
+        )
 
 
 def _require_packages():
@@ -240,9 +256,14 @@ def onnx_inputs(onnx_model, X):
     Examples
     --------
     >>> import pandas as pd
-    >>> X = pd.DataFrame({"city": ["Oslo", None], "age": [31.0, 45.0]})
-    >>> # inputs = onnx_inputs(to_onnx(model, X), X)
-    >>> # session.run(None, inputs)
+    >>> from sklearn_mtl import MultiTaskEstimator, onnx_inputs, to_onnx
+    >>> X = pd.DataFrame({"city": ["Oslo", "Rome", None, "Oslo"] * 10,
+    ...                   "age": [31, 45, 52, 27] * 10})
+    >>> est = MultiTaskEstimator(hidden_layer_sizes=(4,), max_epochs=1,
+    ...                          random_state=0).fit(X, {"old": X["age"] > 40})
+    >>> inputs = onnx_inputs(to_onnx(est, X[:5]), X[:3])
+    >>> inputs["city"].ravel().tolist(), inputs["age"].dtype
+    (['Oslo', 'Rome', 'nan'], dtype('int64'))
     """
     from onnx import helper
 
@@ -265,7 +286,8 @@ def onnx_inputs(onnx_model, X):
             )
     (name,) = graph_inputs
     dtype = types[name]
-    return {name: np.asarray(X).astype(str if dtype.kind == "O" else dtype, copy=False)}
+    values = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+    return {name: values.astype(str if dtype.kind == "O" else dtype, copy=False)}
 
 
 def _column_values(column, dtype):
