@@ -7,6 +7,7 @@ import onnx
 import onnxruntime as ort
 import pandas as pd
 import pytest
+import torch
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import make_column_selector, make_column_transformer
@@ -144,8 +145,6 @@ def test_per_task_early_stopping_exports_each_tasks_best_epoch():
     onnx_model = to_onnx(est, X[:5])
     outputs = run_onnx(onnx_model, X)
     joint = est.net_.module_.eval()
-    import torch
-
     with torch.no_grad():
         joint_signal = joint(torch.as_tensor(X))["signal"][:, 0].double().numpy()
     encoding = est._encodings["signal"]
@@ -173,6 +172,31 @@ def test_label_types_and_a_batch_of_one(rng):
     one = run_onnx(onnx_model, X[:1])
     assert one["colour"].shape == (1,) and one["colour_proba"].shape == (1, 3)
     assert one["colour"][0] == est.predict(X[:1])["colour"][0]
+
+
+def test_raw_columns_of_every_kind(rng):
+    n = 1200
+    X = pd.DataFrame(
+        {
+            "size": np.where(rng.rand(n) < 0.1, np.nan, rng.normal(size=n)),
+            "count": rng.randint(0, 50, n),
+            "flag": rng.rand(n) < 0.3,
+            "colour": pd.Categorical(rng.choice(["red", "green", "blue"], n)),
+            "town": rng.choice(np.array(["a", "b", "c", None], dtype=object), n),
+            "code": pd.array(rng.choice(["x", "y", None], n), dtype="string"),
+            # 100 levels of about 12 rows each: embedded, not one-hot encoded.
+            "shop": np.array([f"s{k}" for k in rng.randint(0, 100, n)], dtype=object),
+        }
+    )
+    X.loc[:9, "shop"] = [f"rare{k}" for k in range(10)]  # share the rare slot
+    signal = X["size"].fillna(0) + (X["colour"] == "red") + X["flag"]
+    Y = {"high": signal > 0.5, "amount": signal + 0.1 * X["count"]}
+    est = tiny(None, hidden_layer_sizes=(16,), max_epochs=3).fit(X, Y)
+    assert any(isinstance(m, torch.nn.Embedding) for m in est.net_.module_.modules())
+    X_new = X.copy()
+    X_new.loc[::7, "shop"] = "new shop"
+    X_new.loc[::11, "town"] = "elsewhere"
+    assert_onnx_matches(est, X_new, X_sample=X[:5])
 
 
 @pytest.fixture(scope="module")
