@@ -570,6 +570,16 @@ def test_unseen_label_at_score_time(fitted):
         task_scorer("a", "accuracy")(est, X, Y_bad)
 
 
+def test_unseen_values_of_a_quantity_inferred_as_classes_hint_regression(rng):
+    X = rng.normal(size=(60, 3))
+    weight = np.round(rng.uniform(3000, 6000, 60), -2)  # 25-odd distinct floats
+    with pytest.warns(UserWarning, match="inferred as 'multiclass'"):
+        est = MultiTaskEstimator(hidden_layer_sizes=(4,), max_epochs=1).fit(X, {"w": weight})
+    with pytest.raises(ValueError, match=r"declare tasks=\{'w': 'regression'\}") as info:
+        est.score(X, {"w": weight + 50.0})
+    assert "..." in str(info.value)  # the known classes are cut to ten
+
+
 def test_score_errors_name_the_task(fitted):
     est, X, Y = fitted
     with pytest.raises(ValueError, match=r"tasks \['q'\] that were not fitted"):

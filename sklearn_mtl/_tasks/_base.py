@@ -167,9 +167,18 @@ def check_two_classes(name, classes):
 def check_known(name, classes, values, unseen):
     """Raise when some ``values`` (where ``unseen`` is True) are not among ``classes``."""
     if unseen is not None and np.any(unseen):
+        classes = np.asarray(classes)
+        known = classes[:10].tolist() + (["..."] if len(classes) > 10 else [])
+        hint = ""
+        if classes.dtype.kind == "f" or len(classes) > 10 and classes.dtype.kind in "iu":
+            # A quantity inferred as classes: its new values are all "unseen labels".
+            hint = (
+                f" If '{name}' is a quantity rather than a set of classes, declare "
+                f"tasks={{'{name}': 'regression'}} (or 'count') and fit again."
+            )
         raise ValueError(
             f"Task '{name}' has labels {sorted(set(np.asarray(values)[unseen].tolist()))[:10]} "
-            f"that were not seen in fit; known classes are {np.asarray(classes).tolist()}."
+            f"that were not seen in fit; its {len(classes)} known classes are {known}.{hint}"
         )
 
 
