@@ -194,7 +194,7 @@ fig.tight_layout()
 onnx_model = to_onnx(model, X_test[:5])
 session = ort.InferenceSession(onnx_model.SerializeToString())
 names = [output.name for output in session.get_outputs()]
-print(names)
+print("\n".join(names))
 outputs = dict(zip(names, session.run(None, onnx_inputs(onnx_model, X_test))))
 
 # %%
