@@ -92,15 +92,15 @@ def apply_variant(variant, X, X_eval):
     from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
     import sklearn_mtl._features as features
-    import sklearn_mtl._network as network
+    import sklearn_mtl._inputs as inputs
     import sklearn_mtl._statistics as statistics
 
     if "one_hot_max" in variant:
-        network.ONE_HOT_MAX_SLOTS = variant["one_hot_max"]
+        inputs.ONE_HOT_MAX_SLOTS = variant["one_hot_max"]
     if "clip" in variant:
-        network.CLIP = variant["clip"] or float("inf")
+        inputs.CLIP = variant["clip"] or float("inf")
     if "smooth" in variant:
-        network.NumericInputs.forward = smooth_clipping(variant["smooth"])
+        inputs.NumericInputs.forward = smooth_clipping(variant["smooth"])
     if "robust" in variant:
         # Centre at the median, divide by the inter-quartile range times
         # variant["robust"] (the standard deviation where the quartiles coincide).
@@ -115,7 +115,7 @@ def apply_variant(variant, X, X_eval):
         return X, X_eval
     if kind in ("standard", "as given"):
         # The network's own scaling becomes the identity: centre 0, scale 1, no clipping.
-        network.CLIP = float("inf")
+        inputs.CLIP = float("inf")
         learned = features.numeric_statistics
 
         def identity(X, numeric, sample_weight):

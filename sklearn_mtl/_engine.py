@@ -20,74 +20,22 @@ Early stopping and its validation split come in through skorch's own
 :func:`per_task_early_stopping_callback` for a network state per task) and
 ``train_split=`` (:class:`~sklearn_mtl._data.RandomSplit`). Data-parallel training
 (:mod:`sklearn_mtl.parallel`) plugs in through one object, the
-:class:`DataParallelPlan` in :data:`DATA_PARALLEL`.
+:class:`~sklearn_mtl._plan.DataParallelPlan` of :func:`~sklearn_mtl._plan.current_plan`.
 """
 
-import contextvars
+import functools
 import inspect
+import math
 
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PrintLog
+from skorch.callbacks import Callback, EarlyStopping, EpochTimer, LRScheduler, PrintLog
 
 from ._data import INFERENCE_BATCH_SIZE, BatchIterator, inference_batches
 from ._network import forward_with, restore, snapshot
+from ._plan import _ONE_PROCESS, current_plan
 from .weighting import GradientWeighting
-
-
-class DataParallelPlan:
-    """What the engine asks of the processes it trains in; this base is one process.
-
-    :func:`sklearn_mtl.parallel.data_parallel` installs a subclass in
-    :data:`DATA_PARALLEL` for the fits it encloses. The engine asks the plan to
-    agree on the seed (``broadcast_seed``), to wrap the module and the criterion
-    for training (``wrap_module``, ``wrap_criterion``, undone by ``unwrap``
-    after fit), for this process's share of every batch (``shard``, None for
-    all of it) and to average the epoch's loss accumulators over processes
-    (``all_reduce``).
-    """
-
-    rank = 0
-    world_size = 1
-    #: Maps a batch's row indices to this process's share; None keeps them all.
-    shard = None
-
-    def broadcast_seed(self, seed):
-        """The seed every process uses: process 0's."""
-        return seed
-
-    def wrap_module(self, module, weighting):
-        """The network as trained (``weighting``'s learnable tensors included)."""
-        return module
-
-    def wrap_criterion(self, criterion):
-        """The loss as trained: per-task losses and weight sums of the whole batch."""
-        return criterion
-
-    def unwrap(self, obj):
-        """A module or criterion as it was before ``wrap_*``, for the fitted net."""
-        return obj
-
-    def all_reduce(self, *tensors):
-        """Average ``tensors`` in place over the processes."""
-
-
-#: Where :func:`sklearn_mtl.parallel.data_parallel` installs its plan for the
-#: fits it encloses.
-DATA_PARALLEL = contextvars.ContextVar("sklearn_mtl_data_parallel")
-
-_ONE_PROCESS = DataParallelPlan()
-
-
-def current_plan():
-    """The :class:`DataParallelPlan` of the fits in this context (one process by default)."""
-    return DATA_PARALLEL.get(_ONE_PROCESS)
-
-
-def shared_seed(seed):
-    """``seed``, or in data-parallel training process 0's, so that all draw alike."""
-    return current_plan().broadcast_seed(seed)
 
 
 def early_stopping_callback(n_iter_no_change, tol, verbose):
@@ -150,6 +98,29 @@ class _LoggedEarlyStopping(_StopAfterLog, EarlyStopping):
             self.held_messages_ = messages
         finally:
             self.sink = sink
+
+
+def lr_schedule_callback(schedule, total_steps):
+    """The learning rate's decay over ``total_steps`` optimizer steps, stepped every batch.
+
+    ``schedule`` is ``"cosine"`` (``lr * (1 + cos(pi t / T)) / 2``) or
+    ``"linear"`` (``lr * (1 - t / T)``); after ``T`` steps the factor stays 0.
+    Returned as a ``(name, callback)`` pair for ``MultiTaskNet(callbacks=[...])``.
+    """
+    factor = functools.partial(_DECAYS[schedule], total_steps=max(1, total_steps))
+    callback = LRScheduler(torch.optim.lr_scheduler.LambdaLR, step_every="batch", lr_lambda=factor)
+    return ("lr_scheduler", callback)
+
+
+def _cosine(step, total_steps):
+    return 0.5 * (1.0 + math.cos(math.pi * min(step / total_steps, 1.0)))
+
+
+def _linear(step, total_steps):
+    return max(0.0, 1.0 - step / total_steps)
+
+
+_DECAYS = {"cosine": _cosine, "linear": _linear}
 
 
 def per_task_early_stopping_callback(n_iter_no_change, tol, verbose):

@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._encoding import encode_for_fit
 from ._features import FeatureEncoder
-from ._params import PARAMETER_CONSTRAINTS, check_sizes, dict_entries, expand_nested_params
+from ._params import PARAMETER_CONSTRAINTS, NestedParamsMixin, check_sizes
 from ._row_weights import task_sample_weights
 from ._scores import default_scores
 from ._targets import check_n_samples, read_targets, wrap_like
@@ -17,7 +17,7 @@ from ._threads import limit_torch_threads
 from ._training import train, unfitted_on_error
 
 
-class MultiTaskEstimator(BaseEstimator):
+class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
     """Learn several supervised tasks over the same rows with one neural network.
 
     A shared body (hard parameter sharing by default) feeds one head per task.
@@ -86,6 +86,18 @@ class MultiTaskEstimator(BaseEstimator):
         (cloned at fit). Hyper-parameters are addressable as
         ``architecture__<name>``, e.g. ``architecture__n_experts``.
 
+    numeric_embedding : str, BaseNumericEmbedding instance or None, default=None
+        Embedding of each numeric column before the body (every architecture
+        reads it): ``"periodic"`` or ``"piecewise_linear"`` (see
+        :mod:`sklearn_mtl.embeddings`), an instance (cloned at fit), or None
+        for the scaled values. Addressable as ``numeric_embedding__<name>``.
+        See :ref:`numeric-embeddings`.
+
+    ensemble_size : int, default=1
+        Members of an efficient ensemble (TabM-mini): each row goes through
+        the body ``ensemble_size`` times, scaled per member, and each member
+        has its own heads; predictions average the members.
+
     categorical_features : "from_dtype", array-like or None, default="from_dtype"
         Which columns of ``X`` are categorical, as in HistGradientBoosting: a
         DataFrame's category, object and string columns (``"from_dtype"``),
@@ -109,10 +121,13 @@ class MultiTaskEstimator(BaseEstimator):
         Rows per training step.
 
     lr : float, default=1e-3
-        Learning rate of the Adam optimizer.
+        Learning rate of the AdamW optimizer.
+
+    lr_schedule : {"constant", "cosine", "linear"}, default="constant"
+        Decay of the learning rate, every step, to 0 after ``max_epochs``.
 
     weight_decay : float, default=0.0
-        L2 penalty (Adam's ``weight_decay``).
+        Decoupled weight decay (AdamW's ``weight_decay``).
 
     early_stopping : bool or "per_task", default=False
         Hold out ``validation_fraction`` of the rows, stop when the validation
@@ -172,6 +187,8 @@ class MultiTaskEstimator(BaseEstimator):
         The strategy object used in fit.
     architecture_ : BaseArchitecture
         The architecture object used in fit.
+    numeric_embedding_ : BaseNumericEmbedding or None
+        The numeric embedding used in fit.
     device_ : str
         The device trained on.
 
@@ -222,12 +239,15 @@ class MultiTaskEstimator(BaseEstimator):
         class_weight=None,
         weighting="static",
         architecture="shared",
+        numeric_embedding=None,
+        ensemble_size=1,
         categorical_features="from_dtype",
         min_frequency=5,
         standardize_targets=True,
         max_epochs=50,
         batch_size=256,
         lr=1e-3,
+        lr_schedule="constant",
         weight_decay=0.0,
         early_stopping=False,
         validation_fraction=0.1,
@@ -247,12 +267,15 @@ class MultiTaskEstimator(BaseEstimator):
         self.class_weight = class_weight
         self.weighting = weighting
         self.architecture = architecture
+        self.numeric_embedding = numeric_embedding
+        self.ensemble_size = ensemble_size
         self.categorical_features = categorical_features
         self.min_frequency = min_frequency
         self.standardize_targets = standardize_targets
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.weight_decay = weight_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -261,43 +284,6 @@ class MultiTaskEstimator(BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    def get_params(self, deep=True):
-        """Get the parameters of this estimator.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return the parameters of nested objects (``weighting``,
-            ``architecture`` instances) and each entry of the dict parameters
-            ``tasks``, ``losses``, ``task_weights`` and ``class_weight`` as
-            ``<name>__<task>``.
-
-        Returns
-        -------
-        params : dict
-        """
-        params = super().get_params(deep=deep)
-        return {**params, **dict_entries(self)} if deep else params
-
-    def set_params(self, **params):
-        """Set the parameters of this estimator.
-
-        Besides the usual parameters, accepts ``<name>__<task>`` for the dict
-        parameters ``tasks``, ``losses``, ``task_weights`` and ``class_weight``
-        (sets one entry of a copy of the dict), and ``weighting__<name>`` /
-        ``architecture__<name>`` also when ``weighting`` / ``architecture`` is
-        a name: the name is then replaced by an instance of its class.
-
-        Parameters
-        ----------
-        **params : dict
-
-        Returns
-        -------
-        self
-        """
-        return super().set_params(**expand_nested_params(self, params))
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -348,8 +334,8 @@ class MultiTaskEstimator(BaseEstimator):
         X, targets, sample_weight = self._check_fit_data(X, y, sample_weight)
         X = self._feature_encoder.fit_transform(X, sample_weight)
         encoded = encode_for_fit(targets, self.tasks, self.losses, self.standardize_targets)
-        net, architecture = train(self, X, self._feature_encoder.layout_, encoded, sample_weight)
-        self._record_fit(net, architecture, encoded, targets)
+        net, *resolved = train(self, X, self._feature_encoder.layout_, encoded, sample_weight)
+        self._record_fit(net, *resolved, encoded, targets)
         return self
 
     def _validate_X(self, X):
@@ -366,7 +352,7 @@ class MultiTaskEstimator(BaseEstimator):
         check_sizes(self, X.shape[0])
         return X, targets, sample_weight
 
-    def _record_fit(self, net, architecture, encoded, targets):
+    def _record_fit(self, net, architecture, embedding, encoded, targets):
         """Set the fitted attributes."""
         self.net_ = net
         self.tasks_ = dict(encoded.task_types)
@@ -381,6 +367,7 @@ class MultiTaskEstimator(BaseEstimator):
         self._target_container = (targets.container, targets.keys)
         self.weighting_ = net.weighting
         self.architecture_ = architecture
+        self.numeric_embedding_ = embedding
         self.device_ = str(net.device)
         self.history_ = net.history
         self.n_epochs_ = len(net.history)

@@ -7,7 +7,7 @@ anywhere, or a numeric array, sparse matrix or memory map -- into one float32
 matrix whose column ``j`` encodes column ``j`` of ``X``:
 
 - a **numeric** column keeps its values, a missing value as NaN. The network's
-  input layer (:class:`sklearn_mtl._network.FeatureLayer`) imputes, flags and
+  input layer (:class:`sklearn_mtl._inputs.FeatureLayer`) imputes, flags and
   scales them per batch with the statistics learned here (:class:`FeatureLayout`):
   the mean and standard deviation of each column, its outliers clipped, and
   which columns had missing values in fit;

@@ -1,10 +1,9 @@
-"""The torch modules shared by every architecture: input layer, MLP blocks, heads, the loss.
+"""The torch modules shared by every architecture: MLP blocks, heads, the network, the loss.
 
-The input layer (:class:`FeatureLayer`) turns the encoded features (see
-:mod:`sklearn_mtl._features`) into the input vector: numeric columns scaled,
-missing values flagged, categorical columns one-hot encoded or embedded. An
-architecture (see :mod:`sklearn_mtl.architectures`) builds a *body* that maps
-that vector to a representation per task. :class:`MultiTaskNetwork` chains
+The input layer (:class:`~sklearn_mtl._inputs.FeatureLayer`) turns the encoded
+features into the input vector; an architecture (see
+:mod:`sklearn_mtl.architectures`) builds a *body* that maps that vector to a
+representation per task. :class:`MultiTaskNetwork` chains
 the two and puts one head per task on top, returning ``{task: output}``;
 :class:`MultiTaskLoss` turns those outputs into one masked, weighted loss per
 task. :func:`snapshot`, :func:`restore` and :func:`forward_with` keep and use
@@ -15,7 +14,8 @@ import itertools
 
 import torch
 from torch import nn
-from torch.nn import functional as F
+
+from ._ensemble import average_members, member_linear, split_members
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -24,157 +24,6 @@ ACTIVATIONS = {
     "gelu": nn.GELU,
     "silu": nn.SiLU,
 }
-
-
-#: A categorical column with at most this many slots is one-hot encoded; one
-#: with more is embedded, :func:`embedding_width` wide. On Adult one-hot
-#: scored at least as well as embeddings; embeddings keep wide columns narrow.
-ONE_HOT_MAX_SLOTS = 64
-
-#: Standardised numeric inputs are clipped to ``[-CLIP, CLIP]``, and outliers of
-#: fit to that many robust standard deviations before the moments are taken.
-CLIP = 5.0
-
-
-def embedding_width(n_slots):
-    """Width of the embedding of a categorical column with ``n_slots`` slots.
-
-    fastai's rule of thumb, ``1.6 * n_slots ** 0.56`` rounded, capped at 16.
-    """
-    return int(min(16, round(1.6 * n_slots**0.56)))
-
-
-class NumericInputs(nn.Module):
-    """The numeric columns, standardised and clipped, then missing indicators.
-
-    Per column, ``z = (x - center) * scale`` with the mean and 1 / standard
-    deviation of fit, taken after clipping the values of fit to ``CLIP``
-    robust standard deviations of the median (so that an outlier in fit
-    cannot squash the other values). A missing value reads as ``z = 0`` (the
-    mean); ``z`` is then clipped to ``[-CLIP, CLIP]``, so that an outlier at
-    predict, however large (infinity included), stays a bounded input. The
-    choices (against RealMLP's median / inter-quartile scaling with smooth
-    clipping at 3, Holzmueller et al., NeurIPS 2024, a quantile transform and
-    plain standardisation) were measured: see
-    ``docs/benchmarks/raw_features.rst``. Columns with missing values in fit
-    add a 0/1 indicator each.
-
-    Parameters
-    ----------
-    n_features : int
-        Width of the encoded matrix.
-    positions : ndarray of int
-        The numeric columns' positions in it.
-    center, scale : ndarray of float32
-        One per numeric column.
-    missing : ndarray of int
-        Positions, among the numeric columns, of those that get an indicator.
-    """
-
-    def __init__(self, n_features, positions, center, scale, missing):
-        super().__init__()
-        every_column = list(positions) == list(range(n_features))
-        self.register_buffer("positions", None if every_column else _long(positions))
-        self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32))
-        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
-        self.register_buffer("offset", -self.center * self.scale)
-        self.register_buffer("missing", _long(missing) if len(missing) else None)
-        self.out_features = len(positions) + len(missing)
-
-    def forward(self, x):
-        if self.positions is not None:
-            x = x.index_select(1, self.positions)
-        # Two or three cheap kernels: this runs on every batch of every numeric input.
-        z = torch.addcmul(self.offset, x, self.scale)
-        if self.missing is not None or not self.training:
-            # Training batches are rows of fit, where these columns had no NaN.
-            z = torch.nan_to_num_(z, nan=0.0, posinf=CLIP, neginf=-CLIP)
-        return self._with_indicators(z.clamp_(-CLIP, CLIP), x)
-
-    def _with_indicators(self, z, x):
-        if self.missing is None:
-            return z
-        return torch.cat([z, x.index_select(1, self.missing).isnan().to(z.dtype)], dim=1)
-
-
-class _OneHot(nn.Module):
-    """Slot ``s`` of a column with ``n_slots`` as a one-hot row; slot 0 as zeros."""
-
-    def __init__(self, n_slots):
-        super().__init__()
-        self.register_buffer("weight", torch.cat([torch.zeros(1, n_slots), torch.eye(n_slots)]))
-        self.embedding_dim = n_slots
-
-    def forward(self, codes):
-        return F.embedding(codes, self.weight)
-
-
-class CategoricalInputs(nn.Module):
-    """The categorical columns' slots, one-hot encoded or embedded, side by side.
-
-    A column with at most ``ONE_HOT_MAX_SLOTS`` slots is one-hot encoded; a
-    wider one gets a learned ``nn.Embedding`` of :func:`embedding_width`
-    columns. Slot 0 (a value of a kind fit never saw) reads as zeros either way.
-
-    Parameters
-    ----------
-    positions : ndarray of int
-        The categorical columns' positions in the encoded matrix.
-    n_slots : tuple of int
-        Each column's number of slots.
-    """
-
-    def __init__(self, positions, n_slots):
-        super().__init__()
-        self.register_buffer("positions", _long(positions))
-        self.tables = nn.ModuleList(
-            _OneHot(n)
-            if n <= ONE_HOT_MAX_SLOTS
-            else nn.Embedding(n + 1, embedding_width(n), padding_idx=0)
-            for n in n_slots
-        )
-        self.out_features = sum(table.embedding_dim for table in self.tables)
-
-    def forward(self, x):
-        codes = x.index_select(1, self.positions).long()
-        return torch.cat([table(codes[:, i]) for i, table in enumerate(self.tables)], dim=1)
-
-
-class FeatureLayer(nn.Module):
-    """The network's input layer: encoded features to the input vector of the body.
-
-    Numeric inputs (:class:`NumericInputs`) first, then categorical ones
-    (:class:`CategoricalInputs`); ``out_features`` is the vector's width. A
-    per-column numeric embedding (piecewise-linear or periodic) would map the
-    standardised, clipped columns of :class:`NumericInputs` (before its
-    missing indicators) to ``(batch, n_numeric, d)`` and flatten them here.
-
-    Parameters
-    ----------
-    layout : sklearn_mtl._features.FeatureLayout
-        What the encoder learned in fit.
-    """
-
-    def __init__(self, layout):
-        super().__init__()
-        self.numeric = self.categorical = None
-        if len(layout.numeric):
-            self.numeric = NumericInputs(
-                layout.n_features, layout.numeric, layout.center, layout.scale, layout.missing
-            )
-        if len(layout.categorical):
-            self.categorical = CategoricalInputs(layout.categorical, layout.n_slots)
-        self.out_features = sum(
-            part.out_features for part in (self.numeric, self.categorical) if part is not None
-        )
-
-    def forward(self, x):
-        parts = [part(x) for part in (self.numeric, self.categorical) if part is not None]
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-
-
-def _long(values):
-    return torch.as_tensor(values, dtype=torch.long)
 
 
 def hidden_blocks(n_inputs, hidden_sizes, activation="relu", dropout=0.0, linear=nn.Linear):
@@ -208,15 +57,26 @@ class Head(nn.Module):
 
     ``output_layer`` is ``"linear"`` (``n_outputs`` free logits or values) or
     ``"ordinal"`` (:class:`OrdinalOutput`, ``n_outputs`` ordered thresholds).
+    With ``ensemble_size=k > 1`` it is ``k`` heads, one per member of an
+    efficient ensemble: it reads ``(batch * k, n_inputs)`` rows (see
+    :mod:`sklearn_mtl._ensemble`) and returns ``(batch, k, n_outputs)``.
     """
 
-    def __init__(self, n_inputs, hidden_sizes, n_outputs, activation, dropout, output_layer):
+    def __init__(
+        self, n_inputs, hidden_sizes, n_outputs, activation, dropout, output_layer, ensemble_size=1
+    ):
         super().__init__()
-        self.hidden, width = make_mlp(n_inputs, hidden_sizes, activation, dropout)
-        layer = OrdinalOutput if output_layer == "ordinal" else nn.Linear
-        self.output = layer(width, n_outputs)
+        self.ensemble_size = ensemble_size
+        linear = member_linear(ensemble_size)
+        self.hidden, width = make_mlp(n_inputs, hidden_sizes, activation, dropout, linear)
+        if output_layer == "ordinal":
+            self.output = OrdinalOutput(width, n_outputs, ensemble_size)
+        else:
+            self.output = linear(width, n_outputs)
 
     def forward(self, x):
+        if self.ensemble_size > 1:
+            x = split_members(x, self.ensemble_size)
         return self.output(self.hidden(x))
 
 
@@ -228,22 +88,26 @@ class OrdinalOutput(nn.Module):
     2020). The biases are ``b_0 - cumsum(softplus(d))``, strictly decreasing
     whatever the parameters ``b_0, d``, so that the ``P(y > k)`` decrease in
     ``k`` (rank consistency) during training too, not only at the optimum.
+    With ``n_members > 1``, each member of an ensemble has its own ``w`` and
+    biases (input ``(batch, n_members, n_inputs)``).
     """
 
-    def __init__(self, n_inputs, n_thresholds):
+    def __init__(self, n_inputs, n_thresholds, n_members=1):
         super().__init__()
-        self.linear = nn.Linear(n_inputs, 1, bias=False)
+        self.linear = member_linear(n_members)(n_inputs, 1, bias=False)
+        members = () if n_members == 1 else (n_members,)
         # Thresholds start evenly spaced around 0 (softplus(0) apart).
         spread = (n_thresholds - 1) * nn.functional.softplus(torch.zeros(())) / 2
-        self.first = nn.Parameter(spread.reshape(1))
-        self.gaps = nn.Parameter(torch.zeros(n_thresholds - 1)) if n_thresholds > 1 else None
+        self.first = nn.Parameter(spread.expand(*members, 1).clone())
+        gaps = torch.zeros(*members, n_thresholds - 1)
+        self.gaps = nn.Parameter(gaps) if n_thresholds > 1 else None
 
     def biases(self):
-        """The decreasing biases ``b_k``, shape ``(n_thresholds,)``."""
+        """The decreasing biases ``b_k``, shape ``(n_thresholds,)`` (per member: a row each)."""
         if self.gaps is None:
             return self.first
-        steps = torch.cumsum(nn.functional.softplus(self.gaps), dim=0)
-        return torch.cat([self.first, self.first - steps])
+        steps = torch.cumsum(nn.functional.softplus(self.gaps), dim=-1)
+        return torch.cat([self.first, self.first - steps], dim=-1)
 
     def forward(self, x):
         return self.linear(x) + self.biases()
@@ -274,6 +138,12 @@ class MultiTaskNetwork(nn.Module):
     inputs : nn.Module, default=None
         The input layer (a :class:`FeatureLayer`), whose output the body reads;
         None passes the features to the body as they are.
+    members : MemberInputs or None, default=None
+        An efficient ensemble's member copies of the input vector (see
+        :mod:`sklearn_mtl._ensemble`); the heads are then one per member.
+    links : list of str, default=None
+        With ``members``: each task's link (:data:`~sklearn_mtl._ensemble.LINKS`),
+        how its members' outputs are averaged in evaluation.
     """
 
     def __init__(
@@ -286,36 +156,63 @@ class MultiTaskNetwork(nn.Module):
         dropout,
         output_layers=None,
         inputs=None,
+        members=None,
+        links=None,
     ):
         super().__init__()
         output_layers = output_layers or ["linear"] * len(n_outputs)
         self.inputs = nn.Identity() if inputs is None else inputs
+        self.members = members
+        self.ensemble_size = 1 if members is None else members.k
+        self.links = list(links or [])
         self.body = body
         self.task_names = list(task_names)
         #: Whether every task reads one representation tensor (hard sharing).
         self.body_is_shared = getattr(body, "shares_representation", False)
         # A ModuleList, not a ModuleDict: task names may hold dots.
         self.heads = nn.ModuleList(
-            Head(body.out_features[name], head_hidden_sizes, width, activation, dropout, layer)
+            Head(
+                body.out_features[name],
+                head_hidden_sizes,
+                width,
+                activation,
+                dropout,
+                layer,
+                self.ensemble_size,
+            )
             for name, width, layer in zip(self.task_names, n_outputs, output_layers)
         )
 
     def forward(self, x):
         return self.forward_heads(self.represent(x))
 
+    def body_inputs(self, x):
+        """What the body reads: the input vector (one copy per ensemble member)."""
+        x = self.inputs(x)
+        return x if self.members is None else self.members(x)
+
     def represent(self, x):
         """The body's representation of a batch of encoded features."""
-        return self.body(self.inputs(x))
+        return self.body(self.body_inputs(x))
 
     def forward_heads(self, representation):
-        """Outputs ``{task: tensor}`` from the body's representation."""
+        """Outputs ``{task: tensor}`` from the body's representation.
+
+        An ensemble's outputs are ``(batch, k, n_outputs)`` per member in
+        training, their average ``(batch, n_outputs)`` in evaluation.
+        """
         if isinstance(representation, torch.Tensor):
-            return {name: head(representation) for name, head in zip(self.task_names, self.heads)}
-        return {name: head(representation[name]) for name, head in zip(self.task_names, self.heads)}
+            outputs = [head(representation) for head in self.heads]
+        else:
+            outputs = [head(representation[n]) for n, head in zip(self.task_names, self.heads)]
+        if self.ensemble_size > 1 and not self.training:
+            outputs = [average_members(out, link) for out, link in zip(outputs, self.links)]
+        return dict(zip(self.task_names, outputs))
 
     def shared_parameters(self):
         """Parameters that more than one task's loss depends on (the input layer's too)."""
-        return [*self.inputs.parameters(), *self.body.shared_parameters()]
+        members = [] if self.members is None else list(self.members.parameters())
+        return [*self.inputs.parameters(), *members, *self.body.shared_parameters()]
 
     def task_parameters(self):
         """Every other parameter: heads and task-specific parts of the body."""
@@ -362,7 +259,11 @@ class MultiTaskLoss(nn.Module):
         for name, task, columns in zip(self.task_names, self.task_types, self.slices):
             rows = labelled[:, columns]
             target = y[:, columns] if task.two_dimensional else y[:, columns.start]
-            loss = task.loss(_labelled_only(outputs[name], rows), target)
+            output = outputs[name]
+            if output.dim() == 3:  # (batch, k, n): an ensemble's members in training
+                per_cell.append(_member_loss(task, output, rows, target))
+                continue
+            loss = task.loss(_labelled_only(output, rows), target)
             per_cell.append(loss.reshape(len(y), -1))
         per_cell = torch.cat(per_cell, dim=1)
         # Selected, not multiplied by 0: an unlabelled entry's loss may overflow (0 x inf = NaN).
@@ -372,6 +273,14 @@ class MultiTaskLoss(nn.Module):
         weight_sums = w.new_zeros(n_tasks).index_add(0, self.owner, w.sum(dim=0))
         denominators = torch.where(weight_sums > 0, weight_sums, torch.ones_like(weight_sums))
         return loss_sums / denominators, weight_sums
+
+
+def _member_loss(task, output, labelled, target):
+    """Each row's (or cell's) loss averaged over the ``k`` members of an ensemble."""
+    n, k = output.shape[:2]
+    flat = _labelled_only(output.flatten(0, 1), labelled.repeat_interleave(k, dim=0))
+    loss = task.loss(flat, target.repeat_interleave(k, dim=0))
+    return loss.reshape(n, k, -1).mean(dim=1)
 
 
 def _labelled_only(output, labelled):

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from ._data import FLOAT32_MAX, check_validation_split
 from ._network import ACTIVATIONS
 from .architectures import ARCHITECTURES, BaseArchitecture
+from .embeddings import EMBEDDINGS, BaseNumericEmbedding
 from .weighting import WEIGHTINGS, BaseWeighting
 
 #: ``MultiTaskEstimator._parameter_constraints``.
@@ -30,6 +31,8 @@ PARAMETER_CONSTRAINTS = {
     "class_weight": [StrOptions({"balanced"}), dict, None],
     "weighting": [StrOptions(set(WEIGHTINGS)), HasMethods(["initialize", "backward"])],
     "architecture": [StrOptions(set(ARCHITECTURES)), HasMethods(["build"])],
+    "numeric_embedding": [StrOptions(set(EMBEDDINGS)), HasMethods(["build"]), None],
+    "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
     "min_frequency": [
         Interval(numbers.Integral, 1, None, closed="left"),
@@ -37,8 +40,9 @@ PARAMETER_CONSTRAINTS = {
     ],
     "standardize_targets": ["boolean"],
     "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-    "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+    "lr_schedule": [StrOptions({"constant", "cosine", "linear"})],
     "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
     "early_stopping": ["boolean", StrOptions({"per_task"})],
     "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
@@ -54,6 +58,7 @@ PARAMETER_CONSTRAINTS = {
 STRATEGY_PARAMS = {
     "weighting": (WEIGHTINGS, BaseWeighting),
     "architecture": (ARCHITECTURES, BaseArchitecture),
+    "numeric_embedding": (EMBEDDINGS, BaseNumericEmbedding),
 }
 
 
@@ -61,9 +66,11 @@ def resolve_strategy(param, value):
     """A fresh strategy object for a registry name, a clone for an instance.
 
     ``param`` is a key of :data:`STRATEGY_PARAMS`; the user's instance is never
-    modified.
+    modified. None (no numeric embedding) stays None.
     """
     registry, base = STRATEGY_PARAMS[param]
+    if value is None and param == "numeric_embedding":
+        return None
     if isinstance(value, str):
         if value not in registry:
             raise ValueError(
@@ -113,8 +120,58 @@ def expand_nested_params(estimator, params):
         nested = _pop_prefixed(params, name)
         if nested:
             strategy = resolve_strategy(name, params.get(name, getattr(estimator, name)))
+            if strategy is None:
+                raise ValueError(
+                    f"{name}__{next(iter(nested))} sets a hyper-parameter of {name}, but "
+                    f"{name} is None; choose one first, e.g. {name}='periodic'."
+                )
             params[name] = strategy.set_params(**nested)
     return params
+
+
+class NestedParamsMixin:
+    """``get_params`` / ``set_params`` with the entries of dict parameters and strategies.
+
+    Mixed into :class:`~sklearn_mtl.MultiTaskEstimator` before ``BaseEstimator``.
+    """
+
+    def get_params(self, deep=True):
+        """Get the parameters of this estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of nested objects (``weighting``,
+            ``architecture`` and ``numeric_embedding`` instances) and each
+            entry of the dict parameters ``tasks``, ``losses``,
+            ``task_weights`` and ``class_weight`` as ``<name>__<task>``.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        return {**params, **dict_entries(self)} if deep else params
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Besides the usual parameters, accepts ``<name>__<task>`` for the dict
+        parameters ``tasks``, ``losses``, ``task_weights`` and ``class_weight``
+        (sets one entry of a copy of the dict), and ``weighting__<name>``,
+        ``architecture__<name>`` and ``numeric_embedding__<name>`` also when
+        that parameter is a name: the name is then replaced by an instance of
+        its class.
+
+        Parameters
+        ----------
+        **params : dict
+
+        Returns
+        -------
+        self
+        """
+        return super().set_params(**expand_nested_params(self, params))
 
 
 def _updated_dict(name, current, entries):

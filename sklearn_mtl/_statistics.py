@@ -2,7 +2,7 @@
 
 :func:`numeric_statistics` gives, per numeric column of the encoded training
 matrix, the mean and standard deviation the network's input layer
-standardises with (:class:`sklearn_mtl._network.NumericInputs`), taken after
+standardises with (:class:`sklearn_mtl._inputs.NumericInputs`), taken after
 clipping the column's outliers, and whether it has missing values. They are
 weighted by the rows' sample weights (a weight of k counts as k copies of the
 row), computed on a fixed random sample of rows, and read a few MB at a time,
@@ -12,7 +12,7 @@ so that a memory-mapped ``X`` is never loaded whole.
 import numpy as np
 
 from ._data import CHUNK_BYTES
-from ._network import CLIP
+from ._inputs import CLIP
 
 #: Rows (drawn once, with a fixed seed) whose clipped mean and standard deviation
 #: give the numeric columns' centre and scale; all rows when X has fewer.
@@ -37,17 +37,8 @@ def numeric_statistics(X, numeric, sample_weight):
     rows.
     """
     missing = np.flatnonzero(_columns_with_nan(X, numeric))
-    n = X.shape[0]
-    rows = np.arange(n)
-    if n > STATISTICS_ROWS:
-        rows = np.sort(np.random.default_rng(0).choice(n, STATISTICS_ROWS, replace=False))
-    # One row per column, so that each column's values are contiguous.
-    sample = np.empty((len(numeric), len(rows)), dtype=np.float32)
-    every_column = len(numeric) == X.shape[1]
-    step = max(1, _chunk_rows(X) // 4)
-    for start in range(0, len(rows), step):
-        chunk = np.asarray(X[rows[start : start + step]])
-        sample[:, start : start + step] = (chunk if every_column else chunk[:, numeric]).T
+    rows = statistics_rows(X.shape[0])
+    sample = numeric_sample(X, numeric, rows).T  # one row per column, contiguous
     weights = np.asarray(sample_weight, dtype=np.float64)[rows]
     statistics = np.zeros((2, len(numeric)))
     step = max(1, (1 << 15) // len(rows))
@@ -64,6 +55,30 @@ def numeric_statistics(X, numeric, sample_weight):
     binary = ((sample == 0) | (sample == 1) | np.isnan(sample)).all(axis=1)
     center, scale = np.where(binary, 0.0, center), np.where(binary, 1.0, scale)
     return center.astype(np.float32), scale.astype(np.float32), missing
+
+
+def statistics_rows(n_samples):
+    """The rows the statistics are taken on: at most ``STATISTICS_ROWS``, a fixed draw."""
+    if n_samples <= STATISTICS_ROWS:
+        return np.arange(n_samples)
+    return np.sort(np.random.default_rng(0).choice(n_samples, STATISTICS_ROWS, replace=False))
+
+
+def numeric_sample(X, numeric, rows):
+    """The ``numeric`` columns of X at ``rows``, ``(len(rows), len(numeric))`` float32.
+
+    Read a few MB at a time, so that a memory map is never loaded whole. A
+    numeric embedding learns its bins from the rows of :func:`statistics_rows`.
+    Column-major, so that each column's values are contiguous (its transpose
+    is a C-contiguous view, not a copy).
+    """
+    sample = np.empty((len(rows), len(numeric)), dtype=np.float32, order="F")
+    every_column = len(numeric) == X.shape[1]
+    step = max(1, _chunk_rows(X) // 4)
+    for start in range(0, len(rows), step):
+        chunk = np.asarray(X[rows[start : start + step]])
+        sample[start : start + step] = chunk if every_column else chunk[:, numeric]
+    return sample
 
 
 def _chunk_rows(X):

@@ -14,16 +14,20 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ._data import RandomSplit, make_dataset
+from ._data import RandomSplit, check_validation_split, make_dataset
 from ._engine import (
     MultiTaskNet,
     early_stopping_callback,
+    lr_schedule_callback,
     per_task_early_stopping_callback,
-    shared_seed,
 )
-from ._network import FeatureLayer, MultiTaskLoss, MultiTaskNetwork
+from ._ensemble import MemberInputs
+from ._inputs import FeatureLayer
+from ._network import MultiTaskLoss, MultiTaskNetwork
 from ._params import check_task_weights, resolve_device, resolve_strategy
+from ._plan import shared_seed
 from ._row_weights import row_weights
+from ._statistics import numeric_sample, statistics_rows
 from ._threads import limit_torch_threads
 
 
@@ -70,17 +74,20 @@ def train(estimator, X, layout, encoded, sample_weight):
         The fitted engine; its ``weighting`` is the resolved strategy.
     architecture : BaseArchitecture
         The resolved architecture the network was built with.
+    embedding : BaseNumericEmbedding or None
+        The resolved numeric embedding.
     """
     base_weights = check_task_weights(estimator.task_weights, encoded.names)
     device = resolve_device(estimator.device)
     weighting = resolve_strategy("weighting", estimator.weighting)
     architecture = resolve_strategy("architecture", estimator.architecture)
+    embedding = resolve_strategy("numeric_embedding", estimator.numeric_embedding)
     seed = int(check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max))
     tasks = encoded.tasks
     devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
     with torch.random.fork_rng(devices=devices), limit_torch_threads():
         torch.manual_seed(seed)
-        network = _build_network(estimator, layout, architecture, tasks, encoded)
+        network = _build_network(estimator, X, layout, architecture, embedding, encoded)
         net = MultiTaskNet(
             network,
             MultiTaskLoss(encoded.names, list(tasks.values()), list(encoded.slices.values())),
@@ -88,16 +95,19 @@ def train(estimator, X, layout, encoded, sample_weight):
             weighting=weighting,
             base_weights=torch.tensor(base_weights, dtype=torch.float32, device=device),
             device=device,
-            **_engine_params(estimator, shared_seed(seed)),
+            **_engine_params(estimator, shared_seed(seed), X.shape[0]),
         )
         weights = row_weights(encoded, sample_weight, estimator.class_weight)
         net.fit(make_dataset(X, encoded.y, weights, device))
-    return net, architecture
+    return net, architecture, embedding
 
 
-def _build_network(estimator, layout, architecture, tasks, encoded):
+def _build_network(estimator, X, layout, architecture, embedding, encoded):
     """The input layer, the architecture's body and one head per task."""
-    inputs = FeatureLayer(layout)
+    values = None
+    if embedding is not None and len(layout.numeric):
+        values = numeric_sample(X, layout.numeric, statistics_rows(X.shape[0]))
+    inputs = FeatureLayer(layout, embedding, values)
     body = architecture.build(
         inputs.out_features,
         encoded.names,
@@ -105,6 +115,12 @@ def _build_network(estimator, layout, architecture, tasks, encoded):
         activation=estimator.activation,
         dropout=estimator.dropout,
     )
+    members = None
+    if estimator.ensemble_size > 1:
+        # TabM's choice: random signs on raw inputs, normal values after an embedding.
+        scaling_init = "random-signs" if embedding is None else "normal"
+        members = MemberInputs(estimator.ensemble_size, inputs.feature_widths, scaling_init)
+    tasks = encoded.tasks
     return MultiTaskNetwork(
         body,
         encoded.names,
@@ -114,25 +130,42 @@ def _build_network(estimator, layout, architecture, tasks, encoded):
         estimator.dropout,
         output_layers=[task.output_layer for task in tasks.values()],
         inputs=inputs,
+        members=members,
+        links=[task.link for task in tasks.values()],
     )
 
 
-def _engine_params(estimator, seed):
+def auto_batch_size(n_samples):
+    """``batch_size="auto"``: rows per step for a fit on ``n_samples`` rows.
+
+    At least about 32 steps an epoch on small data (32 rows a batch below
+    2,048 rows), 256 from 8,192 rows, 512 from 65,536.
+    """
+    if n_samples >= 65_536:
+        return 512
+    return int(min(256, max(32, 2 ** np.floor(np.log2(max(n_samples, 1) / 32)))))
+
+
+def _engine_params(estimator, seed, n_samples):
     """The engine's batch order, optimiser, early stopping and logging.
 
     ``seed`` is the same in every process of a data-parallel fit, so that all
     of them draw the same batches and validation split.
     """
+    batch_size = estimator.batch_size
+    if batch_size == "auto":
+        batch_size = auto_batch_size(n_samples)
     params = dict(
         seed=seed,
-        optimizer=torch.optim.Adam,
+        optimizer=torch.optim.AdamW,
         optimizer__weight_decay=estimator.weight_decay,
         lr=estimator.lr,
         max_epochs=estimator.max_epochs,
-        batch_size=estimator.batch_size,
+        batch_size=batch_size,
         train_split=None,
         verbose=estimator.verbose,
     )
+    callbacks, n_train = [], n_samples
     if estimator.early_stopping:
         make_callback = (
             per_task_early_stopping_callback
@@ -140,7 +173,13 @@ def _engine_params(estimator, seed):
             else early_stopping_callback
         )
         params["train_split"] = RandomSplit(estimator.validation_fraction, seed)
-        params["callbacks"] = [
+        callbacks.append(
             make_callback(estimator.n_iter_no_change, estimator.tol, estimator.verbose)
-        ]
+        )
+        n_train -= check_validation_split(estimator.validation_fraction, n_samples)
+    if estimator.lr_schedule != "constant":
+        steps = estimator.max_epochs * -(-n_train // batch_size)
+        callbacks.append(lr_schedule_callback(estimator.lr_schedule, steps))
+    if callbacks:
+        params["callbacks"] = callbacks
     return params

@@ -59,6 +59,9 @@ class TaskType(ABC):
     two_dimensional = False
     #: The head's output layer: "linear", or "ordinal" (rank-consistent thresholds).
     output_layer = "linear"
+    #: How the raw output relates to what ensemble members average (see
+    #: :data:`sklearn_mtl._ensemble.LINKS`): values as they are by default.
+    link = "identity"
 
     def __init__(self, loss=None):
         self.loss_name = self.losses[0] if loss is None else loss

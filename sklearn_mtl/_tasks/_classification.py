@@ -9,6 +9,7 @@ class BinaryTask(ClassificationTask):
     """Two classes; one logit per row and the binary cross-entropy loss."""
 
     name = "binary"
+    link = "logit"
 
     def fit_encoding(self, name, values, standardize):
         encoding = super().fit_encoding(name, values, standardize)
@@ -39,6 +40,7 @@ class MulticlassTask(ClassificationTask):
     """Three or more classes; one logit per class and the cross-entropy loss."""
 
     name = "multiclass"
+    link = "softmax"
 
     def loss(self, output, target):
         return torch.nn.functional.cross_entropy(output, target.long(), reduction="none")

@@ -19,6 +19,7 @@ class MultilabelTask(TaskType):
     """
 
     name = "multilabel"
+    link = "logit"
     is_classifier = True
     two_dimensional = True
     score_name = "per-label accuracy"

@@ -34,6 +34,7 @@ class OrdinalTask(ClassificationTask):
     name = "ordinal"
     losses = ("coral",)
     output_layer = "ordinal"
+    link = "logit"
 
     def __init__(self, loss=None, order=None):
         super().__init__(loss)

@@ -77,6 +77,7 @@ class CountTask(TaskType):
     """
 
     name = "count"
+    link = "log"
     score_name = "d2_tweedie"
     losses = ("poisson", "tweedie", "gamma")
     _POWERS = {"poisson": 1.0, "tweedie": 1.5, "gamma": 2.0}

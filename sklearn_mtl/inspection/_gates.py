@@ -25,7 +25,8 @@ def gate_weights(estimator, X, *, level=-1):
     For architectures with input-dependent gates
     (:class:`~sklearn_mtl.architectures.MMoE`, :class:`~sklearn_mtl.architectures.CGC`,
     :class:`~sklearn_mtl.architectures.PLE`): each gate's softmax weights over
-    the experts of one level, averaged over the rows of ``X``. A gate gives
+    the experts of one level, averaged over the rows of ``X`` (and over the
+    members of an ensemble, ``ensemble_size > 1``). A gate gives
     weight 0 to experts it cannot read (another task's private experts in CGC
     and PLE), so every row of the result sums to 1.
 
@@ -83,13 +84,13 @@ def gate_weights(estimator, X, *, level=-1):
             "has none. For 'cross_stitch' use stitch_weights."
         )
     X = final._validate_X(transform(preprocessors, X))
-    was_training = body.training
-    body.eval()
-    sums = None
+    modes = {part: part.training for part in module.modules()}
+    module.eval()
+    sums, n_rows = None, 0
     try:
         with torch.inference_mode():
             for batch in inference_batches(X, next(body.parameters()).device):
-                levels = body.gate_weights(module.inputs(batch))
+                levels = body.gate_weights(module.body_inputs(batch))
                 if not -len(levels) <= level < len(levels):
                     raise ValueError(
                         f"level={level} does not exist: this "
@@ -98,14 +99,16 @@ def gate_weights(estimator, X, *, level=-1):
                     )
                 experts, gates = levels[level]
                 batch_sums = {name: g.sum(dim=0).double().cpu() for name, g in gates.items()}
+                n_rows += next(iter(gates.values())).shape[0]  # batch x members
                 if sums is None:
                     sums = batch_sums
                 else:
                     sums = {name: sums[name] + batch_sums[name] for name in sums}
     finally:
-        body.train(was_training)
+        for part, training in modes.items():
+            part.training = training
     frame = pd.DataFrame(
-        np.stack([(s / X.shape[0]).numpy() for s in sums.values()]),
+        np.stack([(s / n_rows).numpy() for s in sums.values()]),
         index=pd.Index(list(sums), name="gate"),
         columns=pd.Index(experts, name="expert"),
     )
