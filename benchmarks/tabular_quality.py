@@ -57,22 +57,40 @@ OLD = dict(
     ensemble_size=1,
 )
 
+#: The new training settings without embedding or ensemble (what the defaults
+#: use besides them): wider trunk, dropout, AdamW with weight decay, batch size
+#: by data size, early stopping.
+TRAINING = dict(
+    hidden_layer_sizes=(128, 128),
+    dropout=0.1,
+    max_epochs=100,
+    batch_size="auto",
+    lr=3e-3,
+    weight_decay=3e-4,
+    early_stopping=True,
+    n_iter_no_change=4,
+    numeric_embedding=None,
+    ensemble_size=1,
+)
+
 #: Method name -> estimator parameters (None: not the estimator).
 METHODS = {
     "old MLP": OLD,
-    "old MLP + periodic": {**OLD, "numeric_embedding": "periodic"},
-    "old MLP + piecewise_linear": {**OLD, "numeric_embedding": "piecewise_linear"},
-    "old MLP + ensemble_size=4": {**OLD, "ensemble_size": 4},
+    "old + periodic": {**OLD, "numeric_embedding": "periodic"},
+    "old + piecewise_linear": {**OLD, "numeric_embedding": "piecewise_linear"},
+    "old + ensemble_size=3": {**OLD, "ensemble_size": 3},
+    "new training only": TRAINING,
     "defaults": {},
+    "defaults, no embedding": {"numeric_embedding": None},
     "HGB per task": None,
     "sklearn MLP": None,
 }
 DEFAULT_METHODS = {
     "adult": list(METHODS)[:-1],
     "generated_a": list(METHODS)[:-1],
-    "generated_b": ["old MLP", "defaults", "HGB per task"],
-    "adult_400": ["old MLP", "defaults", "HGB per task", "sklearn MLP"],
-    "generated_300": ["old MLP", "defaults", "HGB per task", "sklearn MLP"],
+    "generated_b": ["old MLP", "defaults", "defaults, no embedding", "HGB per task"],
+    "adult_400": ["old MLP", "new training only", "defaults", "HGB per task", "sklearn MLP"],
+    "generated_300": ["old MLP", "new training only", "defaults", "HGB per task", "sklearn MLP"],
 }
 
 

@@ -38,10 +38,12 @@ from ._plan import _ONE_PROCESS, current_plan
 from .weighting import GradientWeighting
 
 
-def early_stopping_callback(n_iter_no_change, tol, verbose):
+def early_stopping_callback(n_iter_no_change, tol, verbose, min_epochs=0):
     """skorch's early stopping on ``valid_loss``, restoring the best epoch's weights.
 
-    Returned as a ``(name, callback)`` pair for ``MultiTaskNet(callbacks=[...])``.
+    Training never stops before ``min_epochs`` epochs (see
+    :func:`min_epochs_before_stopping`). Returned as a ``(name, callback)``
+    pair for ``MultiTaskNet(callbacks=[...])``.
     """
     callback = _LoggedEarlyStopping(
         monitor="valid_loss",
@@ -51,7 +53,19 @@ def early_stopping_callback(n_iter_no_change, tol, verbose):
         load_best=True,
         sink=print if verbose else _silent,
     )
+    callback.min_epochs = min_epochs
     return ("early_stopping", callback)
+
+
+#: Early stopping lets training stop only after this many optimiser steps: on a
+#: few hundred rows an epoch is a dozen steps, and a validation loss that has
+#: not moved for a few epochs says little (see docs/benchmarks/tabular_quality.rst).
+MIN_STEPS = 500
+
+
+def min_epochs_before_stopping(n_train, batch_size):
+    """Epochs of ``ceil(n_train / batch_size)`` steps that make :data:`MIN_STEPS` steps."""
+    return -(-MIN_STEPS // max(1, -(-n_train // batch_size)))
 
 
 class _StopAfterLog:
@@ -95,7 +109,10 @@ class _LoggedEarlyStopping(_StopAfterLog, EarlyStopping):
         try:
             super().on_epoch_end(net, **kwargs)
         except KeyboardInterrupt:
-            self.held_messages_ = messages
+            if len(net.history) >= self.min_epochs:
+                self.held_messages_ = messages
+            else:  # too early to stop: stop at the next epoch without improvement
+                self.misses_ -= 1
         finally:
             self.sink = sink
 
@@ -123,9 +140,10 @@ def _linear(step, total_steps):
 _DECAYS = {"cosine": _cosine, "linear": _linear}
 
 
-def per_task_early_stopping_callback(n_iter_no_change, tol, verbose):
+def per_task_early_stopping_callback(n_iter_no_change, tol, verbose, min_epochs=0):
     """:class:`PerTaskEarlyStopping` as a ``(name, callback)`` pair, like the joint one."""
-    callback = PerTaskEarlyStopping(n_iter_no_change, tol, sink=print if verbose else _silent)
+    sink = print if verbose else _silent
+    callback = PerTaskEarlyStopping(n_iter_no_change, tol, sink=sink, min_epochs=min_epochs)
     return ("early_stopping", callback)
 
 
@@ -154,12 +172,15 @@ class PerTaskEarlyStopping(_StopAfterLog, Callback):
         Smallest decrease of a validation loss that counts as improvement.
     sink : callable, default=print
         Where the stopping message goes.
+    min_epochs : int, default=0
+        Training never stops before this many epochs.
     """
 
-    def __init__(self, patience, threshold, sink=print):
+    def __init__(self, patience, threshold, sink=print, min_epochs=0):
         self.patience = patience
         self.threshold = threshold
         self.sink = sink
+        self.min_epochs = min_epochs
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
@@ -186,7 +207,7 @@ class PerTaskEarlyStopping(_StopAfterLog, Callback):
             self.states_[epoch] = snapshot(net.module_)
         self.states_ = {e: state for e, state in self.states_.items() if e in kept}
         self.misses_ = 0 if improved else self.misses_ + 1
-        if self.misses_ >= self.patience:
+        if self.misses_ >= self.patience and len(history) >= self.min_epochs:
             self.held_messages_ = [
                 f"Stopping since no task's validation loss has improved in the last "
                 f"{self.patience} epochs."

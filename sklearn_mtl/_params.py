@@ -31,8 +31,8 @@ PARAMETER_CONSTRAINTS = {
     "class_weight": [StrOptions({"balanced"}), dict, None],
     "weighting": [StrOptions(set(WEIGHTINGS)), HasMethods(["initialize", "backward"])],
     "architecture": [StrOptions(set(ARCHITECTURES)), HasMethods(["build"])],
-    "numeric_embedding": [StrOptions(set(EMBEDDINGS)), HasMethods(["build"]), None],
-    "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "numeric_embedding": [StrOptions({"auto", *EMBEDDINGS}), HasMethods(["build"]), None],
+    "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
     "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
     "min_frequency": [
         Interval(numbers.Integral, 1, None, closed="left"),
@@ -119,12 +119,13 @@ def expand_nested_params(estimator, params):
     for name in STRATEGY_PARAMS:
         nested = _pop_prefixed(params, name)
         if nested:
-            strategy = resolve_strategy(name, params.get(name, getattr(estimator, name)))
-            if strategy is None:
+            value = params.get(name, getattr(estimator, name))
+            if value is None or (isinstance(value, str) and value == "auto"):
                 raise ValueError(
                     f"{name}__{next(iter(nested))} sets a hyper-parameter of {name}, but "
-                    f"{name} is None; choose one first, e.g. {name}='periodic'."
+                    f"{name} is {value!r}; choose one first, e.g. {name}='periodic'."
                 )
+            strategy = resolve_strategy(name, value)
             params[name] = strategy.set_params(**nested)
     return params
 

@@ -14,11 +14,13 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from ._auto import auto_batch_size, auto_ensemble_size, auto_numeric_embedding
 from ._data import RandomSplit, check_validation_split, make_dataset
 from ._engine import (
     MultiTaskNet,
     early_stopping_callback,
     lr_schedule_callback,
+    min_epochs_before_stopping,
     per_task_early_stopping_callback,
 )
 from ._ensemble import MemberInputs
@@ -81,7 +83,10 @@ def train(estimator, X, layout, encoded, sample_weight):
     device = resolve_device(estimator.device)
     weighting = resolve_strategy("weighting", estimator.weighting)
     architecture = resolve_strategy("architecture", estimator.architecture)
-    embedding = resolve_strategy("numeric_embedding", estimator.numeric_embedding)
+    embedding = estimator.numeric_embedding
+    if isinstance(embedding, str) and embedding == "auto":
+        embedding = auto_numeric_embedding(X.shape[0])
+    embedding = resolve_strategy("numeric_embedding", embedding)
     seed = int(check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max))
     tasks = encoded.tasks
     devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
@@ -115,11 +120,13 @@ def _build_network(estimator, X, layout, architecture, embedding, encoded):
         activation=estimator.activation,
         dropout=estimator.dropout,
     )
-    members = None
-    if estimator.ensemble_size > 1:
+    members, k = None, estimator.ensemble_size
+    if isinstance(k, str) and k == "auto":
+        k = auto_ensemble_size(X.shape[0])
+    if k > 1:
         # TabM's choice: random signs on raw inputs, normal values after an embedding.
         scaling_init = "random-signs" if embedding is None else "normal"
-        members = MemberInputs(estimator.ensemble_size, inputs.feature_widths, scaling_init)
+        members = MemberInputs(k, inputs.feature_widths, scaling_init)
     tasks = encoded.tasks
     return MultiTaskNetwork(
         body,
@@ -133,17 +140,6 @@ def _build_network(estimator, X, layout, architecture, embedding, encoded):
         members=members,
         links=[task.link for task in tasks.values()],
     )
-
-
-def auto_batch_size(n_samples):
-    """``batch_size="auto"``: rows per step for a fit on ``n_samples`` rows.
-
-    At least about 32 steps an epoch on small data (32 rows a batch below
-    2,048 rows), 256 from 8,192 rows, 512 from 65,536.
-    """
-    if n_samples >= 65_536:
-        return 512
-    return int(min(256, max(32, 2 ** np.floor(np.log2(max(n_samples, 1) / 32)))))
 
 
 def _engine_params(estimator, seed, n_samples):
@@ -173,10 +169,11 @@ def _engine_params(estimator, seed, n_samples):
             else early_stopping_callback
         )
         params["train_split"] = RandomSplit(estimator.validation_fraction, seed)
-        callbacks.append(
-            make_callback(estimator.n_iter_no_change, estimator.tol, estimator.verbose)
-        )
         n_train -= check_validation_split(estimator.validation_fraction, n_samples)
+        min_epochs = min_epochs_before_stopping(n_train, batch_size)
+        callbacks.append(
+            make_callback(estimator.n_iter_no_change, estimator.tol, estimator.verbose, min_epochs)
+        )
     if estimator.lr_schedule != "constant":
         steps = estimator.max_epochs * -(-n_train // batch_size)
         callbacks.append(lr_schedule_callback(estimator.lr_schedule, steps))

@@ -18,6 +18,18 @@ def fast():
 
 
 @pytest.fixture
+def no_step_floor(monkeypatch):
+    """Early stopping may stop from the first epoch (no minimum of optimiser steps).
+
+    For tests of when early stopping stops on data so small that the floor of
+    ``_engine.MIN_STEPS`` steps would decide it instead.
+    """
+    from sklearn_mtl import _engine
+
+    monkeypatch.setattr(_engine, "MIN_STEPS", 0)
+
+
+@pytest.fixture
 def rng():
     return np.random.RandomState(0)
 

@@ -6,8 +6,10 @@ from sklearn_mtl import MultiTaskEstimator
 from sklearn_mtl.architectures import ARCHITECTURES
 from sklearn_mtl.weighting import WEIGHTINGS
 
-# One batch covers sklearn's small check data, so training is full-batch.
-FULL_BATCH = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=2, batch_size=256)
+# One batch covers sklearn's small check data, so training is full-batch; no
+# dropout, weight decay or early stopping, so that weights equal repeated rows.
+PLAIN = dict(dropout=0.0, lr=1e-3, weight_decay=0.0, early_stopping=False)
+FULL_BATCH = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=2, batch_size=256, **PLAIN)
 # Mini-batches, dropout and a held-out validation split.
 MINI_BATCH = MultiTaskEstimator(
     hidden_layer_sizes=(8,),
@@ -19,7 +21,13 @@ MINI_BATCH = MultiTaskEstimator(
 )
 # Every registered strategy and architecture, so that a new one is checked too.
 REGISTERED = [
-    MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=2, batch_size=256, **{kind: name})
+    MultiTaskEstimator(
+        hidden_layer_sizes=(8,),
+        max_epochs=2,
+        batch_size=256,
+        **PLAIN,
+        **{kind: name},
+    )
     for kind, registry in (("weighting", WEIGHTINGS), ("architecture", ARCHITECTURES))
     for name in registry
     if name not in ("static", "shared")

@@ -202,3 +202,15 @@ def test_pickle_and_reproducible(mixed_data):
     for task in Y:
         np.testing.assert_array_equal(first.predict(X)[task], second.predict(X)[task])
         np.testing.assert_array_equal(first.predict(X)[task], loaded.predict(X)[task])
+
+
+def test_bins_from_a_memory_map_equal_those_in_memory(tmp_path):
+    X, Y = make_multitask(1200, 5, 1, ["regression"], random_state=0)
+    np.save(tmp_path / "X.npy", X)
+    X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
+    params = dict(numeric_embedding="piecewise_linear", max_epochs=1)
+    from_map = tiny(**params).fit(X_map, Y["task_0"])
+    in_memory = tiny(**params).fit(X, Y["task_0"])
+    expected = in_memory.net_.module_.state_dict()
+    for key, value in from_map.net_.module_.state_dict().items():
+        assert torch.equal(value, expected[key]), key

@@ -237,7 +237,7 @@ def test_cuda_estimator_predictions_match_cpu(mixed_data, fast):
 
 
 @pytest.mark.parametrize("max_epochs", [50, 3], ids=["stops-early", "stops-at-max-epochs"])
-def test_verbose_early_stopping_prints_the_epoch_that_stops(rng, capsys, max_epochs):
+def test_verbose_early_stopping_prints_the_epoch_that_stops(rng, capsys, max_epochs, no_step_floor):
     X = rng.normal(size=(60, 3))
     # tol=1.0 makes every epoch after the first a miss: the third epoch decides the stop.
     est = MultiTaskEstimator(

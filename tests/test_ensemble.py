@@ -24,6 +24,7 @@ def tiny(**params):
         batch_size=32,
         ensemble_size=3,
         numeric_embedding=None,
+        dropout=0.0,
         early_stopping=False,
         random_state=0,
     )

@@ -644,9 +644,16 @@ def diverging_data():
 def test_divergence_stops_naming_the_task_and_leaves_estimator_unfitted():
     X, Y = diverging_data()
     saved = snapshot((X, Y))
-    est = MultiTaskEstimator(hidden_layer_sizes=(8,), lr=1e10, max_epochs=5, random_state=0)
+    est = MultiTaskEstimator(
+        hidden_layer_sizes=(8,),
+        lr=1e10,
+        max_epochs=5,
+        batch_size=64,
+        early_stopping=False,
+        random_state=0,
+    )
     # X is scaled inside the network, so the first epoch's loss is finite; its
-    # steps with lr=1e10 make the second epoch's infinite.
+    # step with lr=1e10 (one full batch) makes the second epoch's infinite.
     with pytest.raises(DivergenceError, match="the train loss of task 'r' became inf at epoch 2"):
         est.fit(X, Y)
     assert issubclass(DivergenceError, ValueError)

@@ -157,7 +157,7 @@ def test_fit_does_not_touch_global_torch_rng(mixed_data, fast):
     np.testing.assert_array_equal(torch.rand(3), expected)
 
 
-def test_early_stopping_restores_the_best_epoch(rng):
+def test_early_stopping_restores_the_best_epoch(rng, no_step_floor):
     # A small noisy problem and a large network overfit quickly.
     X = rng.normal(size=(200, 20))
     Y = {"y": X[:, 0] + rng.normal(scale=2.0, size=200), "z": rng.normal(size=200)}
@@ -203,7 +203,20 @@ def test_tasks_learn_beyond_baselines():
         random_state=0,
     )
     train, test = slice(0, 1500), slice(1500, None)
-    est = MultiTaskEstimator(hidden_layer_sizes=(64,), max_epochs=40, batch_size=32, random_state=0)
+    # The plain network this test was calibrated on (no embedding, one member, 40
+    # epochs); the defaults on this problem are measured in benchmarks/tabular_quality.py.
+    est = MultiTaskEstimator(
+        hidden_layer_sizes=(64,),
+        max_epochs=40,
+        batch_size=32,
+        dropout=0.0,
+        lr=1e-3,
+        weight_decay=0.0,
+        numeric_embedding=None,
+        ensemble_size=1,
+        early_stopping=False,
+        random_state=0,
+    )
     est.fit(X[train], Y.iloc[np.arange(1500)])
     scores = est.score_tasks(X[test], Y.iloc[np.arange(1500, 2000)])
     # Baselines: R^2 0 for the mean, 0.5 / 0.33 accuracy for the balanced classes.
@@ -254,6 +267,9 @@ def test_absolute_error_loss_resists_outliers(rng):
             max_epochs=120,
             batch_size=32,
             lr=3e-3,
+            dropout=0.0,
+            weight_decay=0.0,
+            early_stopping=False,
             losses={"y": loss},
             random_state=0,
         ).fit(X, Y)

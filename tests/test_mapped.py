@@ -22,7 +22,13 @@ def mapped(tmp_path):
 def test_memmap_fit_matches_in_memory_fit_without_loading_x(mapped):
     X, X_map, Y = mapped
     params = dict(
-        hidden_layer_sizes=(16,), max_epochs=1, batch_size=2048, early_stopping=True, random_state=0
+        hidden_layer_sizes=(16,),
+        max_epochs=1,
+        batch_size=2048,
+        early_stopping=True,
+        numeric_embedding=None,  # tests/test_embeddings.py fits one from a memory map
+        ensemble_size=1,
+        random_state=0,
     )
     # Warm up torch and skorch so that their one-off allocations are not counted.
     MultiTaskEstimator(**params).fit(X_map[:500], {k: v[:500] for k, v in Y.items()})

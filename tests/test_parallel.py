@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # stopping; every loss-level weighting strategy; every other architecture.
 LOSS_LEVEL = [name for name, cls in WEIGHTINGS.items() if issubclass(cls, LossWeighting)]
 OTHER_ARCHITECTURES = [name for name in ARCHITECTURES if name != "shared"]
+#: What the comparison with one process needs: no dropout (its masks depend on
+#: how the batch is split between processes); early stopping only where asked.
+EXACT = dict(dropout=0.0, early_stopping=False)
 CONFIGS = (
     [
         dict(hidden_layer_sizes=[16], max_epochs=1, batch_size=200, random_state=0),
@@ -56,6 +59,7 @@ CONFIGS = (
         for name in sorted(OTHER_ARCHITECTURES)
     ]
 )
+CONFIGS = [{**EXACT, **config} for config in CONFIGS]
 
 
 def _data():

@@ -216,7 +216,11 @@ def two_tasks(rng):
 
 
 def _learner(**params):
-    base = dict(hidden_layer_sizes=(16,), max_epochs=20, batch_size=32, lr=1e-2, random_state=0)
+    # No weight decay: it would move a head that no loss moves.
+    base = dict(
+        hidden_layer_sizes=(16,), max_epochs=20, batch_size=32, lr=1e-2, weight_decay=0.0,
+        early_stopping=False, random_state=0,
+    )
     return MultiTaskEstimator(**{**base, **params})
 
 

@@ -43,7 +43,9 @@ def test_training_history_draws_train_and_validation_per_task(fitted):
 
 def test_without_validation_only_training_curves(rng):
     X = rng.normal(size=(100, 3))
-    est = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    est = MultiTaskEstimator(
+        hidden_layer_sizes=(8,), max_epochs=2, early_stopping=False, random_state=0
+    )
     est.fit(X, {"a": X[:, 0], "b": X[:, 1] > 0})
     _, ax = plt.subplots()
     assert plot_training_history(est, tasks=["b"], ax=ax) is ax
