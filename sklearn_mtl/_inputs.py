@@ -64,6 +64,9 @@ class NumericInputs(nn.Module):
         self.register_buffer("offset", -self.center * self.scale)
         self.register_buffer("missing", _long(missing) if len(missing) else None)
         self.embedding = None
+        # With an embedding and columns it leaves alone: which are which (see embed).
+        self.register_buffer("embedded", None)
+        self.register_buffer("plain", None)
         #: Width of each column's part of the output: the columns, then the indicators.
         self.feature_widths = [1] * (len(positions) + len(missing))
         self.out_features = len(positions) + len(missing)
@@ -74,13 +77,21 @@ class NumericInputs(nn.Module):
         ``embedding`` is a :class:`~sklearn_mtl.embeddings.BaseNumericEmbedding`;
         ``values``, ``(n_rows, n_numeric)``, are the numeric columns of the rows
         of fit it learns its bins or ranges from (standardised here first).
+        Columns with at most two distinct values there (0/1 flags, one-hot
+        columns of a preprocessing step, constants) stay as they are: any
+        embedding of two values is an affine function of the column.
         """
         with torch.no_grad():
             z = self._standardise(torch.as_tensor(values, dtype=torch.float32), training=False)
-        self.embedding = embedding.build(z)
-        n_numeric = len(self.center)
+        varying = [j for j in range(z.shape[1]) if len(torch.unique(z[:, j])) > 2]
+        if not varying:
+            return
+        plain = [j for j in range(z.shape[1]) if j not in varying]
+        if plain:
+            self.embedded, self.plain = _long(varying), _long(plain)
+        self.embedding = embedding.build(z[:, varying])
         width = embedding.out_features(1)
-        self.feature_widths[:n_numeric] = [width] * n_numeric
+        self.feature_widths[: z.shape[1]] = [width] * len(varying) + [1] * len(plain)
         self.out_features = sum(self.feature_widths)
 
     def forward(self, x):
@@ -88,8 +99,15 @@ class NumericInputs(nn.Module):
             x = x.index_select(1, self.positions)
         z = self._standardise(x, self.training)
         if self.embedding is not None:
-            z = self.embedding(z).flatten(1)
+            z = self._embedded(z)
         return self._with_indicators(z, x)
+
+    def _embedded(self, z):
+        """The embedded columns, flattened, then the columns left as they are."""
+        if self.plain is None:
+            return self.embedding(z).flatten(1)
+        embedded = self.embedding(z.index_select(1, self.embedded)).flatten(1)
+        return torch.cat([embedded, z.index_select(1, self.plain)], dim=1)
 
     def _standardise(self, x, training):
         # Two or three cheap kernels: this runs on every batch of every numeric input.

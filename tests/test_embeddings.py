@@ -132,9 +132,11 @@ def test_dataframe_with_missing_values_constant_and_categorical_columns():
     y = np.nan_to_num(X["a"].to_numpy()) + (X["c"] == "x")
     est = tiny(numeric_embedding="piecewise_linear").fit(X, {"y": y})
     numeric = est.net_.module_.inputs.numeric
-    # Three embedded numeric columns, one missing indicator; then three one-hot slots.
-    assert numeric.out_features == 3 * 16 + 1
-    assert est.net_.module_.inputs.feature_widths == [16, 16, 16, 1, 3]
+    # One embedded column; the constant and the 0/1 flag as they are (an embedding of
+    # two values is affine in the column); one missing indicator; three one-hot slots.
+    assert numeric.out_features == 16 + 2 + 1
+    assert numeric.embedded.tolist() == [0] and numeric.plain.tolist() == [1, 2]
+    assert est.net_.module_.inputs.feature_widths == [16, 1, 1, 1, 3]
     X_new = X.iloc[:5].copy()
     X_new.loc[0, "a"] = 1e30  # an outlier at predict stays a bounded input
     assert np.isfinite(est.predict(X_new)["y"]).all()
