@@ -230,13 +230,31 @@ def adult_pipeline(occupation=None):
         ),
         sparse_threshold=0.0,
     )
-    est = MultiTaskEstimator(ADULT_TASKS, hidden_layer_sizes=(16,), max_epochs=2, random_state=0)
+    # No numeric embedding: see test_periodic_embedding_behind_float32_preprocessing.
+    est = MultiTaskEstimator(
+        ADULT_TASKS, hidden_layer_sizes=(16,), max_epochs=2, numeric_embedding=None, random_state=0
+    )
     return make_pipeline(preprocessing, est)
 
 
 def test_adult_pipeline_with_column_transformer(adult):
     X, Y, X_new = adult
     assert_onnx_matches(adult_pipeline().fit(X, Y), X_new, X_sample=X[:5])
+
+
+def test_periodic_embedding_behind_float32_preprocessing(adult):
+    # skl2onnx scales in float32 where scikit-learn scales in float64; a periodic
+    # embedding multiplies that last-bit difference by 2 pi times its frequencies
+    # (up to about 200): the documented parity is then 1e-6 relative, not 1e-5 absolute.
+    X, Y, X_new = adult
+    model = adult_pipeline().set_params(multitaskestimator__numeric_embedding="periodic")
+    model.fit(X, Y)
+    outputs = run_onnx(to_onnx(model, X[:5]), X_new)
+    hours = model.predict(X_new)["hours_per_week"]
+    np.testing.assert_allclose(outputs["hours_per_week"], hours, rtol=1e-6, atol=0)
+    for task in ("income", "marital_status"):
+        proba = model.predict_proba(X_new)[task]
+        np.testing.assert_allclose(outputs[f"{task}_proba"], proba, rtol=0, atol=TOLERANCE)
 
 
 @pytest.mark.slow

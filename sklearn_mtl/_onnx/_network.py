@@ -165,15 +165,36 @@ def insert_graph(scope, container, model, inputs, outputs):
         content = numpy_helper.from_array(array)
         container.add_initializer(rename(tensor.name), tensor.data_type, list(array.shape), content)
     for node in graph.node:
+        op_type, node_inputs = _without_omitted_inputs(node)
         container.add_node(
-            node.op_type,
-            [rename(name) for name in node.input],
+            op_type,
+            [rename(name) for name in node_inputs],
             [rename(name) for name in node.output],
             op_domain=node.domain,
             op_version=versions[node.domain],
             name=scope.get_unique_operator_name(f"net_{node.op_type}"),
             **_attributes(node),
         )
+
+
+def _without_omitted_inputs(node):
+    """``(op_type, inputs)`` of ``node`` with no omitted (``""``) optional input.
+
+    skl2onnx's container cannot order a node with an input named ``""``. Trailing
+    ones are dropped; a clip with one bound omitted (``clamp_max`` / ``clamp_min``,
+    as in a piecewise-linear numeric embedding) becomes ``Min`` / ``Max``.
+    """
+    inputs = list(node.input)
+    while inputs and not inputs[-1]:
+        inputs.pop()
+    if node.op_type == "Clip" and len(inputs) == 3 and not inputs[1]:
+        return "Min", [inputs[0], inputs[2]]
+    if "" in inputs:
+        raise ValueError(
+            f"The network's ONNX graph has a {node.op_type} node with an omitted input, which "
+            "to_onnx cannot copy; please report this with the model's parameters."
+        )
+    return node.op_type, inputs
 
 
 def _attributes(node):
