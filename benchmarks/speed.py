@@ -99,6 +99,13 @@ def sync(device):
 # -- the three ways to fit ----------------------------------------------------------
 
 
+#: The network the plain loop trains: no embedding, one member, no dropout, weight
+#: decay or early stopping (the estimator's defaults add them; see tabular_quality.py).
+PLAIN = dict(
+    numeric_embedding=None, ensemble_size=1, dropout=0.0, weight_decay=0.0, early_stopping=False
+)
+
+
 def fit_estimator(X, Y, trunk, batch_size, epochs, device):
     est = MultiTaskEstimator(
         hidden_layer_sizes=trunk,
@@ -107,6 +114,7 @@ def fit_estimator(X, Y, trunk, batch_size, epochs, device):
         lr=LR,
         device=str(device),
         random_state=0,
+        **PLAIN,
     )
     est.fit(X, Y)
     sync(device)
