@@ -22,7 +22,9 @@ X_test, Y_test = load_adult("test")
 print(f"Adult: {len(X_train)} training rows, {len(X_test)} test rows; tasks:")
 for task, kind in ADULT_TASKS.items():
     print(f"  {task} ({kind})")
-print(X_train.dtypes.value_counts().to_string())
+categorical = X_train.select_dtypes("category").columns
+print(f"features: {X_train.shape[1] - len(categorical)} numeric columns and")
+print(f"  {len(categorical)} categorical: {', '.join(categorical)}")
 
 # %%
 # The DataFrame goes in as it comes: the estimator one-hot encodes or embeds
