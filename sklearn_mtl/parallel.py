@@ -130,6 +130,7 @@ def data_parallel(*, backend=None):
             backend = "nccl" if torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend)
         created = True
+    completed = False
     try:
         plan = _DataParallelPlan()
         token = DATA_PARALLEL.set(plan)
@@ -137,8 +138,13 @@ def data_parallel(*, backend=None):
             yield plan
         finally:
             DATA_PARALLEL.reset(token)
+        completed = True
     finally:
         if created:
+            if completed:
+                # No process may tear gloo's connections down while another is
+                # still in its last collective (seen once: SIGABRT at exit).
+                dist.barrier()
             dist.destroy_process_group()
 
 
