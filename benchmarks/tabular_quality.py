@@ -39,12 +39,14 @@ import time
 import warnings
 
 import numpy as np
+import public_datasets
 from sklearn.exceptions import ConvergenceWarning
 
 SEEDS = (0, 1, 2)
 
 #: The estimator's defaults before numeric embeddings and ensembles.
 OLD = dict(
+    lr_schedule="constant",
     hidden_layer_sizes=(128, 64),
     dropout=0.0,
     max_epochs=50,
@@ -59,8 +61,9 @@ OLD = dict(
 
 #: The new training settings without embedding or ensemble (what the defaults
 #: use besides them): wider trunk, dropout, AdamW with weight decay, batch size
-#: by data size, early stopping.
+#: by data size, early stopping (the learning rate constant, as it was then).
 TRAINING = dict(
+    lr_schedule="constant",
     hidden_layer_sizes=(128, 128),
     dropout=0.1,
     max_epochs=100,
@@ -81,6 +84,7 @@ METHODS = {
     "old + ensemble_size=3": {**OLD, "ensemble_size": 3},
     "new training only": TRAINING,
     "defaults": {},
+    "defaults, constant lr": {"lr_schedule": "constant"},
     "defaults, no embedding": {"numeric_embedding": None},
     "HGB per task": None,
     "sklearn MLP": None,
@@ -91,6 +95,9 @@ DEFAULT_METHODS = {
     "generated_b": ["old MLP", "defaults", "defaults, no embedding", "HGB per task"],
     "adult_400": ["old MLP", "new training only", "defaults", "HGB per task", "sklearn MLP"],
     "generated_300": ["old MLP", "new training only", "defaults", "HGB per task", "sklearn MLP"],
+    "diamonds": ["defaults", "defaults, constant lr", "HGB per task"],
+    "flights": ["defaults", "defaults, constant lr", "HGB per task"],
+    "penguins": ["defaults", "defaults, constant lr", "HGB per task"],
 }
 
 
@@ -136,6 +143,9 @@ PROBLEMS = {
     "adult_400": lambda seed: sample(adult(seed), 400, seed),
     "generated_300": lambda seed: sample(generated(*GEN_A), 300, seed),
 }
+#: Not in this repository; their packages must be installed (see public_datasets.py).
+PUBLIC_PROBLEMS = tuple(public_datasets.PROBLEMS)
+PROBLEMS.update(public_datasets.PROBLEMS)
 
 
 # -- scoring ----------------------------------------------------------------------------
@@ -306,7 +316,10 @@ def read(path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--problems", nargs="+", default=list(PROBLEMS))
+    parser.add_argument(
+        "--problems", nargs="+", default=[p for p in PROBLEMS if p not in PUBLIC_PROBLEMS],
+        help=f"also {', '.join(PUBLIC_PROBLEMS)} (their packages installed)",
+    )
     parser.add_argument("--methods", nargs="+", help="default: each problem's list")
     parser.add_argument("--params", help="JSON estimator parameters: one extra row")
     parser.add_argument("--name", help="the extra row's name")

@@ -1,6 +1,7 @@
 """The training engine: a private skorch ``NeuralNet``.
 
-This is the only module that imports skorch. The estimator hands it a built
+This module and :mod:`sklearn_mtl._callbacks` are the only ones that import
+skorch. The estimator hands it a built
 network and a :class:`~sklearn_mtl._data.TensorData`; the engine trains the
 network with skorch's loop, callbacks, history, device handling and pickling,
 and overrides only the hooks where multi-task training differs:
@@ -15,215 +16,24 @@ and overrides only the hooks where multi-task training differs:
   once per epoch (no host sync per batch);
 - ``get_all_learnable_params``: adds the strategy's own learnable tensors.
 
-Early stopping and its validation split come in through skorch's own
-``callbacks=`` (:func:`early_stopping_callback`, or
-:func:`per_task_early_stopping_callback` for a network state per task) and
+Early stopping and the learning-rate schedule come in through skorch's own
+``callbacks=`` (:mod:`sklearn_mtl._callbacks`), the validation split through
 ``train_split=`` (:class:`~sklearn_mtl._data.RandomSplit`). Data-parallel training
 (:mod:`sklearn_mtl.parallel`) plugs in through one object, the
 :class:`~sklearn_mtl._plan.DataParallelPlan` of :func:`~sklearn_mtl._plan.current_plan`.
 """
 
-import functools
 import inspect
-import math
 
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, EpochTimer, LRScheduler, PrintLog
+from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog
 
 from ._data import INFERENCE_BATCH_SIZE, BatchIterator, inference_batches
-from ._network import forward_with, restore, snapshot
+from ._network import forward_with
 from ._plan import _ONE_PROCESS, current_plan
 from .weighting import GradientWeighting
-
-
-def early_stopping_callback(n_iter_no_change, tol, verbose, min_epochs=0):
-    """skorch's early stopping on ``valid_loss``, restoring the best epoch's weights.
-
-    Training never stops before ``min_epochs`` epochs (see
-    :func:`min_epochs_before_stopping`). Returned as a ``(name, callback)``
-    pair for ``MultiTaskNet(callbacks=[...])``.
-    """
-    callback = _LoggedEarlyStopping(
-        monitor="valid_loss",
-        patience=n_iter_no_change,
-        threshold=tol,
-        threshold_mode="abs",
-        load_best=True,
-        sink=print if verbose else _silent,
-    )
-    callback.min_epochs = min_epochs
-    return ("early_stopping", callback)
-
-
-#: Early stopping lets training stop only after this many optimiser steps: on a
-#: few hundred rows an epoch is a dozen steps, and a validation loss that has
-#: not moved for a few epochs says little (see docs/benchmarks/tabular_quality.rst).
-MIN_STEPS = 500
-
-
-def min_epochs_before_stopping(n_train, batch_size):
-    """Epochs of ``ceil(n_train / batch_size)`` steps that make :data:`MIN_STEPS` steps."""
-    return -(-MIN_STEPS // max(1, -(-n_train // batch_size)))
-
-
-class _StopAfterLog:
-    """Stop training after the verbose log has shown the epoch that decides it.
-
-    skorch runs ``PrintLog`` after every other callback, and an early-stopping
-    callback stops training by raising in ``on_epoch_end``, so the row of the
-    epoch that decides the stop would never be printed. A subclass decides at
-    the end of the epoch and puts its messages in ``held_messages_``; training
-    stops when the next epoch begins (or training ends there), after the row
-    is printed, and the messages follow it.
-    """
-
-    def on_train_begin(self, net, **kwargs):
-        super().on_train_begin(net, **kwargs)
-        self.held_messages_ = None
-
-    def on_epoch_begin(self, net, **kwargs):
-        if self.held_messages_ is not None:
-            del net.history[-1]  # the row skorch opened for an epoch that will not run
-            self._release()
-            raise KeyboardInterrupt
-
-    def on_train_end(self, net, **kwargs):
-        if self.held_messages_ is not None:
-            self._release()
-        super().on_train_end(net, **kwargs)
-
-    def _release(self):
-        for message in self.held_messages_:
-            self.sink(message)
-        self.held_messages_ = None
-
-
-class _LoggedEarlyStopping(_StopAfterLog, EarlyStopping):
-    """skorch's ``EarlyStopping``, stopping after the verbose log shows the epoch."""
-
-    def on_epoch_end(self, net, **kwargs):
-        sink, messages = self.sink, []
-        self.sink = messages.append
-        try:
-            super().on_epoch_end(net, **kwargs)
-        except KeyboardInterrupt:
-            if len(net.history) >= self.min_epochs:
-                self.held_messages_ = messages
-            else:  # too early to stop: stop at the next epoch without improvement
-                self.misses_ -= 1
-        finally:
-            self.sink = sink
-
-
-def lr_schedule_callback(schedule, total_steps):
-    """The learning rate's decay over ``total_steps`` optimizer steps, stepped every batch.
-
-    ``schedule`` is ``"cosine"`` (``lr * (1 + cos(pi t / T)) / 2``) or
-    ``"linear"`` (``lr * (1 - t / T)``); after ``T`` steps the factor stays 0.
-    Returned as a ``(name, callback)`` pair for ``MultiTaskNet(callbacks=[...])``.
-    """
-    factor = functools.partial(_DECAYS[schedule], total_steps=max(1, total_steps))
-    callback = LRScheduler(torch.optim.lr_scheduler.LambdaLR, step_every="batch", lr_lambda=factor)
-    return ("lr_scheduler", callback)
-
-
-def _cosine(step, total_steps):
-    return 0.5 * (1.0 + math.cos(math.pi * min(step / total_steps, 1.0)))
-
-
-def _linear(step, total_steps):
-    return max(0.0, 1.0 - step / total_steps)
-
-
-_DECAYS = {"cosine": _cosine, "linear": _linear}
-
-
-def per_task_early_stopping_callback(n_iter_no_change, tol, verbose, min_epochs=0):
-    """:class:`PerTaskEarlyStopping` as a ``(name, callback)`` pair, like the joint one."""
-    sink = print if verbose else _silent
-    callback = PerTaskEarlyStopping(n_iter_no_change, tol, sink=sink, min_epochs=min_epochs)
-    return ("early_stopping", callback)
-
-
-class PerTaskEarlyStopping(_StopAfterLog, Callback):
-    """Keep each task's network state from that task's best validation epoch.
-
-    After every epoch, a task whose ``valid_loss_<task>`` fell more than
-    ``threshold`` below its best so far gets a copy of the network's
-    parameters, and the history records ``valid_loss_<task>_best``. Training
-    stops when no task has improved for ``patience`` epochs. At the end, the
-    network holds the parameters of the epoch with the lowest joint
-    ``valid_loss`` (as with joint early stopping), and the net keeps the
-    states of the other best epochs in ``task_states_`` for
-    :meth:`MultiTaskNet.predict_outputs`. Tasks whose best epochs coincide
-    share one copy; a task without a labelled validation row uses the joint
-    best epoch.
-
-    Memory: one copy of the network's parameters per distinct best epoch, at
-    most one per task plus one for the joint best.
-
-    Parameters
-    ----------
-    patience : int
-        Epochs without improvement of any task before training stops.
-    threshold : float
-        Smallest decrease of a validation loss that counts as improvement.
-    sink : callable, default=print
-        Where the stopping message goes.
-    min_epochs : int, default=0
-        Training never stops before this many epochs.
-    """
-
-    def __init__(self, patience, threshold, sink=print, min_epochs=0):
-        self.patience = patience
-        self.threshold = threshold
-        self.sink = sink
-        self.min_epochs = min_epochs
-
-    def on_train_begin(self, net, **kwargs):
-        super().on_train_begin(net, **kwargs)
-        self.keys_ = ["valid_loss"] + [f"valid_loss_{name}" for name in net.task_names]
-        self.best_scores_ = dict.fromkeys(self.keys_, np.inf)
-        self.best_epochs_ = dict.fromkeys(self.keys_)
-        self.states_ = {}
-        self.misses_ = 0
-
-    def on_epoch_end(self, net, **kwargs):
-        history = net.history
-        epoch = history[-1, "epoch"]
-        improved = False
-        for key in self.keys_:
-            score = history[-1, key]
-            better = bool(np.isfinite(score) and score < self.best_scores_[key] - self.threshold)
-            if better:
-                self.best_scores_[key], self.best_epochs_[key] = score, epoch
-                improved = improved or key != "valid_loss"
-            if key != "valid_loss":
-                history.record(f"{key}_best", better)
-        kept = set(self.best_epochs_.values())
-        if epoch in kept:
-            self.states_[epoch] = snapshot(net.module_)
-        self.states_ = {e: state for e, state in self.states_.items() if e in kept}
-        self.misses_ = 0 if improved else self.misses_ + 1
-        if self.misses_ >= self.patience and len(history) >= self.min_epochs:
-            self.held_messages_ = [
-                f"Stopping since no task's validation loss has improved in the last "
-                f"{self.patience} epochs."
-            ]
-
-    def on_train_end(self, net, **kwargs):
-        super().on_train_end(net, **kwargs)
-        joint = self.best_epochs_["valid_loss"]
-        if joint is None:
-            return
-        restore(net.module_, self.states_[joint])
-        best = {name: self.best_epochs_[f"valid_loss_{name}"] or joint for name in net.task_names}
-        net.best_epochs_ = best
-        net.task_states_ = {e: self.states_[e] for e in set(best.values()) if e != joint}
-        # The states now live on the net, pickled once.
-        self.states_ = {}
 
 
 class DivergenceError(ValueError):
@@ -484,7 +294,3 @@ def make_fast_optimizer(optimizer, args, kwargs):
     if "foreach" in accepted:
         return optimizer(*args, foreach=True, **kwargs)
     return optimizer(*args, **kwargs)
-
-
-def _silent(*args, **kwargs):
-    pass

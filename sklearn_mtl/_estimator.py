@@ -125,8 +125,14 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
     lr : float, default=3e-3
         Learning rate of the AdamW optimizer.
 
-    lr_schedule : {"constant", "cosine", "linear"}, default="constant"
-        Decay of the learning rate, every step, to 0 after ``max_epochs``.
+    lr_schedule : {"plateau", "constant", "cosine", "linear"}, default="plateau"
+        How the learning rate moves. ``"plateau"``: constant until the
+        validation loss (the training loss without early stopping) has not
+        improved for ``n_iter_no_change`` epochs, then divided by 10, once,
+        training going on from the best epoch's parameters; early stopping
+        then stops after 2 epochs without improvement (``n_iter_no_change``
+        if smaller). ``"cosine"`` and ``"linear"``: a decay every
+        step, to 0 after ``max_epochs``.
 
     weight_decay : float, default=3e-4
         Decoupled weight decay (AdamW's ``weight_decay``).
@@ -253,7 +259,7 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         max_epochs=100,
         batch_size="auto",
         lr=3e-3,
-        lr_schedule="constant",
+        lr_schedule="plateau",
         weight_decay=3e-4,
         early_stopping=True,
         validation_fraction=0.1,

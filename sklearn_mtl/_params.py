@@ -42,7 +42,7 @@ PARAMETER_CONSTRAINTS = {
     "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-    "lr_schedule": [StrOptions({"constant", "cosine", "linear"})],
+    "lr_schedule": [StrOptions({"plateau", "constant", "cosine", "linear"})],
     "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
     "early_stopping": ["boolean", StrOptions({"per_task"})],
     "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],

@@ -15,14 +15,15 @@ import torch
 from sklearn.utils import check_random_state
 
 from ._auto import auto_batch_size, auto_ensemble_size, auto_numeric_embedding
-from ._data import RandomSplit, check_validation_split, make_dataset
-from ._engine import (
-    MultiTaskNet,
+from ._callbacks import (
     early_stopping_callback,
     lr_schedule_callback,
     min_epochs_before_stopping,
     per_task_early_stopping_callback,
+    train_loss_plateau_callback,
 )
+from ._data import RandomSplit, check_validation_split, make_dataset
+from ._engine import MultiTaskNet
 from ._ensemble import MemberInputs
 from ._inputs import FeatureLayer
 from ._network import MultiTaskLoss, MultiTaskNetwork
@@ -163,18 +164,21 @@ def _engine_params(estimator, seed, n_samples):
     )
     callbacks, n_train = [], n_samples
     if estimator.early_stopping:
+        params["train_split"] = RandomSplit(estimator.validation_fraction, seed)
+        n_train -= check_validation_split(estimator.validation_fraction, n_samples)
+    patience = (estimator.n_iter_no_change, estimator.tol, estimator.verbose)
+    min_epochs = min_epochs_before_stopping(n_train, batch_size)
+    plateau = estimator.lr_schedule == "plateau"
+    if estimator.early_stopping:
         make_callback = (
             per_task_early_stopping_callback
             if estimator.early_stopping == "per_task"
             else early_stopping_callback
         )
-        params["train_split"] = RandomSplit(estimator.validation_fraction, seed)
-        n_train -= check_validation_split(estimator.validation_fraction, n_samples)
-        min_epochs = min_epochs_before_stopping(n_train, batch_size)
-        callbacks.append(
-            make_callback(estimator.n_iter_no_change, estimator.tol, estimator.verbose, min_epochs)
-        )
-    if estimator.lr_schedule != "constant":
+        callbacks.append(make_callback(*patience, min_epochs, lr_drops=int(plateau)))
+    elif plateau:
+        callbacks.append(train_loss_plateau_callback(*patience, min_epochs))
+    if estimator.lr_schedule in ("cosine", "linear"):
         steps = estimator.max_epochs * -(-n_train // batch_size)
         callbacks.append(lr_schedule_callback(estimator.lr_schedule, steps))
     if callbacks:

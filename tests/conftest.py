@@ -22,11 +22,11 @@ def no_step_floor(monkeypatch):
     """Early stopping may stop from the first epoch (no minimum of optimiser steps).
 
     For tests of when early stopping stops on data so small that the floor of
-    ``_engine.MIN_STEPS`` steps would decide it instead.
+    ``_callbacks.MIN_STEPS`` steps would decide it instead.
     """
-    from sklearn_mtl import _engine
+    from sklearn_mtl import _callbacks
 
-    monkeypatch.setattr(_engine, "MIN_STEPS", 0)
+    monkeypatch.setattr(_callbacks, "MIN_STEPS", 0)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import torch
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_mtl import MultiTaskEstimator, TargetDict, _engine, task_scorer
+from sklearn_mtl import MultiTaskEstimator, TargetDict, _callbacks, task_scorer
 from sklearn_mtl._data import RandomSplit, make_dataset
 from sklearn_mtl._encoding import encode_targets
 from sklearn_mtl._targets import read_targets
@@ -43,7 +43,7 @@ def fitted_pair():
     X, Y = signal_and_noise(0)
     train, test = np.arange(800), np.arange(800, 1600)
     with pytest.MonkeyPatch.context() as patch:  # the no_step_floor fixture, module-scoped
-        patch.setattr(_engine, "MIN_STEPS", 0)
+        patch.setattr(_callbacks, "MIN_STEPS", 0)
         joint = stopping(True).fit(X[train], Y.iloc[train])
         per_task = stopping("per_task").fit(X[train], Y.iloc[train])
     return X, Y, train, test, joint, per_task
@@ -73,8 +73,16 @@ def test_history_shows_each_tasks_best_epoch(fitted_pair):
         assert flags[epoch - 1] and not flags[epoch:].any()
         # A flag marks a new minimum.
         assert (losses[flags] == np.minimum.accumulate(losses)[flags]).all()
-    # Stopped n_iter_no_change epochs after the last task improved.
-    assert per_task.n_epochs_ == max(per_task.best_epochs_.values()) + 10
+    # lr_schedule="plateau": n_iter_no_change epochs without improvement divided the
+    # learning rate; 2 more stopped training, after that or after the last improvement.
+    (divided,) = [row["epoch"] for row in history if row.get("lr_divided")]
+    improved = [
+        row["epoch"]
+        for row in history[:divided]
+        if row["valid_loss_signal_best"] or row["valid_loss_noise_best"]
+    ]
+    assert divided == improved[-1] + 10
+    assert per_task.n_epochs_ == max(*per_task.best_epochs_.values(), divided) + 2
 
 
 def _validation_losses(est, X, Y):
@@ -214,14 +222,27 @@ def test_cuda_fit_of_every_type_with_per_task_stopping(every_type_data):
         np.testing.assert_array_equal(restored.predict(X)[task], values)
 
 
+@pytest.mark.parametrize("lr_schedule", ["constant", "plateau"])
 @pytest.mark.parametrize("early_stopping", [True, "per_task"])
-def test_never_stops_before_the_minimum_of_optimiser_steps(mixed_data, early_stopping):
+def test_never_stops_before_the_minimum_of_optimiser_steps(mixed_data, early_stopping, lr_schedule):
     X, Y = mixed_data
     # 300 rows, 270 after the split, batch 64: 5 steps an epoch, so 100 epochs make 500 steps.
     params = dict(hidden_layer_sizes=(16,), batch_size=64, lr=0.05, random_state=0)
     est = MultiTaskEstimator(
-        **params, max_epochs=150, early_stopping=early_stopping, n_iter_no_change=2, tol=1.0
+        **params,
+        max_epochs=150,
+        early_stopping=early_stopping,
+        n_iter_no_change=2,
+        tol=1.0,
+        lr_schedule=lr_schedule,
     ).fit(X, Y)
-    # tol=1.0: improvements are rare; the floor keeps it training, then patience 2 decides.
-    assert _engine.min_epochs_before_stopping(270, 64) == 100
-    assert est.n_epochs_ == max(100, max(est.best_epochs_.values()) + 2)
+    # tol=1.0: improvements are rare; the floor keeps it training, then patience 2 decides
+    # (with "plateau", its first decision divides the learning rate, the second stops).
+    assert _callbacks.min_epochs_before_stopping(270, 64) == 100
+    last_improvement = max(est.best_epochs_.values())
+    divided = [row["epoch"] for row in est.history_ if row.get("lr_divided")]
+    if lr_schedule == "constant":
+        assert divided == [] and est.n_epochs_ == max(100, last_improvement + 2)
+    else:
+        assert len(divided) == 1 and divided[0] >= 100
+        assert est.n_epochs_ == max(divided[0], last_improvement) + 2

@@ -236,26 +236,46 @@ def test_cuda_estimator_predictions_match_cpu(mixed_data, fast):
     np.testing.assert_allclose(gpu.predict(X)["task_0"], cpu.predict(X)["task_0"], atol=1e-3)
 
 
-@pytest.mark.parametrize("max_epochs", [50, 3], ids=["stops-early", "stops-at-max-epochs"])
-def test_verbose_early_stopping_prints_the_epoch_that_stops(rng, capsys, max_epochs, no_step_floor):
+@pytest.mark.parametrize(
+    "lr_schedule, max_epochs, rows",
+    [
+        ("constant", 50, 3),
+        ("constant", 3, 3),
+        ("plateau", 50, 5),
+        ("plateau", 3, 3),
+    ],
+    ids=["stops-early", "stops-at-max-epochs", "plateau-then-stops", "plateau-at-max-epochs"],
+)
+def test_verbose_early_stopping_prints_the_epoch_that_stops(
+    rng, capsys, lr_schedule, max_epochs, rows, no_step_floor
+):
     X = rng.normal(size=(60, 3))
-    # tol=1.0 makes every epoch after the first a miss: the third epoch decides the stop.
+    # tol=1.0 makes every epoch after the first a miss: the third epoch decides the
+    # stop, or with "plateau" divides the learning rate, and the fifth stops.
     est = MultiTaskEstimator(
         hidden_layer_sizes=(4,),
         max_epochs=max_epochs,
         early_stopping=True,
         n_iter_no_change=2,
         tol=1.0,
+        lr_schedule=lr_schedule,
         verbose=1,
         random_state=0,
     ).fit(X, {"y": X[:, 0]})
-    assert est.n_epochs_ == 3 and est.history_[-1, "epoch"] == 3
+    assert est.n_epochs_ == rows and est.history_[-1, "epoch"] == rows
     lines = capsys.readouterr().out.splitlines()
-    rows = [line.split()[0] for line in lines if line.strip()[:1].isdigit()]
-    assert rows == ["1", "2", "3"]
+    row_lines = [i for i, line in enumerate(lines) if line.strip()[:1].isdigit()]
+    assert [lines[i].split()[0] for i in row_lines] == [str(e) for e in range(1, rows + 1)]
+    divided = (
+        "No improvement in the last 2 epochs: learning rate divided by 10, continuing "
+        "from epoch 1's parameters; stopping after 2 epochs without improvement."
+    )
+    if lr_schedule == "plateau":  # the message follows the row of the epoch that decided it
+        assert lines[row_lines[2] + 1] == divided
     stop = "Stopping since valid_loss has not improved in the last 2 epochs."
-    assert lines[-2:] == [stop, "Restoring best model from epoch 1."]
+    expected_end = [stop] if rows == 5 or lr_schedule == "constant" else [divided]
+    assert lines[-2:] == [*expected_end, "Restoring best model from epoch 1."]
     # Without verbose, the same model and nothing printed.
     quiet = MultiTaskEstimator(**{**est.get_params(), "verbose": 0}).fit(X, {"y": X[:, 0]})
-    assert capsys.readouterr().out == "" and quiet.n_epochs_ == 3
+    assert capsys.readouterr().out == "" and quiet.n_epochs_ == rows
     np.testing.assert_array_equal(quiet.predict(X)["y"], est.predict(X)["y"])

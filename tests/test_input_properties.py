@@ -40,7 +40,7 @@ NAMES = st.one_of(
 )
 #: Where a deliberate refusal is raised: the package, scikit-learn, or narwhals,
 #: through which scikit-learn reads DataFrame column names (duplicates).
-ORIGINS = [Path(m.__file__).parent for m in (sklearn_mtl, sklearn, narwhals)]
+ORIGINS = [Path(m.__file__).resolve().parent for m in (sklearn_mtl, sklearn, narwhals)]
 #: Messages of accidental errors seen before issue 18 (sorting, indexing, torch).
 ACCIDENTAL = re.compile(
     r"not supported between instances|did not match indexed array|unhashable type|"
