@@ -24,11 +24,10 @@ from ._network import restore, snapshot
 #: first plateau (see docs/benchmarks/tabular_quality.rst).
 PLATEAU_FACTOR = 0.1
 
-#: After that, training stops when the loss has not improved for this many
-#: epochs (``n_iter_no_change`` if smaller): the gain of the lower rate comes in
-#: its first few epochs, and on Adult the full patience again made the fit half
-#: as long again for gains below ``tol``.
-PLATEAU_PATIENCE = 2
+#: After that, training stops after this many epochs without improvement: the
+#: lower rate gains in its first few epochs, each better than the last. On
+#: Adult, diamonds and flights, 1 scored as 2 and 4 did, in 1 to 9 fewer epochs.
+PLATEAU_PATIENCE = 1
 
 
 def early_stopping_callback(n_iter_no_change, tol, verbose, min_epochs=0, lr_drops=0):
@@ -71,7 +70,7 @@ class _StopAfterLog:
     ``lr_drops`` plateaus are left, the network goes back to the best epoch's
     parameters, the learning rate is multiplied by :data:`PLATEAU_FACTOR` and
     training goes on until :data:`PLATEAU_PATIENCE` epochs without improvement
-    (``patience`` if smaller); after that, training stops.
+    (``patience`` if smaller), then stops.
 
     skorch runs ``PrintLog`` after every other callback, and an early-stopping
     callback stops training by raising in ``on_epoch_end``, so the row of the
@@ -115,8 +114,8 @@ class _StopAfterLog:
         self.misses_ = 0
         self.held_messages_.append(
             f"No improvement in the last {self.patience} epochs: learning rate divided by "
-            f"{1 / PLATEAU_FACTOR:g}, continuing from epoch {epoch}'s parameters; stopping "
-            f"after {self._patience_now()} epochs without improvement."
+            f"{1 / PLATEAU_FACTOR:g}, continuing from epoch {epoch}'s parameters until "
+            f"{_epochs(self._patience_now())} without improvement."
         )
 
     def _restore_best(self, net):
@@ -140,7 +139,7 @@ class _LoggedEarlyStopping(_StopAfterLog, EarlyStopping):
             if self.misses_ >= self._patience_now():  # after a division of the rate
                 messages.append(
                     f"Stopping since {self.monitor} has not improved in the last "
-                    f"{self.misses_} epochs."
+                    f"{_epochs(self.misses_)}."
                 )
                 self._out_of_patience(net, messages)
         except KeyboardInterrupt:
@@ -302,7 +301,7 @@ class PerTaskEarlyStopping(_StopAfterLog, Callback):
         if self.misses_ >= self._patience_now() and len(history) >= self.min_epochs:
             message = (
                 "Stopping since no task's validation loss has improved in the last "
-                f"{self.misses_} epochs."
+                f"{_epochs(self.misses_)}."
             )
             self._out_of_patience(net, [message])
 
@@ -323,6 +322,10 @@ class PerTaskEarlyStopping(_StopAfterLog, Callback):
         net.task_states_ = {e: self.states_[e] for e in set(best.values()) if e != joint}
         # The states now live on the net, pickled once.
         self.states_ = {}
+
+
+def _epochs(n):
+    return "1 epoch" if n == 1 else f"{n} epochs"
 
 
 def _silent(*args, **kwargs):

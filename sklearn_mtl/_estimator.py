@@ -130,9 +130,8 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         validation loss (the training loss without early stopping) has not
         improved for ``n_iter_no_change`` epochs, then divided by 10, once,
         training going on from the best epoch's parameters; early stopping
-        then stops after 2 epochs without improvement (``n_iter_no_change``
-        if smaller). ``"cosine"`` and ``"linear"``: a decay every
-        step, to 0 after ``max_epochs``.
+        then stops at the first epoch without improvement. ``"cosine"`` and
+        ``"linear"``: a decay every step, to 0 after ``max_epochs``.
 
     weight_decay : float, default=3e-4
         Decoupled weight decay (AdamW's ``weight_decay``).

@@ -174,10 +174,10 @@ def test_early_stopping_restores_the_best_epoch(rng, no_step_floor):
     valid = np.array(est.history_[:, "valid_loss"])
     best = int(np.argmin(valid))
     # lr_schedule="plateau": 5 epochs without improvement divided the learning rate,
-    # then 2 stopped training.
+    # then the first one without improvement stopped training.
     (divided,) = [row["epoch"] for row in est.history_ if row.get("lr_divided")]
     assert divided == int(np.argmin(valid[:divided])) + 1 + 5
-    assert est.n_epochs_ == max(best + 1, divided) + 2 < 100
+    assert est.n_epochs_ == max(best + 1, divided) + 1 < 100
     assert "valid_loss_y" in est.history_[-1]
     # The restored network gives back the best epoch's validation loss.
     targets = read_targets(Y)

@@ -59,9 +59,9 @@ def test_plateau_divides_once_from_the_best_epoch_then_stops(mixed_data, no_step
     assert divided == best_before + 3
     assert f"continuing from epoch {best_before}'s parameters" in capsys.readouterr().out
     assert est.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.001)
-    # Then 2 epochs without improvement stop: after the drop or the last improvement.
+    # Then the first epoch without improvement stops training.
     (best,) = set(est.best_epochs_.values())
-    assert est.n_epochs_ == max(best, divided) + 2 < 300
+    assert est.n_epochs_ == max(best, divided) + 1 < 300
     assert best == int(np.argmin(valid)) + 1
 
 
