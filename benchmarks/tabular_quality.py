@@ -84,7 +84,7 @@ METHODS = {
     "old + ensemble_size=3": {**OLD, "ensemble_size": 3},
     "new training only": TRAINING,
     "defaults": {},
-    "defaults, constant lr": {"lr_schedule": "constant"},
+    "former defaults": {"lr_schedule": "constant", "dropout": 0.1},
     "defaults, no embedding": {"numeric_embedding": None},
     "HGB per task": None,
     "sklearn MLP": None,
@@ -95,9 +95,9 @@ DEFAULT_METHODS = {
     "generated_b": ["old MLP", "defaults", "defaults, no embedding", "HGB per task"],
     "adult_400": ["old MLP", "new training only", "defaults", "HGB per task", "sklearn MLP"],
     "generated_300": ["old MLP", "new training only", "defaults", "HGB per task", "sklearn MLP"],
-    "diamonds": ["defaults", "defaults, constant lr", "HGB per task"],
-    "flights": ["defaults", "defaults, constant lr", "HGB per task"],
-    "penguins": ["defaults", "defaults, constant lr", "HGB per task"],
+    "diamonds": ["defaults", "former defaults", "HGB per task"],
+    "flights": ["defaults", "former defaults", "HGB per task"],
+    "penguins": ["defaults", "former defaults", "HGB per task"],
 }
 
 

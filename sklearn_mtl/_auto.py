@@ -1,10 +1,11 @@
 """The size-dependent ``"auto"`` settings of a fit, and the evidence behind them.
 
-``batch_size="auto"``, ``numeric_embedding="auto"`` and ``ensemble_size="auto"``
-(the defaults of :class:`~sklearn_mtl.MultiTaskEstimator`) are resolved here
-from the number of rows of fit: below :data:`LARGE_FIT_ROWS` rows the network
-is a plain MLP (no embedding, one member), from there on it has both. The
-measurements are in ``docs/benchmarks/tabular_quality.rst``.
+``batch_size="auto"``, ``numeric_embedding="auto"``, ``ensemble_size="auto"``
+and ``dropout="auto"`` (the defaults of :class:`~sklearn_mtl.MultiTaskEstimator`)
+are resolved here from the number of rows of fit: below :data:`LARGE_FIT_ROWS`
+rows the network is a plain MLP with dropout (no embedding, one member), from
+there on it has both and no dropout. The measurements are in
+``docs/benchmarks/tabular_quality.rst``.
 """
 
 import numpy as np
@@ -18,6 +19,13 @@ LARGE_FIT_ROWS = 1000
 
 #: ``ensemble_size="auto"`` on :data:`LARGE_FIT_ROWS` rows or more.
 ENSEMBLE_SIZE = 3
+
+#: ``dropout="auto"`` below :data:`LARGE_FIT_ROWS` rows; 0 from there, where
+#: the ensemble regularises: on Adult, diamonds, flights and generated data
+#: dropout 0 scored as well or better in a third fewer seconds (dropout's
+#: random masks cost more than the layers' matrix products on a CPU), while
+#: on 300 rows it lost up to 0.05 AUC.
+SMALL_FIT_DROPOUT = 0.1
 
 
 def auto_batch_size(n_samples):
@@ -36,6 +44,11 @@ def auto_batch_size(n_samples):
 def auto_numeric_embedding(n_samples):
     """``numeric_embedding="auto"``: ``"periodic"`` from :data:`LARGE_FIT_ROWS` rows."""
     return "periodic" if n_samples >= LARGE_FIT_ROWS else None
+
+
+def auto_dropout(n_samples):
+    """``dropout="auto"``: :data:`SMALL_FIT_DROPOUT` below :data:`LARGE_FIT_ROWS` rows, else 0."""
+    return SMALL_FIT_DROPOUT if n_samples < LARGE_FIT_ROWS else 0.0
 
 
 def auto_ensemble_size(n_samples):

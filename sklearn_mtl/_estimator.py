@@ -51,8 +51,9 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
     activation : {"relu", "tanh", "logistic", "gelu", "silu"}, default="relu"
         Activation of every hidden layer.
 
-    dropout : float, default=0.1
-        Dropout probability after each hidden layer.
+    dropout : float or "auto", default="auto"
+        Dropout probability after each hidden layer. ``"auto"``: 0.1 below
+        1,000 rows of fit, 0 from there on (where the ensemble regularises).
 
     losses : dict of str -> str or tuple, default=None
         Loss of each task; tasks not named use their type's default. Regression
@@ -244,7 +245,7 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         hidden_layer_sizes=(128, 128),
         head_hidden_sizes=(),
         activation="relu",
-        dropout=0.1,
+        dropout="auto",
         losses=None,
         task_weights=None,
         class_weight=None,

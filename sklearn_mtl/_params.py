@@ -25,7 +25,7 @@ PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like"],
     "head_hidden_sizes": ["array-like"],
     "activation": [StrOptions(set(ACTIVATIONS))],
-    "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "dropout": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
     "losses": [dict, None],
     "task_weights": [dict, None],
     "class_weight": [StrOptions({"balanced"}), dict, None],

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ._auto import auto_batch_size, auto_ensemble_size, auto_numeric_embedding
+from ._auto import auto_batch_size, auto_dropout, auto_ensemble_size, auto_numeric_embedding
 from ._callbacks import (
     early_stopping_callback,
     lr_schedule_callback,
@@ -114,12 +114,15 @@ def _build_network(estimator, X, layout, architecture, embedding, encoded):
     if embedding is not None and len(layout.numeric):
         values = numeric_sample(X, layout.numeric, statistics_rows(X.shape[0]))
     inputs = FeatureLayer(layout, embedding, values)
+    dropout = estimator.dropout
+    if isinstance(dropout, str) and dropout == "auto":
+        dropout = auto_dropout(X.shape[0])
     body = architecture.build(
         inputs.out_features,
         encoded.names,
         hidden_layer_sizes=tuple(estimator.hidden_layer_sizes),
         activation=estimator.activation,
-        dropout=estimator.dropout,
+        dropout=dropout,
     )
     members, k = None, estimator.ensemble_size
     if isinstance(k, str) and k == "auto":
@@ -135,7 +138,7 @@ def _build_network(estimator, X, layout, architecture, embedding, encoded):
         [task.n_outputs(encoded.encodings[name]) for name, task in tasks.items()],
         tuple(estimator.head_hidden_sizes),
         estimator.activation,
-        estimator.dropout,
+        dropout,
         output_layers=[task.output_layer for task in tasks.values()],
         inputs=inputs,
         members=members,

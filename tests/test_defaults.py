@@ -3,6 +3,7 @@
 import warnings
 
 import pytest
+import torch
 from sklearn.datasets import make_moons
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
@@ -21,14 +22,17 @@ def test_auto_batch_size(n_samples, expected):
 
 
 @pytest.mark.parametrize("n_samples", [LARGE_FIT_ROWS - 1, LARGE_FIT_ROWS])
-def test_embedding_and_ensemble_from_a_thousand_rows(rng, n_samples):
+def test_embedding_ensemble_and_no_dropout_from_a_thousand_rows(rng, n_samples):
     X = rng.normal(size=(n_samples, 3))
     est = MultiTaskEstimator(hidden_layer_sizes=(4,), max_epochs=1, random_state=0)
     est.fit(X, {"y": X[:, 0]})
     large = n_samples >= LARGE_FIT_ROWS
     assert isinstance(est.numeric_embedding_, PeriodicEmbedding) == large
     assert est.net_.module_.ensemble_size == (3 if large else 1)
+    dropouts = [m.p for m in est.net_.module_.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropouts == ([] if large else [0.1])  # one hidden layer
     assert est.numeric_embedding == "auto" and est.ensemble_size == "auto"
+    assert est.dropout == "auto"
 
 
 @pytest.mark.parametrize("seed", [0, 1])
