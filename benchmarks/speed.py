@@ -100,9 +100,11 @@ def sync(device):
 
 
 #: The network the plain loop trains: no embedding, one member, no dropout, weight
-#: decay or early stopping (the estimator's defaults add them; see tabular_quality.py).
+#: decay, early stopping or learning-rate change (the estimator's defaults add them;
+#: see tabular_quality.py).
 PLAIN = dict(
-    numeric_embedding=None, ensemble_size=1, dropout=0.0, weight_decay=0.0, early_stopping=False
+    numeric_embedding=None, ensemble_size=1, dropout=0.0, weight_decay=0.0, early_stopping=False,
+    lr_schedule="constant",
 )
 
 
