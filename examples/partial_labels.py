@@ -108,12 +108,12 @@ print(f"majority-class accuracy: {majority:.4f}")
 # shaped by all 32,561 people through marital status and hours worked, which
 # are related to income; the single-task model has about 3,300 rows to learn
 # everything from. On a 2-core CPU (seeds 0-2) the multi-task model reached a
-# test ROC AUC of 0.877 against 0.874 for the single-task model on the
-# labelled rows, a seventh of the way to the 0.891 of a model that knows every
-# income; accuracy moved from 0.840 to 0.842 (ceiling 0.851). The gain is
-# small, about one standard deviation across seeds (0.001 to 0.003): with
-# these defaults the single-task model on 3,300 rows is already strong. The
-# other two tasks are trained on every row: a row without income counts fully
-# for them.
+# test ROC AUC of 0.878 against 0.874 for the single-task model on the
+# labelled rows, a fifth of the way to the 0.892 of a model that knows every
+# income; accuracy moved from 0.839 to 0.842 (ceiling 0.852). The gain is
+# small but steady, about four standard deviations across seeds (0.001):
+# with these defaults the single-task model on 3,300 rows is already strong.
+# The other two tasks are trained on every row: a row without income counts
+# fully for them.
 other_tasks = Y_test[["marital_status", "hours_per_week"]]
 print(multi.score_tasks(X_test, other_tasks))
