@@ -30,12 +30,12 @@ PLATEAU_FACTOR = 0.1
 PLATEAU_PATIENCE = 1
 
 
-def early_stopping_callback(n_iter_no_change, tol, verbose, min_epochs=0, lr_drops=0):
+def early_stopping_callback(n_iter_no_change, tol, verbose, min_epochs=0, plateau=False):
     """skorch's early stopping on ``valid_loss``, restoring the best epoch's weights.
 
     Training never stops before ``min_epochs`` epochs (see
-    :func:`min_epochs_before_stopping`); the first ``lr_drops`` plateaus divide
-    the learning rate instead of stopping (``lr_schedule="plateau"``).
+    :func:`min_epochs_before_stopping`); with ``plateau`` (``lr_schedule="plateau"``)
+    the first plateau divides the learning rate instead of stopping.
     Returned as a ``(name, callback)`` pair for ``MultiTaskNet(callbacks=[...])``.
     """
     callback = _LoggedEarlyStopping(
@@ -47,7 +47,7 @@ def early_stopping_callback(n_iter_no_change, tol, verbose, min_epochs=0, lr_dro
         sink=print if verbose else _silent,
     )
     callback.min_epochs = min_epochs
-    callback.lr_drops = lr_drops
+    callback.plateau = plateau
     return ("early_stopping", callback)
 
 
@@ -62,15 +62,15 @@ def min_epochs_before_stopping(n_train, batch_size):
     return -(-MIN_STEPS // max(1, -(-n_train // batch_size)))
 
 
-class _StopAfterLog:
+class _StopOrDivide:
     """Stop, or divide the learning rate, when patience runs out; log it after the epoch.
 
     A subclass calls :meth:`_out_of_patience` at the end of an epoch after
-    which its monitored loss has not improved for ``patience`` epochs. While
-    ``lr_drops`` plateaus are left, the network goes back to the best epoch's
+    which its monitored loss has not improved for ``patience`` epochs. With
+    ``plateau``, the first time the network goes back to the best epoch's
     parameters, the learning rate is multiplied by :data:`PLATEAU_FACTOR` and
     training goes on until :data:`PLATEAU_PATIENCE` epochs without improvement
-    (``patience`` if smaller), then stops.
+    (``patience`` if smaller); then, or without ``plateau``, it stops.
 
     skorch runs ``PrintLog`` after every other callback, and an early-stopping
     callback stops training by raising in ``on_epoch_end``, so the row of the
@@ -79,12 +79,11 @@ class _StopAfterLog:
     ends there), after the row is printed, and the messages follow it.
     """
 
-    lr_drops = 0
+    plateau = False
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
-        self.held_messages_, self.stopping_ = [], False
-        self.drops_left_ = self.lr_drops
+        self.held_messages_, self.stopping_, self.divided_ = [], False, False
 
     def on_epoch_begin(self, net, **kwargs):
         self._release()
@@ -98,18 +97,16 @@ class _StopAfterLog:
 
     def _patience_now(self):
         """Epochs without improvement that end this phase of training."""
-        if self.drops_left_ < self.lr_drops:
-            return min(self.patience, PLATEAU_PATIENCE)
-        return self.patience
+        return min(self.patience, PLATEAU_PATIENCE) if self.divided_ else self.patience
 
     def _out_of_patience(self, net, messages):
-        if not self.drops_left_:
+        if not self.plateau or self.divided_:
             self.held_messages_ += messages
             self.stopping_ = True
             return
-        self.drops_left_ -= 1
+        self.divided_ = True
         epoch = self._restore_best(net)
-        divide_learning_rate(net, 1 / PLATEAU_FACTOR)
+        scale_learning_rate(net, PLATEAU_FACTOR)
         net.history.record("lr_divided", True)
         self.misses_ = 0
         self.held_messages_.append(
@@ -128,7 +125,7 @@ class _StopAfterLog:
         self.held_messages_ = []
 
 
-class _LoggedEarlyStopping(_StopAfterLog, EarlyStopping):
+class _LoggedEarlyStopping(_StopOrDivide, EarlyStopping):
     """skorch's ``EarlyStopping``, stopping after the verbose log shows the epoch."""
 
     def on_epoch_end(self, net, **kwargs):
@@ -156,10 +153,10 @@ class _LoggedEarlyStopping(_StopAfterLog, EarlyStopping):
         return self.best_epoch_
 
 
-def divide_learning_rate(net, divisor):
-    """Divide the learning rate of every parameter group of the net's optimizer."""
+def scale_learning_rate(net, factor):
+    """Multiply the learning rate of every parameter group of the net's optimizer."""
     for group in net.optimizer_.param_groups:
-        group["lr"] /= divisor
+        group["lr"] *= factor
 
 
 class TrainLossPlateau(Callback):
@@ -191,7 +188,7 @@ class TrainLossPlateau(Callback):
         else:
             self.misses_ += 1
         if self.misses_ >= self.patience and len(net.history) >= self.min_epochs:
-            divide_learning_rate(net, 1 / PLATEAU_FACTOR)
+            scale_learning_rate(net, PLATEAU_FACTOR)
             net.history.record("lr_divided", True)
             self.dropped_ = True
             self.sink(
@@ -223,11 +220,11 @@ def _linear(step, total_steps):
 _DECAYS = {"cosine": _cosine, "linear": _linear}
 
 
-def per_task_early_stopping_callback(n_iter_no_change, tol, verbose, min_epochs=0, lr_drops=0):
+def per_task_early_stopping_callback(n_iter_no_change, tol, verbose, min_epochs=0, plateau=False):
     """:class:`PerTaskEarlyStopping` as a ``(name, callback)`` pair, like the joint one."""
     sink = print if verbose else _silent
     callback = PerTaskEarlyStopping(n_iter_no_change, tol, sink=sink, min_epochs=min_epochs)
-    callback.lr_drops = lr_drops
+    callback.plateau = plateau
     return ("early_stopping", callback)
 
 
@@ -238,7 +235,7 @@ def train_loss_plateau_callback(n_iter_no_change, tol, verbose, min_epochs=0):
     return ("lr_plateau", callback)
 
 
-class PerTaskEarlyStopping(_StopAfterLog, Callback):
+class PerTaskEarlyStopping(_StopOrDivide, Callback):
     """Keep each task's network state from that task's best validation epoch.
 
     After every epoch, a task whose ``valid_loss_<task>`` fell more than

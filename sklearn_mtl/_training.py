@@ -169,18 +169,19 @@ def _engine_params(estimator, seed, n_samples):
     if estimator.early_stopping:
         params["train_split"] = RandomSplit(estimator.validation_fraction, seed)
         n_train -= check_validation_split(estimator.validation_fraction, n_samples)
-    patience = (estimator.n_iter_no_change, estimator.tol, estimator.verbose)
-    min_epochs = min_epochs_before_stopping(n_train, batch_size)
+    patience = (
+        estimator.n_iter_no_change,
+        estimator.tol,
+        estimator.verbose,
+        min_epochs_before_stopping(n_train, batch_size),
+    )
     plateau = estimator.lr_schedule == "plateau"
-    if estimator.early_stopping:
-        make_callback = (
-            per_task_early_stopping_callback
-            if estimator.early_stopping == "per_task"
-            else early_stopping_callback
-        )
-        callbacks.append(make_callback(*patience, min_epochs, lr_drops=int(plateau)))
+    if estimator.early_stopping == "per_task":
+        callbacks.append(per_task_early_stopping_callback(*patience, plateau=plateau))
+    elif estimator.early_stopping:
+        callbacks.append(early_stopping_callback(*patience, plateau=plateau))
     elif plateau:
-        callbacks.append(train_loss_plateau_callback(*patience, min_epochs))
+        callbacks.append(train_loss_plateau_callback(*patience))
     if estimator.lr_schedule in ("cosine", "linear"):
         steps = estimator.max_epochs * -(-n_train // batch_size)
         callbacks.append(lr_schedule_callback(estimator.lr_schedule, steps))
