@@ -7,11 +7,10 @@ trained through skorch.
 
 from ._estimator import MultiTaskEstimator
 from ._onnx import onnx_inputs, to_onnx
-from ._targets import TargetDict
 from ._task_view import for_task
+from ._tasks import TargetDict
+from ._version import __version__
 from .metrics import task_scorer
-
-__version__ = "0.1.0"
 
 __all__ = [
     "MultiTaskEstimator",

@@ -1,20 +1,51 @@
 """MultiTaskEstimator: the scikit-learn face of the package."""
 
+import functools
+
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import ClassifierTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._encoding import encode_for_fit
 from ._features import FeatureEncoder
-from ._params import PARAMETER_CONSTRAINTS, NestedParamsMixin, check_sizes
-from ._row_weights import task_sample_weights
-from ._scores import default_scores
-from ._targets import check_n_samples, read_targets, wrap_like
-from ._tasks import class_probabilities, has_classification_task
-from ._threads import limit_torch_threads
-from ._training import train, unfitted_on_error
+from ._params import PARAMETER_CONSTRAINTS, NestedParamsMixin
+from ._predictor import Predictor
+from ._tasks import (
+    check_fitted_tasks,
+    check_n_samples,
+    fit_targets,
+    has_classification_task,
+    read_targets,
+    row_weights,
+    task_sample_weights,
+    wrap_like,
+)
+from ._training import settle, train
+from ._version import check_pickle_version, pickle_version
+
+
+def unfitted_on_error(fit):
+    """Leave the estimator unfitted, not half-fitted, when ``fit`` raises.
+
+    ``validate_data`` sets ``n_features_in_`` before the targets are checked and a
+    refit may fail after an earlier success; either way no fitted attribute may
+    survive a failed fit.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        before = set(vars(self))
+        try:
+            return fit(self, *args, **kwargs)
+        except Exception:
+            for key in list(vars(self)):
+                fitted = key.endswith("_") and not key.startswith("__")
+                if fitted or key not in before:
+                    delattr(self, key)
+            raise
+
+    return wrapper
 
 
 class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
@@ -297,8 +328,11 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def __getstate__(self):
+        return {**super().__getstate__(), **pickle_version()}
+
     def __setstate__(self, state):
-        super().__setstate__(state)
+        super().__setstate__(check_pickle_version(self, state))
         # skorch maps a CUDA-trained net to the CPU when CUDA is missing on load.
         if "net_" in state:
             self.device_ = str(self.net_.device)
@@ -343,57 +377,47 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         self : MultiTaskEstimator
             The fitted estimator.
         """
-        X, targets, sample_weight = self._check_fit_data(X, y, sample_weight)
+        X, targets, sample_weight, settings = self._check_fit_data(X, y, sample_weight)
         X = self._feature_encoder.fit_transform(X, sample_weight)
-        encoded = encode_for_fit(targets, self.tasks, self.losses, self.standardize_targets)
-        net, *resolved = train(self, X, self._feature_encoder.layout_, encoded, sample_weight)
-        self._record_fit(net, *resolved, encoded, targets)
+        encoded = fit_targets(targets, self.tasks, self.losses, self.standardize_targets)
+        weights = row_weights(encoded, sample_weight, self.class_weight)
+        net = train(settings, X, self._feature_encoder.layout_, encoded, weights)
+        self._record_fit(net, settings, encoded, targets)
         return self
 
-    def _validate_X(self, X):
-        """Fitted: the features as the network reads them; every method's X comes through here."""
-        return self._feature_encoder.transform(self._feature_encoder.validate(self, X, reset=False))
-
     def _check_fit_data(self, X, y, sample_weight):
-        """Validated features, the targets read from their container, the sample weights."""
+        """Validated features, the targets, the sample weights and the settled parameters."""
         self._feature_encoder = FeatureEncoder(self.categorical_features, self.min_frequency)
         X = self._feature_encoder.validate(self, X, reset=True)
         targets = read_targets(y)
         check_n_samples(X.shape[0], targets)
         sample_weight = task_sample_weights(sample_weight, X, targets.names)
-        check_sizes(self, X.shape[0])
-        return X, targets, sample_weight
+        settings = settle(self.get_params(deep=False), X.shape[0], targets.names)
+        return X, targets, sample_weight, settings
 
-    def _record_fit(self, net, architecture, embedding, encoded, targets):
+    def _record_fit(self, net, settings, encoded, targets):
         """Set the fitted attributes."""
         self.net_ = net
-        self.tasks_ = dict(encoded.task_types)
+        self._predictor = Predictor(encoded.tasks, net)
+        self.tasks_ = {name: task.type_name for name, task in encoded.tasks.items()}
         self.classes_ = {
-            name: encoded.encodings[name].classes
-            for name, task in encoded.tasks.items()
-            if task.is_classifier
+            name: task.classes_ for name, task in encoded.tasks.items() if task.is_classifier
         }
-        self._encodings = encoded.encodings
-        self._task_types = encoded.tasks
         self.is_categorical_ = self._feature_encoder.categorical_mask
         self._target_container = (targets.container, targets.keys)
-        self.weighting_ = net.weighting
-        self.architecture_ = architecture
-        self.numeric_embedding_ = embedding
+        self.weighting_ = settings.weighting
+        self.architecture_ = settings.architecture
+        self.numeric_embedding_ = settings.numeric_embedding
         self.device_ = str(net.device)
         self.history_ = net.history
         self.n_epochs_ = len(net.history)
         self.best_epochs_ = net.best_epochs()
         self.task_weights_ = dict(zip(encoded.names, net.weighting.weights_.cpu().tolist()))
 
-    def _outputs(self, X, tasks=None):
+    def _encode_X(self, X):
+        """The features as the network reads them; every method's X comes through here."""
         check_is_fitted(self)
-        X = self._validate_X(X)
-        with limit_torch_threads():
-            return self.net_.predict_outputs(X, tasks)
-
-    def _decode(self, name, output):
-        return self._task_types[name].predict(output, self._encodings[name])
+        return self._feature_encoder.transform(self._feature_encoder.validate(self, X, reset=False))
 
     def predict(self, X):
         """Predict every task.
@@ -409,14 +433,11 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
             labels, values in the target's units, expected counts, and for a
             multilabel task its 0/1 matrix (int, columns ``classes_[task]``).
         """
-        outputs = self._outputs(X)
-        predictions = {name: self._decode(name, outputs[name]) for name in self.tasks_}
+        X_encoded = self._encode_X(X)
+        predictions = self._predictor.predictions(X_encoded)
         container, keys = self._target_container
-        return wrap_like(container, keys, list(self.tasks_), predictions, getattr(X, "index", None))
-
-    def _predict_task(self, X, task):
-        """Predictions of one task (a 1-D array, or 2-D for a multilabel task)."""
-        return self._decode(task, self._outputs(X, [task])[task])
+        index = getattr(X, "index", None)
+        return wrap_like(container, keys, list(self.tasks_), predictions, index)
 
     @available_if(has_classification_task)
     def predict_proba(self, X):
@@ -434,16 +455,11 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
             When ``fit`` was given a 1-D target (one task), the array of that
             task alone, as a single-task classifier returns it.
         """
-        proba = self._predict_proba_tasks(X)
+        X_encoded = self._encode_X(X)
+        proba = self._predictor.probabilities(X_encoded)
         if self._target_container[0] == "array1d":
             return proba[next(iter(self.tasks_))]
         return proba
-
-    def _predict_proba_tasks(self, X):
-        """Probabilities of every classification task, as a dict."""
-        check_is_fitted(self)
-        tasks = {name: task for name, task in self._task_types.items() if task.is_classifier}
-        return class_probabilities(self._outputs(X, tasks), tasks)
 
     def score_tasks(self, X, y, sample_weight=None):
         """Default score of each task over its labelled rows.
@@ -465,7 +481,12 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         -------
         scores : dict of str -> float
         """
-        return default_scores(self, X, y, sample_weight)
+        check_is_fitted(self)
+        targets = read_targets(y)
+        check_fitted_tasks(targets.names, self.tasks_)
+        X = self._encode_X(X)
+        check_n_samples(X.shape[0], targets)
+        return self._predictor.scores(X, targets, sample_weight)
 
     def score(self, X, y, sample_weight=None):
         """Unweighted mean of the per-task default scores (see :meth:`score_tasks`).
@@ -481,18 +502,3 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         score : float
         """
         return float(np.mean(list(self.score_tasks(X, y, sample_weight).values())))
-
-    def for_task(self, task):
-        """Task ``task`` as a fitted classifier or regressor: :func:`sklearn_mtl.for_task`.
-
-        Parameters
-        ----------
-        task : str
-
-        Returns
-        -------
-        view : TaskClassifier or TaskRegressor
-        """
-        from ._task_view import for_task  # it imports this module
-
-        return for_task(self, task)

@@ -1,23 +1,20 @@
-"""MultiTaskEstimator's parameters: their constraints, and what one fit makes of them.
+"""MultiTaskEstimator's parameters: their constraints, and ``<name>__<key>`` entries.
 
-:data:`PARAMETER_CONSTRAINTS` checks each parameter on its own, when ``fit``
-starts. The checks below need the data (the task names, the number of rows) or
-the machine (the device), and turn strategy parameters (a registry name or an
-instance) into the fresh objects stored as ``weighting_`` and ``architecture_``.
+Each parameter is checked on its own when ``fit`` starts
+(:data:`PARAMETER_CONSTRAINTS`); what needs the data or the machine is settled
+for training by :func:`sklearn_mtl._training.settle`.
 """
 
 import numbers
 
-import numpy as np
 import torch
-from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ._data import FLOAT32_MAX, check_validation_split
-from ._network import ACTIVATIONS
-from .architectures import ARCHITECTURES, BaseArchitecture
-from .embeddings import EMBEDDINGS, BaseNumericEmbedding
-from .weighting import WEIGHTINGS, BaseWeighting
+from ._nn import ACTIVATIONS
+from ._training import STRATEGY_PARAMS, resolve_strategy
+from .architectures import ARCHITECTURES
+from .embeddings import EMBEDDINGS
+from .weighting import WEIGHTINGS
 
 #: ``MultiTaskEstimator._parameter_constraints``.
 PARAMETER_CONSTRAINTS = {
@@ -52,38 +49,6 @@ PARAMETER_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
-
-#: Parameters that take a name from a registry or an instance, and whose
-#: hyper-parameters are addressable as ``<name>__<hyper-parameter>``.
-STRATEGY_PARAMS = {
-    "weighting": (WEIGHTINGS, BaseWeighting),
-    "architecture": (ARCHITECTURES, BaseArchitecture),
-    "numeric_embedding": (EMBEDDINGS, BaseNumericEmbedding),
-}
-
-
-def resolve_strategy(param, value):
-    """A fresh strategy object for a registry name, a clone for an instance.
-
-    ``param`` is a key of :data:`STRATEGY_PARAMS`; the user's instance is never
-    modified. None (no numeric embedding) stays None.
-    """
-    registry, base = STRATEGY_PARAMS[param]
-    if value is None and param == "numeric_embedding":
-        return None
-    if isinstance(value, str):
-        if value not in registry:
-            raise ValueError(
-                f"{param}={value!r} is not a known {param}; known names are {sorted(registry)}."
-            )
-        return registry[value]()
-    if not isinstance(value, base):
-        raise TypeError(
-            f"{param} must be a name in {sorted(registry)} or an instance of "
-            f"{base.__name__}; got {type(value).__name__}."
-        )
-    return clone(value)
-
 
 #: Dict parameters whose entries are addressable as ``<name>__<task>``.
 DICT_PARAMS = ("tasks", "losses", "task_weights", "class_weight")
@@ -191,81 +156,3 @@ def _pop_prefixed(params, name):
     """Remove the ``<name>__<key>`` entries from ``params``; return them as ``{key: value}``."""
     prefix = name + "__"
     return {key[len(prefix) :]: params.pop(key) for key in list(params) if key.startswith(prefix)}
-
-
-def check_sizes(estimator, n_samples):
-    """Check the layer sizes, and that early stopping leaves rows to train on."""
-    for name in ("hidden_layer_sizes", "head_hidden_sizes"):
-        sizes = getattr(estimator, name)
-        if not all(_is_positive_int(s) for s in sizes):
-            raise ValueError(
-                f"{name} must hold positive integers, got {sizes!r}; e.g. {name}=(64, 32)."
-            )
-    if estimator.early_stopping:
-        check_validation_split(estimator.validation_fraction, n_samples)
-
-
-def _is_positive_int(size):
-    # bool is an Integral, but True as a layer size is a mistake, not 1.
-    return isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > 0
-
-
-def check_task_weights(task_weights, names):
-    """The static weight of each task in ``names`` order (1.0 where not given)."""
-    weights = dict.fromkeys(names, 1.0)
-    for task, weight in (task_weights or {}).items():
-        if task not in weights:
-            raise ValueError(
-                f"task_weights has a key {task!r} that is not a task; tasks are {names}."
-            )
-        if not isinstance(weight, numbers.Real):
-            raise TypeError(
-                f"task_weights[{task!r}] is {weight!r} of type {type(weight).__name__}; "
-                "task weights must be numbers, e.g. {'income': 1.0, 'marital': 0.5}."
-            )
-        if not np.isfinite(weight) or weight < 0:
-            raise ValueError(
-                f"task_weights[{task!r}] is {weight!r}; task weights must be finite "
-                "non-negative numbers."
-            )
-        if weight > FLOAT32_MAX:
-            raise ValueError(
-                f"task_weights[{task!r}] is {weight!r}, too large for float32, the precision "
-                "the network trains in; task weights act relative to each other, so divide "
-                "them all by a common factor."
-            )
-        weights[task] = float(weight)
-    if not any(np.float32(list(weights.values()))):
-        raise ValueError(
-            f"Every task weight is 0 in float32, the precision the network trains in "
-            f"({weights}); give at least one task a positive weight (1e-45 or more)."
-        )
-    return [weights[name] for name in names]
-
-
-def resolve_device(device):
-    """The device to train on, as a string; ``"auto"`` is CUDA when available."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, ValueError) as exc:
-        raise ValueError(
-            f"device={device!r} is not a device torch knows ({exc}); use "
-            "'auto', 'cpu', 'cuda' or 'cuda:<index>'."
-        ) from None
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} was requested but CUDA is not available on "
-                "this machine; use device='auto' or device='cpu'."
-            )
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device={device!r} names a GPU this machine does not have; it "
-                f"has {torch.cuda.device_count()} (cuda:0 to "
-                f"cuda:{torch.cuda.device_count() - 1})."
-            )
-    elif resolved.type != "cpu":
-        raise ValueError(f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'.")
-    return str(resolved)

@@ -80,9 +80,9 @@ class _TaskView:
         return fitted_final_estimator(self.model)
 
     def _features(self, X):
-        """``X`` as the multi-task estimator reads it, and the estimator."""
+        """``X`` as the network reads it, and the estimator's fitted predictor."""
         preprocessors, final = self._parts()
-        return transform(preprocessors, X), final
+        return final._encode_X(transform(preprocessors, X)), final._predictor
 
     def fit(self, X, y=None, **fit_params):
         """Refuse to fit: the network is shared with the model's other tasks.
@@ -122,8 +122,8 @@ class _TaskView:
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
             The 0/1 label matrix for a multilabel task.
         """
-        Xt, final = self._features(X)
-        return final._predict_task(Xt, self.task)
+        Xt, predictor = self._features(X)
+        return predictor.predictions(Xt, [self.task])[self.task]
 
     def score(self, X, y, sample_weight=None):
         """The task's default score (accuracy, R^2...) over the labelled rows of ``y``.
@@ -141,7 +141,8 @@ class _TaskView:
         -------
         score : float
         """
-        Xt, final = self._features(X)
+        preprocessors, final = self._parts()
+        Xt = transform(preprocessors, X)
         return final.score_tasks(Xt, {self.task: y}, sample_weight=sample_weight)[self.task]
 
 
@@ -184,7 +185,7 @@ class TaskClassifier(_TaskView, ClassifierMixin, BaseEstimator):
         ``classes_[task]``).
         """
         final = self.estimator_
-        if final._task_types[self.task].two_dimensional:
+        if final._predictor.tasks[self.task].two_dimensional:
             return [np.array([0, 1])] * len(final.classes_[self.task])
         return final.classes_[self.task]
 
@@ -200,8 +201,8 @@ class TaskClassifier(_TaskView, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        Xt, final = self._features(X)
-        return final._predict_proba_tasks(Xt)[self.task]
+        Xt, predictor = self._features(X)
+        return predictor.probabilities(Xt, [self.task])[self.task]
 
     def _has_logits(self):
         return self.task_type_ in _LOGIT_TYPES
@@ -220,8 +221,8 @@ class TaskClassifier(_TaskView, ClassifierMixin, BaseEstimator):
             For a binary task, the logit of ``classes_[1]`` (positive means
             that class); for a multiclass task, one logit per class.
         """
-        Xt, final = self._features(X)
-        logits = final._outputs(Xt)[self.task].double().numpy()
+        Xt, predictor = self._features(X)
+        logits = predictor.outputs(Xt, [self.task])[self.task].double().numpy()
         return logits[:, 0] if self.task_type_ == "binary" else logits
 
 
@@ -293,7 +294,6 @@ def for_task(model, task):
 
     See Also
     --------
-    MultiTaskEstimator.for_task : The same, as a method.
     sklearn.frozen.FrozenEstimator : Lets tools that fit their estimator use a view.
 
     Notes

@@ -10,11 +10,9 @@ from sklearn.metrics import get_scorer
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
-from ._encoding import labelled_rows
 from ._pipeline import split_final_estimator
-from ._row_weights import task_sample_weights
-from ._targets import check_fitted_tasks, read_targets
 from ._task_view import for_task
+from ._tasks import check_fitted_tasks, read_targets, scored_rows
 
 
 class _TaskScorer:
@@ -38,11 +36,9 @@ class _TaskScorer:
                 f"tasks {targets.names}."
             )
         check_fitted_tasks([self.task], model.tasks_, where=f"task_scorer({self.task!r}) has")
-        task = model._task_types[self.task]
-        self._check_response(task, model.tasks_[self.task])
-        weights = task_sample_weights(sample_weight, X, targets.names)
-        column = None if weights is None else weights[:, targets.names.index(self.task)]
-        rows = labelled_rows(targets, self.task, task, model._encodings[self.task], column)
+        task = model._predictor.tasks[self.task]
+        self._check_response(task)
+        ((_, rows),) = scored_rows(targets, X, sample_weight, model._predictor.tasks, [self.task])
         indices, y_true, weights = np.flatnonzero(rows.mask), rows.y_true, rows.sample_weight
         if task.two_dimensional and not isinstance(self.scorer, _DefaultScore):
             # scikit-learn's multilabel metrics take complete rows of 0/1 labels.
@@ -54,12 +50,12 @@ class _TaskScorer:
             for_task(estimator, self.task), _safe_indexing(X, indices), y_true, **kwargs
         )
 
-    def _check_response(self, task, task_type):
+    def _check_response(self, task):
         response = getattr(self.scorer, "_response_method", "predict")
         methods = (response,) if isinstance(response, str) else tuple(response)
         if not task.is_classifier and "predict" not in methods:
             raise ValueError(
-                f"task_scorer: task {self.task!r} is a {task_type} task, but the scorer "
+                f"task_scorer: task {self.task!r} is a {task.type_name} task, but the scorer "
                 f"{self.scorer!r} needs {' or '.join(methods)}; use a regression scorer "
                 "such as 'r2' or 'neg_mean_squared_error'."
             )

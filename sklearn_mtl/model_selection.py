@@ -17,11 +17,16 @@ from sklearn.utils._param_validation import HasMethods, StrOptions, validate_par
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 
-from ._encoding import ordinal_orders, resolve_task_types
 from ._pipeline import fitted_final_estimator, split_final_estimator, transform
-from ._splits import task_folds
-from ._targets import TargetDict, check_n_samples, labelled_values, read_targets, wrap_like
-from ._tasks import class_probabilities, make_tasks
+from ._tasks import (
+    TargetDict,
+    check_n_samples,
+    labelled_values,
+    read_targets,
+    resolve_tasks,
+    task_folds,
+    wrap_like,
+)
 
 __all__ = ["cross_val_predict"]
 
@@ -190,20 +195,19 @@ def _classes(targets, declared):
     with warnings.catch_warnings():
         # The fits of the folds warn about the labels themselves.
         warnings.simplefilter("ignore")
-        task_types = resolve_task_types(targets, declared)
-    tasks = make_tasks(task_types, None, ordinal_orders(targets, declared, task_types))
+        tasks = resolve_tasks(targets, declared)
     classes = {}
-    for i, name in enumerate(targets.names):
-        task = tasks[name]
+    for i, (name, task) in enumerate(tasks.items()):
         if task.is_classifier and task.two_dimensional:
             classes[name] = None
         elif task.is_classifier:
             labelled = labelled_values(targets.columns[i], targets.missing(i), name)
-            classes[name] = task.fit_encoding(name, labelled, False).classes
+            classes[name] = task.fit(labelled, False).classes_
     if not classes:
+        types = {name: task.type_name for name, task in tasks.items()}
         raise ValueError(
             "method='predict_proba' needs a classification task, but every task is a "
-            f"regression: {task_types}. Use method='predict'."
+            f"regression: {types}. Use method='predict'."
         )
     return classes
 
@@ -218,10 +222,10 @@ def _fit_and_predict(model, X, Y, train, test, params, classes):
     fit_params = {key: _training_rows(value, train, n_samples) for key, value in params.items()}
     model.fit(_safe_indexing(X, train), Y.take(train), **fit_params)
     preprocessors, final = fitted_final_estimator(model)
-    outputs = final._outputs(transform(preprocessors, _safe_indexing(X, test)))
+    X_test = final._encode_X(transform(preprocessors, _safe_indexing(X, test)))
     if classes is None:
-        return {name: final._decode(name, output) for name, output in outputs.items()}
-    proba = class_probabilities(outputs, final._task_types)
+        return final._predictor.predictions(X_test)
+    proba = final._predictor.probabilities(X_test)
     return {
         name: _all_classes(name, p, final.classes_[name], classes[name])
         for name, p in proba.items()

@@ -30,7 +30,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ._plan import DATA_PARALLEL, DataParallelPlan
+from ._training import DATA_PARALLEL, DataParallelPlan
 from .weighting import LossWeighting
 
 __all__ = ["data_parallel"]

@@ -24,7 +24,7 @@ def no_step_floor(monkeypatch):
     For tests of when early stopping stops on data so small that the floor of
     ``_callbacks.MIN_STEPS`` steps would decide it instead.
     """
-    from sklearn_mtl import _callbacks
+    from sklearn_mtl._training import _callbacks
 
     monkeypatch.setattr(_callbacks, "MIN_STEPS", 0)
 
@@ -37,16 +37,16 @@ def rng():
 @pytest.fixture
 def training_data(monkeypatch):
     """Records what each fit trains on: a list of ``(X, y, w)``, one per fit."""
-    from sklearn_mtl import _training
+    from sklearn_mtl._training import _fit
 
     seen = []
-    make_dataset = _training.make_dataset
+    make_dataset = _fit.make_dataset
 
     def recording(X, y, w, device):
         seen.append((X, y, w))
         return make_dataset(X, y, w, device)
 
-    monkeypatch.setattr(_training, "make_dataset", recording)
+    monkeypatch.setattr(_fit, "make_dataset", recording)
     return seen
 
 

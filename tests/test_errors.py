@@ -9,7 +9,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict, task_scorer
-from sklearn_mtl._engine import DivergenceError, MultiTaskNet
+from sklearn_mtl._training import DivergenceError, MultiTaskNet
 
 N = 40
 

@@ -5,9 +5,8 @@ import pandas as pd
 import pytest
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
-from sklearn_mtl._data import make_dataset
-from sklearn_mtl._encoding import encode_targets
-from sklearn_mtl._targets import read_targets
+from sklearn_mtl._tasks import encode_targets, read_targets
+from sklearn_mtl._training import make_dataset
 from sklearn_mtl.datasets import ADULT_TASKS, load_adult, make_multitask
 
 
@@ -101,8 +100,8 @@ def test_regression_targets_are_restored_to_their_units(rng):
     y = 1000.0 + 250.0 * X[:, 0]
     est = MultiTaskEstimator(hidden_layer_sizes=(32,), max_epochs=20, batch_size=32, random_state=0)
     est.fit(X, {"price": y, "sign": X[:, 1] > 0})
-    encoding = est._encodings["price"]
-    assert encoding.mean == pytest.approx(y.mean()) and encoding.scale == pytest.approx(y.std())
+    task = est._predictor.tasks["price"]
+    assert task.mean_ == pytest.approx(y.mean()) and task.scale_ == pytest.approx(y.std())
     pred = est.predict(X)["price"]
     assert abs(pred.mean() - 1000.0) < 20.0
     assert est.score_tasks(X, {"price": y})["price"] > 0.9
@@ -181,7 +180,7 @@ def test_early_stopping_restores_the_best_epoch(rng, no_step_floor):
     assert "valid_loss_y" in est.history_[-1]
     # The restored network gives back the best epoch's validation loss.
     targets = read_targets(Y)
-    y, mask = encode_targets(targets, est._task_types, est._encodings)
+    y, mask = encode_targets(targets, est._predictor.tasks)
     data = make_dataset(X.astype(np.float32), y, mask.astype(np.float32), "cpu")
     _, valid_data = est.net_.train_split(data)
     (batch,) = list(est.net_.get_iterator(valid_data))

@@ -147,8 +147,8 @@ def test_per_task_early_stopping_exports_each_tasks_best_epoch():
     joint = est.net_.module_.eval()
     with torch.no_grad():
         joint_signal = joint(torch.as_tensor(X))["signal"][:, 0].double().numpy()
-    encoding = est._encodings["signal"]
-    joint_signal = joint_signal * encoding.scale + encoding.mean
+    task = est._predictor.tasks["signal"]
+    joint_signal = joint_signal * task.scale_ + task.mean_
     if est.best_epochs_["signal"] in est.net_.task_states_:
         assert np.abs(outputs["signal"] - joint_signal).max() > 1e-3
 

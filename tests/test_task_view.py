@@ -90,7 +90,7 @@ def pipeline_fitted(one_thread):
 
 def test_views_are_classifiers_and_regressors_with_the_model_s_attributes(fitted):
     est, X, Y = fitted
-    label, grade, value = for_task(est, "label"), for_task(est, "grade"), est.for_task("value")
+    label, grade, value = for_task(est, "label"), for_task(est, "grade"), for_task(est, "value")
     assert isinstance(label, TaskClassifier) and isinstance(value, TaskRegressor)
     assert is_classifier(label) and is_classifier(grade) and is_regressor(value)
     assert not is_classifier(value)
@@ -349,7 +349,5 @@ def test_for_task_errors(fitted):
         for_task(est, "nope")
     with pytest.raises(NotFittedError):
         for_task(_estimator(), "label")
-    with pytest.raises(NotFittedError):
-        _estimator().for_task("label")
     with pytest.raises(TypeError, match="Expected a MultiTaskEstimator or a Pipeline"):
         for_task(LogisticRegression(), "label")

@@ -37,7 +37,7 @@ def _outputs(estimator):
     from skl2onnx.common.data_types import DoubleTensorType, Int64TensorType
 
     outputs = []
-    for name, task in estimator._task_types.items():
+    for name, task in estimator._predictor.tasks.items():
         kind = output_kind(name, task)
         if kind == "values":
             outputs.append((name, DoubleTensorType([None])))
@@ -103,7 +103,7 @@ def convert(scope, operator, container):
     features = encode_features(scope, container, estimator, operator.inputs)
     outputs = iter(operator.outputs)
     graph_outputs, labels = [], []
-    for name, task in estimator._task_types.items():
+    for name, task in estimator._predictor.tasks.items():
         main = next(outputs).onnx_name
         if output_kind(name, task) == "labels":
             codes = scope.get_unique_variable_name(f"{name}_codes")

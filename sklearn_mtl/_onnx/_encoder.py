@@ -1,7 +1,7 @@
 """The estimator's own encoding of ``X`` as ONNX operators.
 
 :func:`encode_features` turns the graph's inputs into the float32 matrix the
-network reads, as :class:`sklearn_mtl._features.FeatureEncoder` does at
+network reads, as :class:`~sklearn_mtl._features.FeatureEncoder` does at
 predict: numeric columns keep their values (missing as NaN; the network's
 input layer scales them), each categorical column becomes slot numbers through
 a string lookup table (``LabelEncoder`` of ``ai.onnx.ml``) holding the
@@ -15,7 +15,7 @@ DataFrame, strings for the categorical columns.
 
 from onnx import TensorProto
 
-from ._export import MISSING_STRING
+from ._inputs import MISSING_STRING
 
 
 def encode_features(scope, container, estimator, inputs):

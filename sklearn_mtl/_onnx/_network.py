@@ -1,6 +1,6 @@
 """The fitted network and each task's decoding as one torch module, and its ONNX graph.
 
-:class:`TaskPredictions` wraps a fitted :class:`~sklearn_mtl._network.MultiTaskNetwork`
+:class:`TaskPredictions` wraps a fitted :class:`~sklearn_mtl._nn.MultiTaskNetwork`
 (a copy per network state after per-task early stopping) and turns each
 task's raw output into what ``predict`` and ``predict_proba`` give, as tensors:
 class codes and probabilities, or values in the target's units.
@@ -20,7 +20,7 @@ import torch
 from onnx import AttributeProto, helper, numpy_helper
 from torch import nn
 
-from .._network import restore
+from .._nn import restore
 from .._tasks import ClassificationTask, CountTask, MultilabelTask, RegressionTask
 
 #: ONNX opset of the exported graph: the lowest torch's exporter writes
@@ -45,7 +45,7 @@ def output_kind(name, task):
     )
 
 
-def _decode(task, encoding, output):
+def _decode(task, output):
     """A task's predictions from its raw output, as in ``predict`` / ``predict_proba``.
 
     Class codes (indices into ``classes``; a multilabel task's 0/1 matrix) and
@@ -56,8 +56,8 @@ def _decode(task, encoding, output):
     if isinstance(task, ClassificationTask):
         return task.codes(output), task.proba(output.double())
     if isinstance(task, CountTask):
-        return (torch.exp(output[:, 0].double()) * encoding.scale,)
-    return (output[:, 0].double() * encoding.scale + encoding.mean,)
+        return (torch.exp(output[:, 0].double()) * task.scale_,)
+    return (output[:, 0].double() * task.scale_ + task.mean_,)
 
 
 class TaskPredictions(nn.Module):
@@ -78,26 +78,23 @@ class TaskPredictions(nn.Module):
 
     def __init__(self, estimator):
         super().__init__()
-        net = estimator.net_
+        predictor = estimator._predictor
         self.networks = nn.ModuleList()
         self.network_of = {}
-        for state, names in net.task_states():
-            network = copy.deepcopy(net.module_).cpu()
+        for _, state, names in predictor.task_states():
+            network = copy.deepcopy(predictor.net.module_).cpu()
             if state is not None:
                 restore(network, state)
             self.network_of.update(dict.fromkeys(names, len(self.networks)))
             self.networks.append(network)
-        self.tasks = [
-            (name, estimator._task_types[name], estimator._encodings[name])
-            for name in estimator.tasks_
-        ]
+        self.tasks = list(predictor.tasks.items())
         self.eval()
 
     def forward(self, features):
         outputs = [network(features) for network in self.networks]
         predictions = []
-        for name, task, encoding in self.tasks:
-            predictions.extend(_decode(task, encoding, outputs[self.network_of[name]][name]))
+        for name, task in self.tasks:
+            predictions.extend(_decode(task, outputs[self.network_of[name]][name]))
         return tuple(predictions)
 
 

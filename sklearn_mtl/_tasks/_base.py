@@ -1,55 +1,34 @@
 """The contract of a task type, and what classification types share.
 
-A task type is a small object made once per fit for each task, holding the
-task's loss (and the loss's parameters). It answers everything that differs
-between kinds of task: how labels become the numbers the network trains on
-(:meth:`TaskType.fit_encoding`, :meth:`TaskType.encode`), how many outputs the
-head has and how they are read (:meth:`TaskType.n_outputs`,
-:meth:`TaskType.predict`), the per-row loss and the default score.
+A task is fitted on its labels like a scikit-learn transformer (``classes_``,
+``mean_``, ``scale_``), then encodes labels, reads network outputs back and
+scores, without being told again which task it is.
 """
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import accuracy_score
 
-from .._targets import check_finite
-
-
-@dataclass
-class TaskEncoding:
-    """How one task's labels map to the numbers the network trains on.
-
-    Attributes
-    ----------
-    classes : ndarray or None
-        Labels of a classification task in code order (sorted, or an ordinal
-        task's order), or the label names of a multilabel task.
-    mean, scale : float
-        Standardisation of a regression task (0 and 1 when switched off); a
-        count task divides by ``scale`` (its mean count) and never centres.
-    """
-
-    classes: np.ndarray = None
-    mean: float = 0.0
-    scale: float = 1.0
+from ._targets import check_finite
 
 
 class TaskType(ABC):
-    """Base of the task types: a subclass sets the class attributes and the methods.
+    """Base of the task types: one instance per task and fit.
 
     To add a task type, subclass this (or :class:`ClassificationTask`) and add
     one line to :data:`~sklearn_mtl._tasks.TASK_TYPES`.
 
     Parameters
     ----------
+    name : str
+        The task's name, used in messages.
     loss : str, tuple or None
         One of the type's ``losses`` (a subclass may take parameters with it,
         e.g. ``("tweedie", 1.5)``); None means the first, the default.
     """
 
-    name = ""
+    type_name = ""
     is_classifier = False
     #: Name of the default score, as compare_single_task reports it.
     score_name = ""
@@ -60,10 +39,11 @@ class TaskType(ABC):
     #: The head's output layer: "linear", or "ordinal" (rank-consistent thresholds).
     output_layer = "linear"
     #: How the raw output relates to what ensemble members average (see
-    #: :data:`sklearn_mtl._ensemble.LINKS`): values as they are by default.
+    #: :data:`sklearn_mtl._nn.LINKS`): values as they are by default.
     link = "identity"
 
-    def __init__(self, loss=None):
+    def __init__(self, name, loss=None):
+        self.name = name
         self.loss_name = self.losses[0] if loss is None else loss
 
     @classmethod
@@ -72,19 +52,21 @@ class TaskType(ABC):
         return isinstance(loss, str) and loss in cls.losses
 
     @abstractmethod
-    def fit_encoding(self, name, values, standardize):
-        """A :class:`TaskEncoding` learned from task ``name``'s labelled ``values``."""
+    def fit(self, values, standardize):
+        """Learn the encoding from the task's labelled ``values``; return self."""
 
     @abstractmethod
-    def encode(self, name, encoding, values):
+    def encode(self, values):
         """Labelled ``values`` as float32 numbers for the network; raises on bad labels."""
 
-    def width(self, encoding):
+    @property
+    def width(self):
         """Number of columns the task takes in the encoded target matrix."""
         return 1
 
+    @property
     @abstractmethod
-    def n_outputs(self, encoding):
+    def n_outputs(self):
         """Number of network outputs of the task's head."""
 
     @abstractmethod
@@ -96,7 +78,7 @@ class TaskType(ABC):
         """
 
     @abstractmethod
-    def predict(self, output, encoding):
+    def predict(self, output):
         """Predictions in the user's terms (labels, values) from a CPU output tensor."""
 
     @abstractmethod
@@ -104,7 +86,7 @@ class TaskType(ABC):
         """Default score of the task, as used by ``MultiTaskEstimator.score``."""
 
     def __repr__(self):
-        return f"{type(self).__name__}(loss={self.loss_name!r})"
+        return f"{type(self).__name__}({self.name!r}, loss={self.loss_name!r})"
 
 
 class ClassificationTask(TaskType):
@@ -112,35 +94,43 @@ class ClassificationTask(TaskType):
 
     Classes are the sorted labels seen in fit; :meth:`predict` returns the
     class of the code :meth:`codes` picks, the most probable one.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Set by :meth:`fit`: the labels in code order (sorted, or an ordinal
+        task's order), or the label names of a multilabel task.
     """
 
     is_classifier = True
     score_name = "accuracy"
     losses = ("cross_entropy",)
 
-    def fit_encoding(self, name, values, standardize):
+    def fit(self, values, standardize):
         try:
             classes = np.unique(values)
         except TypeError as exc:
             raise TypeError(
-                f"Task '{name}' mixes label types that cannot be sorted ({exc}); use "
+                f"Task '{self.name}' mixes label types that cannot be sorted ({exc}); use "
                 "labels of one type (all str, or all int)."
             ) from None
-        check_two_classes(name, classes)
-        return TaskEncoding(classes=classes)
+        check_two_classes(self.name, classes)
+        self.classes_ = classes
+        return self
 
-    def encode(self, name, encoding, values):
-        classes = encoding.classes
+    def encode(self, values):
+        classes = self.classes_
         try:
             codes = np.searchsorted(classes, values)
         except TypeError:
             codes = np.zeros(len(values), dtype=np.intp)
         codes = np.clip(codes, 0, len(classes) - 1)
-        check_known(name, classes, values, classes[codes] != values if len(values) else None)
+        check_known(self.name, classes, values, classes[codes] != values if len(values) else None)
         return codes.astype(np.float32)
 
-    def n_outputs(self, encoding):
-        return len(encoding.classes)
+    @property
+    def n_outputs(self):
+        return len(self.classes_)
 
     @abstractmethod
     def proba(self, output):
@@ -148,10 +138,10 @@ class ClassificationTask(TaskType):
 
     @abstractmethod
     def codes(self, output):
-        """Class codes (indices into ``classes``) predicted from raw outputs."""
+        """Class codes (indices into ``classes_``) predicted from raw outputs."""
 
-    def predict(self, output, encoding):
-        return encoding.classes[self.codes(output).numpy()]
+    def predict(self, output):
+        return self.classes_[self.codes(output).numpy()]
 
     def score(self, y_true, y_pred, sample_weight=None):
         return accuracy_score(y_true, y_pred, sample_weight=sample_weight)

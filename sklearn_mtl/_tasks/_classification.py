@@ -8,19 +8,20 @@ from ._base import ClassificationTask
 class BinaryTask(ClassificationTask):
     """Two classes; one logit per row and the binary cross-entropy loss."""
 
-    name = "binary"
+    type_name = "binary"
     link = "logit"
 
-    def fit_encoding(self, name, values, standardize):
-        encoding = super().fit_encoding(name, values, standardize)
-        if len(encoding.classes) > 2:
+    def fit(self, values, standardize):
+        super().fit(values, standardize)
+        if len(self.classes_) > 2:
             raise ValueError(
-                f"Task '{name}' is declared 'binary' but has {len(encoding.classes)} classes "
-                f"{encoding.classes[:10].tolist()}; declare it 'multiclass'."
+                f"Task '{self.name}' is declared 'binary' but has {len(self.classes_)} classes "
+                f"{self.classes_[:10].tolist()}; declare it 'multiclass'."
             )
-        return encoding
+        return self
 
-    def n_outputs(self, encoding):
+    @property
+    def n_outputs(self):
         return 1
 
     def loss(self, output, target):
@@ -39,7 +40,7 @@ class BinaryTask(ClassificationTask):
 class MulticlassTask(ClassificationTask):
     """Three or more classes; one logit per class and the cross-entropy loss."""
 
-    name = "multiclass"
+    type_name = "multiclass"
     link = "softmax"
 
     def loss(self, output, target):

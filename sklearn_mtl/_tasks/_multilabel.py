@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from ._base import TaskEncoding, TaskType
+from ._base import TaskType
 
 
 class MultilabelTask(TaskType):
@@ -16,16 +16,34 @@ class MultilabelTask(TaskType):
     probability exceeds 0.5), ``proba`` the probability of each label, and the
     default score is the mean over labels of each label's accuracy on its
     labelled rows (``1 - hamming_loss`` when no cell is missing).
+
+    Parameters
+    ----------
+    name : str
+    loss : str or None
+        ``"binary_cross_entropy"``, the only loss.
+    labels : array-like or None
+        The label names (a DataFrame target's columns); None numbers them.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Set by :meth:`fit`: the label names, one per column.
     """
 
-    name = "multilabel"
+    type_name = "multilabel"
     link = "logit"
     is_classifier = True
     two_dimensional = True
     score_name = "per-label accuracy"
     losses = ("binary_cross_entropy",)
 
-    def fit_encoding(self, name, values, standardize):
+    def __init__(self, name, loss=None, labels=None):
+        super().__init__(name, loss)
+        self.labels = labels
+
+    def fit(self, values, standardize):
+        name = self.name
         values = zero_one(name, values)
         labelled = ~np.isnan(values)
         empty = np.flatnonzero(~labelled.any(axis=0))
@@ -34,21 +52,25 @@ class MultilabelTask(TaskType):
                 f"Task '{name}' has labels (columns) {empty.tolist()} without a labelled "
                 "row; drop those columns or label some rows."
             )
-        return TaskEncoding(classes=np.arange(values.shape[1]))
+        labels = np.arange(values.shape[1]) if self.labels is None else self.labels
+        self.classes_ = np.asarray(labels)
+        return self
 
-    def encode(self, name, encoding, values):
-        if values.shape[1] != len(encoding.classes):
+    def encode(self, values):
+        if values.shape[1] != len(self.classes_):
             raise ValueError(
-                f"Task '{name}' has {values.shape[1]} labels (columns) here but "
-                f"{len(encoding.classes)} in fit; pass the same label columns."
+                f"Task '{self.name}' has {values.shape[1]} labels (columns) here but "
+                f"{len(self.classes_)} in fit; pass the same label columns."
             )
-        return np.nan_to_num(zero_one(name, values), nan=0.0).astype(np.float32)
+        return np.nan_to_num(zero_one(self.name, values), nan=0.0).astype(np.float32)
 
-    def width(self, encoding):
-        return len(encoding.classes)
+    @property
+    def width(self):
+        return len(self.classes_)
 
-    def n_outputs(self, encoding):
-        return len(encoding.classes)
+    @property
+    def n_outputs(self):
+        return len(self.classes_)
 
     def loss(self, output, target):
         return torch.nn.functional.binary_cross_entropy_with_logits(
@@ -58,7 +80,7 @@ class MultilabelTask(TaskType):
     def proba(self, output):
         return torch.sigmoid(output)
 
-    def predict(self, output, encoding):
+    def predict(self, output):
         return (output > 0).numpy().astype(np.int64)
 
     def score(self, y_true, y_pred, sample_weight=None):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._base import ClassificationTask, TaskEncoding, check_known, check_two_classes
+from ._base import ClassificationTask, check_known, check_two_classes
 
 
 class OrdinalTask(ClassificationTask):
@@ -25,25 +25,26 @@ class OrdinalTask(ClassificationTask):
 
     Parameters
     ----------
+    name : str
     loss : str or None
         ``"coral"``, the only loss.
     order : list or None
         The classes from lowest to highest; None means the sorted labels.
     """
 
-    name = "ordinal"
+    type_name = "ordinal"
     losses = ("coral",)
     output_layer = "ordinal"
     link = "logit"
 
-    def __init__(self, loss=None, order=None):
-        super().__init__(loss)
+    def __init__(self, name, loss=None, order=None):
+        super().__init__(name, loss)
         self.order = order
 
-    def fit_encoding(self, name, values, standardize):
+    def fit(self, values, standardize):
         if self.order is None:
-            return super().fit_encoding(name, values, standardize)
-        classes = np.asarray(self.order)
+            return super().fit(values, standardize)
+        name, classes = self.name, np.asarray(self.order)
         if len(pd.unique(classes)) != len(classes):
             raise ValueError(
                 f"The order of ordinal task '{name}' repeats a label: {classes.tolist()}; "
@@ -57,17 +58,19 @@ class OrdinalTask(ClassificationTask):
                 f"are not in its declared order {classes.tolist()}; add them to the order "
                 "in tasks=, from lowest to highest."
             )
-        return TaskEncoding(classes=classes)
+        self.classes_ = classes
+        return self
 
-    def encode(self, name, encoding, values):
+    def encode(self, values):
         if self.order is None:
-            return super().encode(name, encoding, values)
-        codes = pd.Index(encoding.classes).get_indexer(np.asarray(values))
-        check_known(name, encoding.classes, values, codes < 0)
+            return super().encode(values)
+        codes = pd.Index(self.classes_).get_indexer(np.asarray(values))
+        check_known(self.name, self.classes_, values, codes < 0)
         return codes.astype(np.float32)
 
-    def n_outputs(self, encoding):
-        return len(encoding.classes) - 1
+    @property
+    def n_outputs(self):
+        return len(self.classes_) - 1
 
     def loss(self, output, target):
         thresholds = torch.arange(output.shape[1], device=output.device)
@@ -89,4 +92,4 @@ class OrdinalTask(ClassificationTask):
 
     def __repr__(self):
         order = "" if self.order is None else f", order={list(self.order)!r}"
-        return f"{type(self).__name__}(loss={self.loss_name!r}{order})"
+        return f"{type(self).__name__}({self.name!r}, loss={self.loss_name!r}{order})"

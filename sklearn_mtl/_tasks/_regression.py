@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from sklearn.metrics import d2_tweedie_score, r2_score
 
-from .._data import FLOAT32_MAX
-from ._base import TaskEncoding, TaskType, numeric_values
+from .._features import FLOAT32_MAX
+from ._base import TaskType, numeric_values
 
 #: Regression targets up to this magnitude are standardised; beyond it the
 #: network's predictions, unstandardised, could overflow float64.
@@ -20,29 +20,37 @@ class RegressionTask(TaskType):
     Losses, on the (by default standardised) target: ``"squared_error"``
     (default), ``"absolute_error"`` (robust to outliers; predicts a median) and
     ``"huber"`` (squared below 1 standard deviation, absolute above).
+
+    Attributes
+    ----------
+    mean_, scale_ : float
+        Set by :meth:`fit`: the target's mean and standard deviation over its
+        labelled rows (0 and 1 without ``standardize``).
     """
 
-    name = "regression"
+    type_name = "regression"
     score_name = "r2"
     losses = ("squared_error", "absolute_error", "huber")
 
-    def fit_encoding(self, name, values, standardize):
-        values = numeric_values(name, values, self.name)
-        largest = check_range(name, values, standardize, "regression targets")
-        if not standardize:
-            return TaskEncoding()
-        # Divided by a power of two, the exact mean and deviation of targets whose
-        # squares overflow (near 1e200) are within reach.
-        factor = 2.0 ** (np.frexp(largest)[1] - 1) if largest > 0 else 1.0
-        scaled = values / factor
-        scale = float(scaled.std()) * factor
-        return TaskEncoding(mean=float(scaled.mean()) * factor, scale=scale if scale > 0 else 1.0)
+    def fit(self, values, standardize):
+        values = numeric_values(self.name, values, self.type_name)
+        largest = check_range(self.name, values, standardize, "regression targets")
+        self.mean_, self.scale_ = 0.0, 1.0
+        if standardize:
+            # Divided by a power of two, the exact mean and deviation of targets whose
+            # squares overflow (near 1e200) are within reach.
+            factor = 2.0 ** (np.frexp(largest)[1] - 1) if largest > 0 else 1.0
+            scaled = values / factor
+            scale = float(scaled.std()) * factor
+            self.mean_, self.scale_ = float(scaled.mean()) * factor, scale if scale > 0 else 1.0
+        return self
 
-    def encode(self, name, encoding, values):
-        values = numeric_values(name, np.asarray(values), self.name)
-        return ((values - encoding.mean) / encoding.scale).astype(np.float32)
+    def encode(self, values):
+        values = numeric_values(self.name, np.asarray(values), self.type_name)
+        return ((values - self.mean_) / self.scale_).astype(np.float32)
 
-    def n_outputs(self, encoding):
+    @property
+    def n_outputs(self):
         return 1
 
     def loss(self, output, target):
@@ -52,8 +60,8 @@ class RegressionTask(TaskType):
             return torch.nn.functional.huber_loss(output[:, 0], target, reduction="none", delta=1.0)
         return (output[:, 0] - target) ** 2
 
-    def predict(self, output, encoding):
-        return output[:, 0].numpy().astype(np.float64) * encoding.scale + encoding.mean
+    def predict(self, output):
+        return output[:, 0].numpy().astype(np.float64) * self.scale_ + self.mean_
 
     def score(self, y_true, y_pred, sample_weight=None):
         return r2_score(y_true, y_pred, sample_weight=sample_weight)
@@ -74,16 +82,21 @@ class CountTask(TaskType):
     counts' units, and starts the model near the mean count. Predictions are
     expected counts ``exp(output) * mean > 0``; the default score is
     :func:`sklearn.metrics.d2_tweedie_score` with the loss's power.
+
+    Attributes
+    ----------
+    mean_, scale_ : float
+        Set by :meth:`fit`: 0, and the mean count (1 without ``standardize``).
     """
 
-    name = "count"
+    type_name = "count"
     link = "log"
     score_name = "d2_tweedie"
     losses = ("poisson", "tweedie", "gamma")
     _POWERS = {"poisson": 1.0, "tweedie": 1.5, "gamma": 2.0}
 
-    def __init__(self, loss=None):
-        super().__init__(loss)
+    def __init__(self, name, loss=None):
+        super().__init__(name, loss)
         if isinstance(self.loss_name, tuple):
             self.power = float(self.loss_name[1])
         else:
@@ -100,17 +113,19 @@ class CountTask(TaskType):
             )
         return super().accepts(loss)
 
-    def fit_encoding(self, name, values, standardize):
-        values = self._check(name, values)
-        check_range(name, values, standardize, "counts")
+    def fit(self, values, standardize):
+        values = self._check(values)
+        check_range(self.name, values, standardize, "counts")
         mean = float(np.mean(values / len(values)) * len(values))
-        return TaskEncoding(scale=mean if standardize and mean > 0 else 1.0)
+        self.mean_, self.scale_ = 0.0, mean if standardize and mean > 0 else 1.0
+        return self
 
-    def encode(self, name, encoding, values):
-        return (self._check(name, values) / encoding.scale).astype(np.float32)
+    def encode(self, values):
+        return (self._check(values) / self.scale_).astype(np.float32)
 
-    def _check(self, name, values):
-        values = numeric_values(name, np.asarray(values), self.name)
+    def _check(self, values):
+        name = self.name
+        values = numeric_values(name, np.asarray(values), self.type_name)
         if (values < 0).any():
             raise ValueError(
                 f"Task '{name}' is a count task but has negative counts (e.g. "
@@ -125,7 +140,8 @@ class CountTask(TaskType):
             )
         return values
 
-    def n_outputs(self, encoding):
+    @property
+    def n_outputs(self):
         return 1
 
     def loss(self, output, target):
@@ -140,8 +156,8 @@ class CountTask(TaskType):
             + ((2 - p) * log_mean).exp() / (2 - p)
         )
 
-    def predict(self, output, encoding):
-        return np.exp(output[:, 0].numpy().astype(np.float64)) * encoding.scale
+    def predict(self, output):
+        return np.exp(output[:, 0].numpy().astype(np.float64)) * self.scale_
 
     def score(self, y_true, y_pred, sample_weight=None):
         return d2_tweedie_score(y_true, y_pred, sample_weight=sample_weight, power=self.power)

@@ -33,16 +33,3 @@ __all__ = [
     "PLE",
     "SharedBottom",
 ]
-
-#: Names that moved to :mod:`sklearn_mtl.inspection`, still importable from here.
-_MOVED_TO_INSPECTION = ("gate_weights", "stitch_weights")
-
-
-def __getattr__(name):
-    # Imported on first use: inspection reads fitted estimators, whose module
-    # imports this package.
-    if name in _MOVED_TO_INSPECTION:
-        from .. import inspection
-
-        return getattr(inspection, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

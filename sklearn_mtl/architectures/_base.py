@@ -9,7 +9,7 @@ class BaseArchitecture(BaseEstimator):
     An architecture is a parameter object: its ``__init__`` stores
     hyper-parameters (grid-searchable as ``architecture__<name>``), and
     :meth:`build` makes a fresh torch *body* for one fit. The estimator puts one
-    head per task on top of the body (:class:`sklearn_mtl._network.MultiTaskNetwork`).
+    head per task on top of the body (:class:`sklearn_mtl._nn.MultiTaskNetwork`).
 
     A body is an ``nn.Module`` whose ``forward(x)`` returns either one tensor
     (a representation every task reads, as in hard parameter sharing) or a dict

@@ -13,7 +13,7 @@ import numbers
 import torch
 from torch import nn
 
-from .._network import make_mlp
+from .._nn import make_mlp
 
 
 class BatchedLinear(nn.Module):

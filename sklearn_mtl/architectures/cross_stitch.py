@@ -7,7 +7,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from .._network import hidden_blocks
+from .._nn import hidden_blocks
 from ._base import BaseArchitecture
 from ._experts import BatchedLinear, resolve_sizes
 

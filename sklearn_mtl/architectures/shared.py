@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from .._network import make_mlp
+from .._nn import make_mlp
 from ._base import BaseArchitecture
 
 

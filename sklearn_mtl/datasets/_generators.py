@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-from .._targets import TargetDict
+from .._tasks import TargetDict
 
 _TASK_TYPES = ("regression", "binary", "multiclass", "count", "ordinal", "multilabel")
 

@@ -9,7 +9,7 @@ class BaseNumericEmbedding(BaseEstimator):
     An embedding is a parameter object: its ``__init__`` stores
     hyper-parameters (grid-searchable as ``numeric_embedding__<name>``), and
     :meth:`build` makes a fresh torch module for one fit. The network's input
-    layer (:class:`sklearn_mtl._inputs.NumericInputs`) applies it to the
+    layer (:class:`sklearn_mtl._nn._inputs.NumericInputs`) applies it to the
     standardised, clipped numeric columns, before their missing-value
     indicators, and flattens its output; every architecture reads the result.
 

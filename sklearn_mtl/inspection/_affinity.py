@@ -5,11 +5,10 @@ import pandas as pd
 import torch
 from sklearn.utils._param_validation import HasMethods, validate_params
 
-from .._data import INFERENCE_BATCH_SIZE, iter_batches
-from .._encoding import encode_targets
 from .._pipeline import fitted_final_estimator, transform
-from .._targets import check_fitted_tasks, check_n_samples, read_targets
-from ..weighting._base import task_gradients
+from .._tasks import check_fitted_tasks, check_n_samples, encode_targets, read_targets
+from .._training import INFERENCE_BATCH_SIZE, iter_batches
+from ..weighting import task_gradients
 
 
 @validate_params(
@@ -104,7 +103,7 @@ def task_affinity(estimator, X, Y):
     True
     """
     preprocessors, final = fitted_final_estimator(estimator)
-    X = final._validate_X(transform(preprocessors, X))
+    X = final._encode_X(transform(preprocessors, X))
     targets = read_targets(Y)
     names = targets.names
     fitted = list(final.tasks_)
@@ -112,7 +111,7 @@ def task_affinity(estimator, X, Y):
     if len(names) < 2:
         raise ValueError(f"task_affinity needs the targets of at least two tasks; got {names}.")
     check_n_samples(X.shape[0], targets)
-    y, mask = encode_targets(targets, final._task_types, final._encodings)
+    y, mask = encode_targets(targets, final._predictor.tasks)
     w = mask.astype(np.float32)
     columns = [fitted.index(name) for name in names]
 

@@ -7,8 +7,8 @@ import pandas as pd
 import torch
 from sklearn.utils._param_validation import HasMethods, validate_params
 
-from .._data import inference_batches
 from .._pipeline import fitted_final_estimator, transform
+from .._training import inference_batches
 
 
 @validate_params(
@@ -83,7 +83,7 @@ def gate_weights(estimator, X, *, level=-1):
             f"estimator was fitted with {type(final.architecture_).__name__}, which "
             "has none. For 'cross_stitch' use stitch_weights."
         )
-    X = final._validate_X(transform(preprocessors, X))
+    X = final._encode_X(transform(preprocessors, X))
     modes = {part: part.training for part in module.modules()}
     module.eval()
     sums, n_rows = None, 0

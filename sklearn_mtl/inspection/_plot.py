@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._pipeline import fitted_final_estimator
-from .._targets import check_fitted_tasks
+from .._tasks import check_fitted_tasks
 
 
 def _pyplot():

@@ -10,9 +10,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, validate_param
 from sklearn.utils.parallel import Parallel, delayed
 
 from .._pipeline import split_final_estimator, transform
-from .._splits import task_folds
-from .._targets import TargetDict, read_targets
-from .._tasks import TASK_TYPES
+from .._tasks import TASK_TYPES, TargetDict, read_targets, task_folds
 from ..metrics import task_scorer
 
 #: Verdicts of :func:`compare_single_task`.

@@ -103,7 +103,7 @@ class BaseWeighting(BaseEstimator, ABC):
             gradient for a task without labelled row).
         present : torch.Tensor of bool, shape (n_tasks,)
             Which tasks have at least one labelled row in the batch.
-        network : sklearn_mtl._network.MultiTaskNetwork
+        network : sklearn_mtl._nn.MultiTaskNetwork
             The network, for ``shared_parameters()`` and ``task_parameters()``.
         representation : torch.Tensor or None
             The body's output when every task reads the same one (hard

@@ -10,7 +10,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_mtl import MultiTaskEstimator, _data
+from sklearn_mtl import MultiTaskEstimator
+from sklearn_mtl._training import _data
 from sklearn_mtl.architectures import CGC, PLE, CrossStitch, MMoE
 from sklearn_mtl.inspection import gate_weights, stitch_weights
 
@@ -150,19 +151,6 @@ def test_gate_weights_restores_the_training_mode_when_it_raises(mixed_data):
     with pytest.raises(ValueError, match="level=-3 does not exist"):
         gate_weights(est, X, level=-3)
     assert not any(module.training for module in body.modules())
-
-
-def test_gate_and_stitch_weights_keep_their_old_import_path():
-    import sklearn_mtl.architectures as architectures
-    import sklearn_mtl.inspection as inspection
-    from sklearn_mtl.architectures import gate_weights as old_gate_weights
-    from sklearn_mtl.architectures import stitch_weights as old_stitch_weights
-
-    assert old_gate_weights is inspection.gate_weights
-    assert old_stitch_weights is inspection.stitch_weights
-    assert "gate_weights" not in architectures.__all__
-    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
-        _ = architectures.no_such_name
 
 
 def test_stitch_units_start_as_documented():

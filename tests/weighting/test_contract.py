@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
-from sklearn_mtl._network import MultiTaskLoss, MultiTaskNetwork
+from sklearn_mtl._nn import MultiTaskLoss, MultiTaskNetwork
 from sklearn_mtl._tasks import TASK_TYPES
 from sklearn_mtl.architectures import SharedBottom
 from sklearn_mtl.weighting import WEIGHTINGS, BaseWeighting, GradientWeighting, LossWeighting
@@ -36,7 +36,7 @@ def _train_steps(strategy, X, y, w, n_tasks, n_steps, *, twin_heads=False, lr=1e
     if twin_heads:
         for head in network.heads[1:]:
             head.load_state_dict(network.heads[0].state_dict())
-    criterion = MultiTaskLoss(names, [TASK_TYPES["regression"]()] * n_tasks)
+    criterion = MultiTaskLoss(names, [TASK_TYPES["regression"]("r")] * n_tasks)
     strategy.initialize(names, torch.ones(n_tasks), torch.device("cpu"))
     optimizer = torch.optim.Adam([*network.parameters(), *strategy.parameters()], lr=lr)
     history = []

@@ -1,0 +1,100 @@
+"""Checking ``X`` as ``validate_data`` does: numeric arrays, sparse matrices, memory maps."""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
+
+#: The largest float32. Features, encoded targets and weights are float32 in
+#: training: a finite float64 beyond this becomes inf there.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: Bytes of a memory-mapped X read at once.
+CHUNK_BYTES = 1 << 22
+
+
+def is_memmap(X):
+    """Whether ``X`` is a NumPy memory map (``np.memmap`` or a view of one)."""
+    return isinstance(X, np.memmap)
+
+
+def chunk_rows(X):
+    """Rows of ``X`` in about :data:`CHUNK_BYTES`."""
+    return max(1, CHUNK_BYTES // max(1, X.shape[1] * X.dtype.itemsize))
+
+
+def validate_features(estimator, X, *, reset):
+    """Dense float32 features, checked like ``validate_data`` does.
+
+    NaN is a missing value and allowed; infinity is not. Sparse input (e.g.
+    one-hot columns) is densified. A memory map is checked in chunks and left on
+    disk. Sets (``reset=True``) or checks ``n_features_in_`` and
+    ``feature_names_in_`` of ``estimator``.
+    """
+    if is_memmap(X):
+        return _validate_mapped(estimator, X, reset=reset)
+    try:
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            dtype=np.float32,
+            accept_sparse=("csr", "csc", "coo"),
+            ensure_all_finite="allow-nan",
+        )
+    except ValueError as exc:
+        # NumPy's message for strings, pandas' for categorical columns of strings.
+        if not any(cause in str(exc) for cause in ("could not convert", "Cannot cast")):
+            raise
+        raise ValueError(
+            f"X must be numeric, but {exc}. Pass a pandas DataFrame (its category, object "
+            "and string columns are then encoded as categories), name the categorical "
+            "columns in categorical_features, or encode them first, e.g. with a "
+            "OneHotEncoder in a Pipeline."
+        ) from None
+    return X.toarray() if sp.issparse(X) else X
+
+
+def _validate_mapped(estimator, X, *, reset):
+    """Check a memory-mapped ``X`` without copying it; returns ``X`` itself."""
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D memory-mapped X, got {X.ndim} dimension(s) of shape "
+            f"{X.shape}; reshape it to (n_samples, n_features)."
+        )
+    if X.dtype.kind not in "biuf":
+        raise ValueError(
+            f"The memory-mapped X has dtype {X.dtype}; it must be numeric (e.g. float32)."
+        )
+    # The first row through validate_data: sample and feature counts, n_features_in_.
+    validate_data(estimator, X[:1], reset=reset, dtype=np.float32)
+    step = chunk_rows(X)
+    wider = X.dtype.kind == "f" and X.dtype.itemsize > 4
+    for start in range(0, X.shape[0], step):
+        chunk = X[start : start + step]
+        rows = f"rows {start} to {start + len(chunk) - 1} of the memory map"
+        if np.isinf(chunk).any():
+            raise ValueError(
+                f"Input X contains infinity in {rows}; replace it (NaN is read as a "
+                "missing value) or drop those rows first."
+            )
+        if wider and (np.abs(chunk) > FLOAT32_MAX).any():
+            raise ValueError(
+                "Input X contains infinity or a value too large for dtype('float32') in "
+                f"{rows}, which the network reads as float32; replace or rescale those "
+                "values first."
+            )
+    return X
+
+
+def check_column_order(estimator, X):
+    """A clear error when X has the columns of fit in another order (sklearn names the others)."""
+    fitted = getattr(estimator, "feature_names_in_", None)
+    columns = [str(c) for c in X.columns]
+    if fitted is None or sorted(columns) != sorted(fitted) or columns == list(fitted):
+        return
+    moved = [name for name, expected in zip(columns, fitted) if name != expected]
+    raise ValueError(
+        "Feature names must be in the same order as they were in fit: X has the columns "
+        f"of fit, but {moved} are not where fit had them. Reorder them as in fit, e.g. "
+        "X[estimator.feature_names_in_]."
+    )

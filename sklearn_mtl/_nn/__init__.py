@@ -1,0 +1,37 @@
+"""The torch modules: every ``nn.Module`` of the network outside the plugin families.
+
+- ``_inputs``: the input layer (numeric columns scaled and embedded, missing
+  values flagged, categorical columns one-hot or embedded);
+- ``_network``: MLP blocks, task heads and :class:`MultiTaskNetwork`;
+- ``_ensemble``: efficient ensembles (TabM-mini members sharing one body);
+- ``_loss``: the masked multi-task loss; ``_state``: copies of parameters.
+"""
+
+from ._ensemble import LINKS, MemberInputs, average_members
+from ._inputs import FeatureLayer
+from ._loss import MultiTaskLoss
+from ._network import (
+    ACTIVATIONS,
+    Head,
+    MultiTaskNetwork,
+    OrdinalOutput,
+    hidden_blocks,
+    make_mlp,
+)
+from ._state import restore, snapshot
+
+__all__ = [
+    "ACTIVATIONS",
+    "LINKS",
+    "FeatureLayer",
+    "Head",
+    "MemberInputs",
+    "MultiTaskLoss",
+    "MultiTaskNetwork",
+    "OrdinalOutput",
+    "average_members",
+    "hidden_blocks",
+    "make_mlp",
+    "restore",
+    "snapshot",
+]

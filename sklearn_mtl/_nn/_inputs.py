@@ -1,0 +1,207 @@
+"""The network's input layer: the encoded features to the vector every architecture reads.
+
+Numeric columns standardised, clipped and optionally embedded, missing values
+flagged, categorical columns one-hot encoded or embedded.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .._features import CLIP
+
+#: A categorical column with at most this many slots is one-hot encoded; one
+#: with more is embedded, :func:`embedding_width` wide. On Adult one-hot
+#: scored at least as well as embeddings; embeddings keep wide columns narrow.
+ONE_HOT_MAX_SLOTS = 64
+
+
+def embedding_width(n_slots):
+    """Width of the embedding of a categorical column with ``n_slots`` slots.
+
+    fastai's rule of thumb, ``1.6 * n_slots ** 0.56`` rounded, capped at 16.
+    """
+    return int(min(16, round(1.6 * n_slots**0.56)))
+
+
+class NumericInputs(nn.Module):
+    """The numeric columns, standardised and clipped, then missing indicators.
+
+    Per column, ``z = (x - center) * scale`` with the mean and 1 / standard
+    deviation of fit, taken after clipping the values of fit to ``CLIP``
+    robust standard deviations of the median (so that an outlier in fit
+    cannot squash the other values). A missing value reads as ``z = 0`` (the
+    mean); ``z`` is then clipped to ``[-CLIP, CLIP]``, so that an outlier at
+    predict, however large (infinity included), stays a bounded input. The
+    choices (against RealMLP's median / inter-quartile scaling with smooth
+    clipping at 3, Holzmueller et al., NeurIPS 2024, a quantile transform and
+    plain standardisation) were measured: see
+    ``docs/benchmarks/raw_features.rst``. Columns with missing values in fit
+    add a 0/1 indicator each.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the encoded matrix.
+    positions : ndarray of int
+        The numeric columns' positions in it.
+    center, scale : ndarray of float32
+        One per numeric column.
+    missing : ndarray of int
+        Positions, among the numeric columns, of those that get an indicator.
+    """
+
+    def __init__(self, n_features, positions, center, scale, missing):
+        super().__init__()
+        every_column = list(positions) == list(range(n_features))
+        self.register_buffer("positions", None if every_column else _long(positions))
+        self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.register_buffer("offset", -self.center * self.scale)
+        self.register_buffer("missing", _long(missing) if len(missing) else None)
+        self.embedding = None
+        # With an embedding and columns it leaves alone: which are which (see embed).
+        self.register_buffer("embedded", None)
+        self.register_buffer("plain", None)
+        #: Width of each column's part of the output: the columns, then the indicators.
+        self.feature_widths = [1] * (len(positions) + len(missing))
+        self.out_features = len(positions) + len(missing)
+
+    def embed(self, embedding, values):
+        """Embed the standardised columns with a fresh module of ``embedding``.
+
+        ``embedding`` is a :class:`~sklearn_mtl.embeddings.BaseNumericEmbedding`;
+        ``values``, ``(n_rows, n_numeric)``, are the numeric columns of the rows
+        of fit it learns its bins or ranges from (standardised here first).
+        Columns with at most two distinct values there (0/1 flags, one-hot
+        columns of a preprocessing step, constants) stay as they are: any
+        embedding of two values is an affine function of the column.
+        """
+        with torch.no_grad():
+            z = self._standardise(torch.as_tensor(values, dtype=torch.float32), training=False)
+        varying = [j for j in range(z.shape[1]) if len(torch.unique(z[:, j])) > 2]
+        if not varying:
+            return
+        plain = [j for j in range(z.shape[1]) if j not in varying]
+        if plain:
+            self.embedded, self.plain = _long(varying), _long(plain)
+        self.embedding = embedding.build(z[:, varying])
+        width = embedding.out_features(1)
+        self.feature_widths[: z.shape[1]] = [width] * len(varying) + [1] * len(plain)
+        self.out_features = sum(self.feature_widths)
+
+    def forward(self, x):
+        if self.positions is not None:
+            x = x.index_select(1, self.positions)
+        z = self._standardise(x, self.training)
+        if self.embedding is not None:
+            z = self._embedded(z)
+        return self._with_indicators(z, x)
+
+    def _embedded(self, z):
+        """The embedded columns, flattened, then the columns left as they are."""
+        if self.plain is None:
+            return self.embedding(z).flatten(1)
+        embedded = self.embedding(z.index_select(1, self.embedded)).flatten(1)
+        return torch.cat([embedded, z.index_select(1, self.plain)], dim=1)
+
+    def _standardise(self, x, training):
+        # Two or three cheap kernels: this runs on every batch of every numeric input.
+        # A multiply, then an add, not a fused addcmul: the ONNX graph does the
+        # same, rounding alike, and a periodic embedding would amplify any difference.
+        z = x * self.scale + self.offset
+        if self.missing is not None or not training:
+            # Training batches are rows of fit, where these columns had no NaN.
+            z = torch.nan_to_num_(z, nan=0.0, posinf=CLIP, neginf=-CLIP)
+        return z.clamp_(-CLIP, CLIP)
+
+    def _with_indicators(self, z, x):
+        if self.missing is None:
+            return z
+        return torch.cat([z, x.index_select(1, self.missing).isnan().to(z.dtype)], dim=1)
+
+
+class _OneHot(nn.Module):
+    """Slot ``s`` of a column with ``n_slots`` as a one-hot row; slot 0 as zeros."""
+
+    def __init__(self, n_slots):
+        super().__init__()
+        self.register_buffer("weight", torch.cat([torch.zeros(1, n_slots), torch.eye(n_slots)]))
+        self.embedding_dim = n_slots
+
+    def forward(self, codes):
+        return F.embedding(codes, self.weight)
+
+
+class CategoricalInputs(nn.Module):
+    """The categorical columns' slots, one-hot encoded or embedded, side by side.
+
+    A column with at most ``ONE_HOT_MAX_SLOTS`` slots is one-hot encoded; a
+    wider one gets a learned ``nn.Embedding`` of :func:`embedding_width`
+    columns. Slot 0 (a value of a kind fit never saw) reads as zeros either way.
+
+    Parameters
+    ----------
+    positions : ndarray of int
+        The categorical columns' positions in the encoded matrix.
+    n_slots : tuple of int
+        Each column's number of slots.
+    """
+
+    def __init__(self, positions, n_slots):
+        super().__init__()
+        self.register_buffer("positions", _long(positions))
+        self.tables = nn.ModuleList(
+            _OneHot(n)
+            if n <= ONE_HOT_MAX_SLOTS
+            else nn.Embedding(n + 1, embedding_width(n), padding_idx=0)
+            for n in n_slots
+        )
+        self.feature_widths = [table.embedding_dim for table in self.tables]
+        self.out_features = sum(self.feature_widths)
+
+    def forward(self, x):
+        codes = x.index_select(1, self.positions).long()
+        return torch.cat([table(codes[:, i]) for i, table in enumerate(self.tables)], dim=1)
+
+
+class FeatureLayer(nn.Module):
+    """The network's input layer: encoded features to the input vector of the body.
+
+    Numeric inputs (:class:`NumericInputs`, optionally embedded) first, then
+    categorical ones (:class:`CategoricalInputs`); ``out_features`` is the
+    vector's width and ``feature_widths`` the width of each input column's
+    part of it (an efficient ensemble initialises its scaling per part).
+
+    Parameters
+    ----------
+    layout : FeatureLayout
+        What the encoder learned in fit.
+    embedding : BaseNumericEmbedding or None, default=None
+        The numeric embedding, built on the standardised numeric columns.
+    values : ndarray of shape (n_rows, n_numeric), default=None
+        With an embedding: the numeric columns of the rows of fit it learns from.
+    """
+
+    def __init__(self, layout, embedding=None, values=None):
+        super().__init__()
+        self.numeric = self.categorical = None
+        if len(layout.numeric):
+            self.numeric = NumericInputs(
+                layout.n_features, layout.numeric, layout.center, layout.scale, layout.missing
+            )
+            if embedding is not None:
+                self.numeric.embed(embedding, values)
+        if len(layout.categorical):
+            self.categorical = CategoricalInputs(layout.categorical, layout.n_slots)
+        parts = [part for part in (self.numeric, self.categorical) if part is not None]
+        self.out_features = sum(part.out_features for part in parts)
+        self.feature_widths = [w for part in parts for w in part.feature_widths]
+
+    def forward(self, x):
+        parts = [part(x) for part in (self.numeric, self.categorical) if part is not None]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+
+def _long(values):
+    return torch.as_tensor(values, dtype=torch.long)

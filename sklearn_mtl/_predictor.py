@@ -1,0 +1,118 @@
+"""The fitted model's prediction side: encoded features to each task's outputs and answers."""
+
+import copy
+
+import torch
+
+from ._nn import restore
+from ._tasks import class_probabilities, scored_rows
+from ._training import inference_batches, limit_torch_threads
+
+
+class Predictor:
+    """What predicting needs from a fit: the fitted tasks and the trained network.
+
+    Made at the end of ``fit`` (as HistGradientBoosting's grower makes its
+    predictor). It reads the network, never changes it, so that several
+    threads may predict at once: after ``early_stopping="per_task"`` each
+    best epoch's parameters live in a copy of the network of their own
+    (made on first use), not swapped in and out of the shared one.
+
+    Parameters
+    ----------
+    tasks : dict of str -> TaskType
+        The fitted tasks, in order.
+    net : MultiTaskNet
+        The fitted engine (``net_``).
+    """
+
+    def __init__(self, tasks, net):
+        self.tasks = tasks
+        self.net = net
+
+    def __getstate__(self):
+        # The copies are rebuilt from the net, whose pickling maps devices.
+        return {key: value for key, value in vars(self).items() if key != "_networks"}
+
+    def task_states(self, tasks=None):
+        """``(state, task names)`` pairs: which tasks predict with which network state.
+
+        ``state`` is None for the network's own parameters, else a
+        :func:`~sklearn_mtl._nn.snapshot` kept by per-task early stopping
+        for the tasks whose best epoch it is. ``tasks`` defaults to every task.
+        """
+        net = self.net
+        tasks = list(self.tasks) if tasks is None else list(tasks)
+        states = getattr(net, "task_states_", {})
+        best = getattr(net, "best_epochs_", None) or {}
+        groups = {}
+        for name in tasks:
+            epoch = best.get(name)
+            groups.setdefault(epoch if epoch in states else None, []).append(name)
+        return [(epoch, states.get(epoch), names) for epoch, names in groups.items()]
+
+    def _network(self, epoch, state):
+        """The network holding ``state`` (the net's own for None), in evaluation mode."""
+        module = self.net.module_
+        if state is None:
+            return module.eval()
+        networks = self.__dict__.setdefault("_networks", {})
+        if epoch not in networks:
+            network = copy.deepcopy(module)
+            restore(network, state)
+            networks[epoch] = network.eval()
+        return networks[epoch]
+
+    def outputs(self, X, tasks=None):
+        """Raw outputs for encoded ``X`` (array, memory map or encoded rows), task -> CPU tensor.
+
+        One forward pass per batch of ``INFERENCE_BATCH_SIZE`` rows under
+        ``torch.inference_mode()`` for all ``tasks`` (default: every task) that
+        share a network state; the outputs stay on the device until the last
+        batch, then move to the host once per task.
+        """
+        tasks = list(self.tasks) if tasks is None else list(tasks)
+        device = self.net.device
+        outputs = {}
+        with limit_torch_threads(), torch.inference_mode():
+            for epoch, state, names in self.task_states(tasks):
+                network = self._network(epoch, state)
+                chunks = [network(batch) for batch in inference_batches(X, device)]
+                for name in names:
+                    outputs[name] = torch.cat([out[name] for out in chunks]).float().cpu()
+        check_finite_outputs(outputs)
+        return {name: outputs[name] for name in tasks}
+
+    def predictions(self, X, tasks=None):
+        """Predictions of ``tasks`` (default: all) in the user's terms, task -> array."""
+        outputs = self.outputs(X, tasks)
+        return {name: self.tasks[name].predict(output) for name, output in outputs.items()}
+
+    def probabilities(self, X, tasks=None):
+        """Probabilities of the classification tasks among ``tasks`` (default: all)."""
+        names = self.tasks if tasks is None else tasks
+        classifiers = {name: self.tasks[name] for name in names if self.tasks[name].is_classifier}
+        return class_probabilities(self.outputs(X, classifiers), classifiers)
+
+    def scores(self, X, targets, sample_weight=None):
+        """Task -> default score over its labelled rows, for the tasks of ``targets``."""
+        outputs = self.outputs(X, targets.names)
+        scores = {}
+        for task, rows in scored_rows(targets, X, sample_weight, self.tasks):
+            y_pred = task.predict(outputs[task.name][torch.from_numpy(rows.mask)])
+            scores[task.name] = float(task.score(rows.y_true, y_pred, rows.sample_weight))
+        return scores
+
+
+def check_finite_outputs(outputs):
+    """Raise, naming the task and rows, if a network output is NaN or infinite."""
+    for name, output in outputs.items():
+        finite = torch.isfinite(output).reshape(len(output), -1).all(dim=1)
+        if not finite.all():
+            rows = torch.nonzero(~finite).flatten()[:10].tolist()
+            raise ValueError(
+                f"The network's outputs for task '{name}' are NaN or infinite on rows "
+                f"{rows} of X: the network overflows float32 on them (its inputs are "
+                "clipped, so its weights have grown too large). Refit with a lower lr "
+                "or some weight_decay."
+            )

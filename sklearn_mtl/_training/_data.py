@@ -1,0 +1,301 @@
+"""Training and inference data as batches: whole batches sliced from tensors, never items.
+
+Features, encoded targets and row weights become a :class:`TensorData` on the
+training device (:func:`make_dataset`), or a :class:`MappedData` whose
+features stay on disk, read one sorted gather per batch. :class:`RandomSplit`
+holds out the early-stopping validation rows.
+"""
+
+import numpy as np
+import torch
+
+from .._features import is_memmap
+
+#: Rows per forward pass at prediction, validation and inspection time.
+INFERENCE_BATCH_SIZE = 8192
+
+#: Training data moves to a CUDA device once per fit when it takes at most this
+#: share of the device's free memory; otherwise it stays on the host and each
+#: batch is copied through pinned memory.
+DEVICE_MEMORY_FRACTION = 0.5
+
+
+class TensorData(torch.utils.data.Dataset):
+    """Features, encoded targets and row weights as tensors on one device.
+
+    Parameters
+    ----------
+    X : torch.Tensor or MappedRows of shape (n_samples, n_features)
+    y : torch.Tensor of shape (n_samples, n_tasks)
+        Encoded targets, 0 where missing.
+    w : torch.Tensor of shape (n_samples, n_tasks)
+        Row weight per task, 0 where the label is missing.
+    """
+
+    def __init__(self, X, y, w):
+        self.X, self.y, self.w = X, y, w
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, index):
+        return self.X[index], self.y[index], self.w[index]
+
+    @property
+    def tensors(self):
+        return self.X, self.y, self.w
+
+    def subset(self, index):
+        """The rows ``index`` (a 1-D integer tensor) as a new ``TensorData``."""
+        index = index.to(self.X.device)
+        return TensorData(*(t.index_select(0, index) for t in self.tensors))
+
+
+def make_dataset(X, y, w, device):
+    """Features ``X``, targets ``y`` and row weights ``w`` as a :class:`TensorData`.
+
+    A memory-mapped ``X`` stays on disk (:class:`MappedData`); ``y`` and ``w``
+    move to ``device``. Otherwise, on the CPU the tensors share the arrays'
+    memory; on CUDA they are copied to the device once, unless they would take
+    more than ``DEVICE_MEMORY_FRACTION`` of its free memory: they then stay on
+    the host and :class:`BatchIterator` moves one batch at a time.
+    """
+    if is_memmap(X):
+        return MappedData(X, y, w, device)
+    tensors = [torch.as_tensor(np.ascontiguousarray(a)) for a in (X, y, w)]
+    device = torch.device(device)
+    if device.type == "cuda":
+        nbytes = sum(t.numel() * t.element_size() for t in tensors)
+        free, _ = torch.cuda.mem_get_info(device)
+        if nbytes > DEVICE_MEMORY_FRACTION * free:
+            return TensorData(*tensors)
+    return TensorData(*(t.to(device) for t in tensors))
+
+
+class MappedRows:
+    """Rows of a memory map, read on indexing as a float32 tensor on ``device``.
+
+    Supports what :func:`iter_batches` asks of a feature tensor: ``shape``,
+    ``device``, a slice, a 1-D integer tensor index and ``index_select(0, index)``.
+
+    Parameters
+    ----------
+    array : np.memmap of shape (n_rows, n_features)
+    rows : ndarray of int or None
+        The rows of ``array`` this view holds, sorted; None for all.
+    device : str or torch.device
+    """
+
+    def __init__(self, array, rows, device):
+        self.array, self.rows, self.device_ = array, rows, torch.device(device)
+
+    @property
+    def shape(self):
+        n = self.array.shape[0] if self.rows is None else len(self.rows)
+        return (n, self.array.shape[1])
+
+    @property
+    def device(self):
+        # Where batches are delivered, so that the engine gathers the targets
+        # there too; indices are brought to the host to read the map.
+        return self.device_
+
+    def _positions(self, key):
+        if isinstance(key, slice):
+            if self.rows is not None:
+                return self.rows[key]
+            return np.arange(*key.indices(self.shape[0]))
+        positions = np.asarray(key.cpu() if isinstance(key, torch.Tensor) else key)
+        return positions if self.rows is None else self.rows[positions]
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and self.rows is None:
+            # Consecutive rows (prediction): read straight into float32, no gather.
+            return torch.from_numpy(np.array(self.array[key], dtype=np.float32)).to(self.device_)
+        positions = self._positions(key)
+        if np.all(positions[1:] >= positions[:-1]):
+            block = np.asarray(self.array[positions], dtype=np.float32)
+        else:
+            order = np.argsort(positions, kind="stable")
+            block = np.empty((len(positions), self.array.shape[1]), dtype=np.float32)
+            block[order] = self.array[positions[order]]
+        return torch.from_numpy(block).to(self.device_)
+
+    def index_select(self, dim, index):
+        """Rows ``index`` as a tensor, like :meth:`torch.Tensor.index_select` on ``dim=0``."""
+        if dim != 0:
+            raise ValueError("A memory-mapped X is indexed by rows (dim=0) only.")
+        return self[index]
+
+    def take(self, positions):
+        """A view of the rows at ``positions`` (sorted), without reading them."""
+        return MappedRows(self.array, self._positions(positions), self.device_)
+
+
+class MappedData(TensorData):
+    """A :class:`TensorData` whose features stay on disk.
+
+    Parameters
+    ----------
+    X : np.memmap of shape (n_samples, n_features)
+    y, w : ndarray of shape (n_samples, n_tasks)
+        Encoded targets and row weights, moved to ``device``.
+    device : str or torch.device
+    """
+
+    def __init__(self, X, y, w, device):
+        super().__init__(
+            MappedRows(X, None, device),
+            torch.as_tensor(np.ascontiguousarray(y)).to(device),
+            torch.as_tensor(np.ascontiguousarray(w)).to(device),
+        )
+
+    def subset(self, index):
+        """The rows ``index`` (a sorted 1-D integer tensor), features still on disk."""
+        on_device = index.to(self.y.device)
+        return TensorData(self.X.take(index), self.y[on_device], self.w[on_device])
+
+
+def iter_batches(tensors, batch_size, device, order=None, shard=None):
+    """Yield tuples of row slices of ``tensors``, on ``device``.
+
+    Rows come in ``order`` (a permutation on the tensors' device), else in
+    their stored order, ``batch_size`` at a time; ``shard`` (with ``order``)
+    maps each batch's row indices to this process's share of them. Tensors already on
+    ``device`` are sliced (a view) or gathered there; host tensors bound for
+    a CUDA device are gathered into pinned memory and copied asynchronously,
+    so the host never waits for the device.
+    """
+    device = torch.device(device)
+    n = tensors[0].shape[0]
+    transfer = device.type == "cuda" and tensors[0].device.type == "cpu"
+    for start in range(0, n, batch_size):
+        if order is None:
+            batch = [t[start : start + batch_size] for t in tensors]
+            if transfer:
+                batch = [_pinned_copy(b) for b in batch]
+        else:
+            index = order[start : start + batch_size]
+            if shard is not None:
+                index = shard(index)
+            if transfer:
+                batch = [_pinned_copy(t, index) for t in tensors]
+            else:
+                batch = [t.index_select(0, index) for t in tensors]
+        if transfer:
+            batch = [b.to(device, non_blocking=True) for b in batch]
+        yield tuple(batch)
+
+
+def _pinned_copy(tensor, index=None):
+    """Rows of a host tensor (all, or ``index``) in page-locked memory."""
+    rows = tensor.shape[0] if index is None else index.shape[0]
+    out = torch.empty((rows, *tensor.shape[1:]), dtype=tensor.dtype, pin_memory=True)
+    if index is None:
+        return out.copy_(tensor)
+    return torch.index_select(tensor, 0, index, out=out)
+
+
+def inference_batches(X, device):
+    """Consecutive batches of ``INFERENCE_BATCH_SIZE`` rows of ``X`` as float32 tensors.
+
+    ``X`` is a validated array, a memory map or encoded rows of a DataFrame (the
+    last two read one batch at a time); the batches are delivered on ``device``.
+    """
+    if not isinstance(X, np.ndarray):
+        # Rows encoded when read (the feature encoder's EncodedRows), a batch at a time.
+        for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
+            yield torch.from_numpy(X[start : start + INFERENCE_BATCH_SIZE]).to(device)
+        return
+    if is_memmap(X):
+        features = MappedRows(X, None, device)
+    else:
+        features = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+    for (batch,) in iter_batches((features,), INFERENCE_BATCH_SIZE, device):
+        yield batch
+
+
+class BatchIterator:
+    """Iterate a :class:`TensorData` by whole batches.
+
+    Each epoch draws one permutation (from ``generator`` when shuffling) and
+    gathers the rows of each batch from the tensors at once, so every row is
+    visited once per epoch and there is no per-item ``__getitem__`` or collate.
+
+    Parameters
+    ----------
+    data : TensorData
+    batch_size : int
+    shuffle : bool
+    generator : torch.Generator or None
+        CPU generator for the permutation; seeded by the engine.
+    shard : callable or None
+        Data-parallel training: maps a batch's row indices to this process's
+        share of them.
+    device : str or torch.device or None
+        Where batches are delivered; None means where ``data`` lives.
+    """
+
+    def __init__(self, data, batch_size, shuffle, generator=None, shard=None, device=None):
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.shard = shard
+        self.device = device
+
+    def __len__(self):
+        return -(-len(self.data) // self.batch_size)
+
+    def __iter__(self):
+        data = self.data
+        device = data.X.device if self.device is None else self.device
+        order = None
+        if self.shuffle:
+            order = torch.randperm(len(data), generator=self.generator)
+        elif self.shard is not None:
+            order = torch.arange(len(data))
+        if order is not None:
+            order = order.to(data.X.device)
+        return iter_batches(data.tensors, self.batch_size, device, order, self.shard)
+
+
+def check_validation_split(fraction, n_samples):
+    """The number of rows ``fraction`` holds out of ``n_samples``, at least 1.
+
+    Raises a ``ValueError`` naming the fix when no training row would be left.
+    """
+    n_valid = max(1, int(round(fraction * n_samples)))
+    if n_valid >= n_samples:
+        raise ValueError(
+            f"validation_fraction={fraction} holds out {n_valid} of "
+            f"n_samples={n_samples} rows and leaves none for training; lower it, "
+            "pass more rows or switch early_stopping off."
+        )
+    return n_valid
+
+
+class RandomSplit:
+    """Hold out a random fraction of rows for validation (skorch's ``train_split``).
+
+    Rows are split as a whole, so a row keeps all its labels, missing or not,
+    on one side.
+
+    Parameters
+    ----------
+    fraction : float
+        Share of rows held out.
+    seed : int
+        Seed of the split.
+    """
+
+    def __init__(self, fraction, seed):
+        self.fraction = fraction
+        self.seed = seed
+
+    def __call__(self, dataset, y=None, **fit_params):
+        n = len(dataset)
+        n_valid = check_validation_split(self.fraction, n)
+        order = torch.from_numpy(np.random.RandomState(self.seed).permutation(n))
+        valid, train = order[:n_valid].sort().values, order[n_valid:].sort().values
+        return dataset.subset(train), dataset.subset(valid)

@@ -1,0 +1,318 @@
+"""Raw tabular X: categorical, missing and skewed features encoded inside the estimator."""
+
+import copy
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from sklearn_mtl import MultiTaskEstimator, TargetDict
+from sklearn_mtl._features import _encoder
+from sklearn_mtl._training import _data
+from sklearn_mtl.architectures import ARCHITECTURES
+from sklearn_mtl.inspection import compare_single_task, gate_weights, task_affinity
+from sklearn_mtl.weighting import WEIGHTINGS
+
+N = 600
+FAST = dict(hidden_layer_sizes=(16,), max_epochs=20, batch_size=64, lr=3e-3, random_state=0)
+
+
+def raw_frame(n=N, seed=0):
+    """Int, float, bool, category, object and string columns, each with missing values.
+
+    The binary target depends on the category, the string column and the float;
+    the regression target on the int column and the bool.
+    """
+    rng = np.random.RandomState(seed)
+    colour = rng.choice(["red", "green", "blue"], n)
+    shape = rng.choice(["round", "square"], n)
+    size = rng.normal(size=n)
+    count = rng.randint(0, 10, n)
+    flag = rng.rand(n) < 0.5
+    note = rng.choice(["a", "b", "c", "d"], n)
+    X = pd.DataFrame(
+        {
+            "count": pd.array(count, dtype="Int64"),
+            "size": size,
+            "flag": pd.array(flag, dtype="boolean"),
+            "colour": pd.Categorical(colour),
+            "note": pd.Series(note, dtype=object),
+            "shape": pd.array(shape, dtype="string"),
+        }
+    )
+    missing = rng.rand(n, X.shape[1]) < 0.05
+    for j, column in enumerate(X.columns):
+        X.loc[missing[:, j], column] = None
+    big = 2.0 * (colour == "red") - 2.0 * (shape == "square") + size > 0
+    amount = count + 5.0 * flag + rng.normal(scale=0.1, size=n)
+    Y = TargetDict(big=np.where(big, "yes", "no"), amount=amount)
+    return X, Y
+
+
+def fit(X, Y, **params):
+    return MultiTaskEstimator(**{**FAST, **params}).fit(X, Y)
+
+
+def test_mixed_frame_with_missing_values_fits_and_learns():
+    X, Y = raw_frame()
+    est = fit(X, Y)
+    np.testing.assert_array_equal(est.feature_names_in_, X.columns)
+    np.testing.assert_array_equal(est.is_categorical_, [False, False, False, True, True, True])
+    X_test, Y_test = raw_frame(seed=1)
+    scores = est.score_tasks(X_test, Y_test)
+    assert scores["big"] > 0.8  # the majority class is about 0.5
+    assert scores["amount"] > 0.8
+    proba = est.predict_proba(X_test)["big"]
+    assert np.isfinite(proba).all()
+
+
+def test_inputs_are_not_modified():
+    X, Y = raw_frame()
+    X_before, Y_before = X.copy(deep=True), copy.deepcopy(Y)
+    est = fit(X, Y, max_epochs=2)
+    est.predict(X)
+    pd.testing.assert_frame_equal(X, X_before)
+    for task in Y:
+        np.testing.assert_array_equal(Y[task], Y_before[task])
+
+
+def test_unknown_categories_and_an_all_missing_row_at_predict():
+    X, Y = raw_frame()
+    est = fit(X, Y, max_epochs=2)
+    X_new = X.head(3).copy()
+    X_new["colour"] = pd.Categorical(["purple", "red", None])
+    X_new["note"] = pd.Series(["zz", None, "a"], dtype=object)
+    X_new.iloc[2] = None  # every column missing
+    proba = est.predict_proba(X_new)["big"]
+    assert np.isfinite(proba).all()
+    assert np.isfinite(est.predict(X_new)["amount"]).all()
+
+
+def test_rare_and_unseen_categories_share_a_slot_and_missing_has_its_own():
+    rng = np.random.RandomState(0)
+    city = np.array(["paris"] * 200 + ["rome"] * 200 + ["oslo"] * 2, dtype=object)
+    city[::50] = None
+    X = pd.DataFrame({"city": city, "x": rng.normal(size=len(city))})
+    est = fit(X, {"t": rng.normal(size=len(city))}, max_epochs=2, min_frequency=5)
+    (n_slots,) = est.net_.module_.inputs.categorical.tables[0].weight.shape[1:]
+    assert n_slots == 4  # paris, rome, the rare slot and the missing slot
+    probe = pd.DataFrame({"city": ["oslo", "tokyo", None, "rome"], "x": [0.0] * 4})
+    t = est.predict(probe)["t"]
+    assert t[0] == t[1]  # rare in fit and never seen share one slot
+    assert len({t[1], t[2], t[3]}) == 3
+
+
+def test_categorical_with_1000_levels_is_embedded_and_learns():
+    rng = np.random.RandomState(0)
+    n = 20_000
+    level = rng.randint(0, 1000, n)
+    X = pd.DataFrame({"id": pd.Categorical(level.astype(str)), "noise": rng.normal(size=n)})
+    Y = {"even": np.where(level % 2 == 0, "even", "odd")}
+    est = fit(X, Y, hidden_layer_sizes=(32,), max_epochs=10, batch_size=256, lr=1e-2)
+    (table,) = est.net_.module_.inputs.categorical.tables
+    assert isinstance(table, torch.nn.Embedding)
+    assert table.num_embeddings == 1001 and table.embedding_dim == 16
+    X_test = pd.DataFrame(
+        {"id": pd.Categorical(level[:2000].astype(str)), "noise": rng.normal(size=2000)}
+    )
+    assert est.score(X_test, {"even": Y["even"][:2000]}) > 0.9  # chance is 0.5
+
+
+def test_columns_in_another_order_missing_or_extra_give_clear_errors():
+    X, Y = raw_frame()
+    est = fit(X, Y, max_epochs=1)
+    with pytest.raises(ValueError, match=r"same order.*\['size', 'count'\].*feature_names_in_"):
+        est.predict(X[["size", "count", "flag", "colour", "note", "shape"]])
+    with pytest.raises(ValueError, match="seen at fit time, yet now missing:\n- shape"):
+        est.predict(X.drop(columns="shape"))
+    with pytest.raises(ValueError, match="unseen at fit time:\n- extra"):
+        est.predict(X.assign(extra=1.0))
+
+
+def test_pickled_model_predicts_the_same():
+    X, Y = raw_frame()
+    est = fit(X, Y, max_epochs=2)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict_proba(X)["big"], est.predict_proba(X)["big"])
+    np.testing.assert_array_equal(restored.predict(X)["amount"], est.predict(X)["amount"])
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [["colour", "note", "shape"], [3, 4, 5], [False] * 3 + [True] * 3, "from_dtype"],
+    ids=["names", "indices", "mask", "from_dtype"],
+)
+def test_categorical_features_forms_agree(spec):
+    X, Y = raw_frame()
+    est = fit(X, Y, max_epochs=2, categorical_features=spec)
+    reference = fit(X, Y, max_epochs=2)
+    np.testing.assert_array_equal(est.predict_proba(X)["big"], reference.predict_proba(X)["big"])
+
+
+def test_categorical_columns_of_an_array_by_index():
+    X, Y = raw_frame()
+    values = X.astype(object).where(X.notna(), np.nan).to_numpy()
+    est = fit(values, Y, max_epochs=2, categorical_features=[3, 4, 5])
+    assert est.is_categorical_.tolist() == [False] * 3 + [True] * 3
+    assert np.isfinite(est.predict(values[:10])["amount"]).all()
+    # An integer column declared categorical: its values are categories.
+    numbers = np.random.RandomState(0).randint(0, 3, size=(100, 2)).astype(float)
+    est = fit(numbers, {"t": numbers[:, 0] == 1}, max_epochs=2, categorical_features=[0])
+    assert est.net_.module_.inputs.categorical.out_features == 3
+
+
+@pytest.mark.parametrize(
+    "spec, X_kind, match",
+    [
+        (["nope"], "frame", r"names columns that X does not have: \['nope'\]"),
+        ([7], "frame", r"indices \[7\], but X has 6 columns"),
+        ([True, False], "frame", "boolean mask of length 2, but X has 6 columns"),
+        (["colour"], "array", "names columns, but X has no column names"),
+        ([1.5], "frame", "column names \\(str\\), column indices \\(int\\) or booleans"),
+        ([[0, 1]], "frame", "1-D array-like"),
+    ],
+)
+def test_bad_categorical_features(spec, X_kind, match):
+    X, Y = raw_frame(50)
+    X = X if X_kind == "frame" else X.to_numpy()
+    with pytest.raises(ValueError, match=match):
+        MultiTaskEstimator(categorical_features=spec, max_epochs=1).fit(X, Y)
+
+
+def test_columns_that_are_neither_numeric_nor_categorical():
+    X, Y = raw_frame(50)
+    dated = X.assign(when=pd.date_range("2020-01-01", periods=50))
+    with pytest.raises(ValueError, match="'when' of X has dtype datetime64.*convert it"):
+        MultiTaskEstimator(max_epochs=1).fit(dated, Y)
+    with pytest.raises(ValueError, match="'note' of X is treated as numeric.*categorical_feat"):
+        MultiTaskEstimator(max_epochs=1, categorical_features=["colour"]).fit(X, Y)
+    huge = X.assign(size=X["size"] * 1e300)
+    with pytest.raises(ValueError, match="too large for float32 in column 'size'"):
+        MultiTaskEstimator(max_epochs=1).fit(huge, Y)
+
+
+def test_outliers_at_predict_stay_finite_and_bounded():
+    X, Y = raw_frame()
+    est = fit(X, Y, max_epochs=2)
+    probe = X.iloc[[0, 0, 0, 0]].copy()
+    probe["size"] = [1e30, -1e30, 1e20, np.finfo(np.float32).max]
+    amount = est.predict(probe)["amount"]
+    proba = est.predict_proba(probe)["big"]
+    assert np.isfinite(amount).all() and np.isfinite(proba).all()
+    # Clipping saturates: 1e20 and 1e30 read alike, at the clipping bound.
+    assert abs(amount[0] - amount[2]) < 1e-3 * (1 + abs(amount[0]))
+    numeric = est.net_.module_.inputs.numeric
+    column = X.columns.get_loc("size")
+    rows = torch.zeros(5, X.shape[1])
+    rows[:, column] = torch.tensor([1e30, -1e30, 1e20, float("inf"), float("nan")])
+    scaled = numeric(rows)[:, column].tolist()
+    np.testing.assert_allclose(scaled[:4], [5, -5, 5, 5], rtol=1e-6)
+    assert scaled[4] == 0.0  # missing reads as the mean of fit
+
+
+def test_missing_numeric_values_in_arrays_are_imputed_and_flagged():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3))
+    X[::10, 1] = np.nan
+    Y = {"t": np.nan_to_num(X[:, 0]) + np.isnan(X[:, 1])}
+    est = fit(X, Y)
+    inputs = est.net_.module_.inputs
+    assert inputs.numeric.missing.tolist() == [1]
+    assert inputs.out_features == 4  # three columns and one missing indicator
+    assert est.score(X, Y) > 0.8
+    # At predict, a NaN in a column without any in fit reads as that column's
+    # mean in fit (no outlier here to clip first).
+    row = X[1:2].copy()
+    with_nan, with_mean = row.copy(), row.copy()
+    with_nan[0, 0], with_mean[0, 0] = np.nan, X[:, 0].astype(np.float32).mean()
+    np.testing.assert_allclose(
+        est.predict(with_nan)["t"], est.predict(with_mean)["t"], rtol=1e-5
+    )
+
+
+def test_numeric_arrays_are_not_copied(training_data):
+    X = np.random.RandomState(0).normal(size=(200, 4)).astype(np.float32)
+    fit(X, {"t": X[:, 0]}, max_epochs=1)
+    assert training_data[0][0] is X
+
+
+def test_a_frame_is_encoded_once_per_fit_and_by_batches_at_predict(monkeypatch):
+    X, Y = raw_frame()
+    calls = []
+    encode = _encoder.FeatureEncoder.encode
+
+    def counting(self, frame):
+        calls.append(len(frame))
+        return encode(self, frame)
+
+    monkeypatch.setattr(_encoder.FeatureEncoder, "encode", counting)
+    est = fit(X, Y, max_epochs=5, early_stopping=True)
+    assert calls == [N]  # once, whatever the number of epochs
+    calls.clear()
+    monkeypatch.setattr(_data, "INFERENCE_BATCH_SIZE", 256)
+    est.predict(X)
+    assert calls == [256, 256, N - 512]
+
+
+def test_adult_fits_as_it_comes():
+    from sklearn_mtl.datasets import ADULT_TASKS, load_adult
+
+    est = MultiTaskEstimator(tasks=ADULT_TASKS, max_epochs=2, batch_size=512, random_state=0).fit(
+        *load_adult()
+    )
+    scores = est.score_tasks(*load_adult("test"))
+    assert scores["marital_status"] > 0.6  # the majority class is 0.46
+    assert scores["hours_per_week"] > 0.1
+
+
+# -- everything keeps working with a raw frame ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind, name",
+    [
+        *(("weighting", name) for name in WEIGHTINGS),
+        *(("architecture", name) for name in ARCHITECTURES),
+    ],
+)
+def test_every_strategy_and_architecture_takes_a_raw_frame(kind, name):
+    X, Y = raw_frame(200)
+    est = fit(X, Y, max_epochs=2, **{kind: name})
+    assert est.n_epochs_ == 2
+    assert np.isfinite(est.predict_proba(X)["big"]).all()
+
+
+def test_pipeline_and_grid_search_on_a_raw_frame():
+    X, Y = raw_frame()
+    pipe = make_pipeline(
+        FunctionTransformer(lambda X: X.drop(columns="note")), MultiTaskEstimator(**FAST)
+    )
+    search = GridSearchCV(
+        pipe,
+        {"multitaskestimator__min_frequency": [1, 50], "multitaskestimator__max_epochs": [2]},
+        cv=KFold(2, shuffle=True, random_state=0),
+    ).fit(X, Y)
+    assert search.best_estimator_[-1].feature_names_in_.tolist() == [
+        "count",
+        "size",
+        "flag",
+        "colour",
+        "shape",
+    ]
+    assert np.isfinite(search.predict(X)["amount"]).all()
+
+
+def test_inspection_on_a_raw_frame():
+    X, Y = raw_frame()
+    est = MultiTaskEstimator(**{**FAST, "max_epochs": 3})
+    table = compare_single_task(est, X, Y, cv=KFold(2, shuffle=True, random_state=0))
+    assert set(table.index) == {"big", "amount"}
+    affinity = task_affinity(est.fit(X, Y), X, Y)
+    assert affinity.shape == (2, 2) and np.isfinite(affinity.to_numpy()).all()
+    gates = gate_weights(fit(X, Y, max_epochs=2, architecture="mmoe"), X)
+    np.testing.assert_allclose(gates.sum(axis=1), 1.0, rtol=1e-5)
