@@ -91,9 +91,9 @@ def apply_variant(variant, X, X_eval):
     """Patch the encoding for one of ``VARIANTS``; numeric variants transform X first."""
     from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
-    import sklearn_mtl._features as features
-    import sklearn_mtl._inputs as inputs
-    import sklearn_mtl._statistics as statistics
+    import sklearn_mtl._features._encoder as features
+    import sklearn_mtl._features._statistics as statistics
+    import sklearn_mtl._nn._inputs as inputs
 
     if "one_hot_max" in variant:
         inputs.ONE_HOT_MAX_SLOTS = variant["one_hot_max"]

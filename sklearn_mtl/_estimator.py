@@ -1,7 +1,5 @@
 """MultiTaskEstimator: the scikit-learn face of the package."""
 
-import functools
-
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import ClassifierTags
@@ -9,6 +7,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._features import FeatureEncoder
+from ._lifecycle import check_pickle_version, pickle_version, unfitted_on_error
 from ._params import PARAMETER_CONSTRAINTS, NestedParamsMixin
 from ._predictor import Predictor
 from ._tasks import (
@@ -22,30 +21,6 @@ from ._tasks import (
     wrap_like,
 )
 from ._training import settle, train
-from ._version import check_pickle_version, pickle_version
-
-
-def unfitted_on_error(fit):
-    """Leave the estimator unfitted, not half-fitted, when ``fit`` raises.
-
-    ``validate_data`` sets ``n_features_in_`` before the targets are checked and a
-    refit may fail after an earlier success; either way no fitted attribute may
-    survive a failed fit.
-    """
-
-    @functools.wraps(fit)
-    def wrapper(self, *args, **kwargs):
-        before = set(vars(self))
-        try:
-            return fit(self, *args, **kwargs)
-        except Exception:
-            for key in list(vars(self)):
-                fitted = key.endswith("_") and not key.startswith("__")
-                if fitted or key not in before:
-                    delattr(self, key)
-            raise
-
-    return wrapper
 
 
 class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):

@@ -236,20 +236,18 @@ class TaskRegressor(_TaskView, RegressorMixin, BaseEstimator):
     Parameters
     ----------
     model : MultiTaskEstimator or Pipeline
-        The fitted model, held as is (not copied).
+        The fitted model; a refit of it shows in the view.
     task : str
-        The regression task this view predicts.
+        The regression or count task this view predicts.
 
     Attributes
     ----------
-    n_features_in_ : int
-        Number of features of X.
-    feature_names_in_ : ndarray of str
-        Feature names of X, when fitted on string column names.
-    estimator_ : MultiTaskEstimator
-        The fitted multi-task estimator (``model`` or its last step).
-    preprocessors_ : list of Pipeline
-        The fitted steps before it, outermost first; empty for an estimator.
+    n_features_in_, feature_names_in_ : int, ndarray of str
+        The number of features of X and, when fitted on string column
+        names, their names.
+    estimator_, preprocessors_ : MultiTaskEstimator, list of Pipeline
+        The fitted multi-task estimator (``model`` or its last step) and the
+        fitted steps before it, outermost first (empty for an estimator).
     task_type_ : str
         ``"regression"`` or ``"count"``.
     """

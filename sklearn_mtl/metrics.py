@@ -14,6 +14,8 @@ from ._pipeline import split_final_estimator
 from ._task_view import for_task
 from ._tasks import check_fitted_tasks, read_targets, scored_rows
 
+__all__ = ["task_scorer"]
+
 
 class _TaskScorer:
     """Score one task with a scikit-learn scorer; see :func:`task_scorer`."""

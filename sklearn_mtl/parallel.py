@@ -1,26 +1,10 @@
-"""Data-parallel training of one estimator over several processes or GPUs.
+"""Data-parallel training of one estimator over the processes of a ``torchrun`` job.
 
-:func:`data_parallel` makes every :meth:`MultiTaskEstimator.fit
-<sklearn_mtl.MultiTaskEstimator.fit>` inside its block train one model over all
-the processes of a :mod:`torch.distributed` job, with PyTorch's own
-:class:`~torch.nn.parallel.DistributedDataParallel`: every process runs the
-same script on the same data, sees its shard of each batch, and the gradients
-are all-reduced before every optimizer step, so that all processes hold the
-same parameters throughout and finish with the same fitted estimator.
-
-Launch the script with ``torchrun`` (or ``accelerate launch``, which calls
-it)::
-
-    # one machine, 4 GPUs (or 4 CPU processes without CUDA)
-    torchrun --standalone --nproc_per_node=4 train.py
-
-    # two machines with 8 GPUs each; run on both, node_rank 0 and 1
-    torchrun --nnodes=2 --nproc_per_node=8 --node_rank=0 \\
-        --rdzv_backend=c10d --rdzv_endpoint=host0:29500 train.py
-
-For hyper-parameter search on a cluster, no code of this module is needed:
-scikit-learn's search runs under ``joblib.parallel_backend("dask")`` (see the
-user guide, "Scaling out").
+Every :meth:`MultiTaskEstimator.fit <sklearn_mtl.MultiTaskEstimator.fit>` in a
+:func:`data_parallel` block trains one model over all processes with PyTorch's
+``DistributedDataParallel``. For hyper-parameter search on a cluster no code of
+this module is needed: scikit-learn's search runs under
+``joblib.parallel_backend("dask")`` (see the user guide, "Scaling out").
 """
 
 import contextlib
@@ -99,6 +83,21 @@ def data_parallel(*, backend=None):
     raise an error before training.
     The result equals single-process training in expectation, and to
     rounding when ``dropout=0`` (dropout masks differ between processes).
+
+    Launch the script with ``torchrun`` (or ``accelerate launch``, which calls
+    it)::
+
+        # one machine, 4 GPUs (or 4 CPU processes without CUDA)
+        torchrun --standalone --nproc_per_node=4 train.py
+
+        # two machines with 8 GPUs each; run on both, node_rank 0 and 1
+        torchrun --nnodes=2 --nproc_per_node=8 --node_rank=0 \\
+            --rdzv_backend=c10d --rdzv_endpoint=host0:29500 train.py
+
+    Every process runs the same script on the same data, sees its shard of
+    each batch, and the gradients are all-reduced before every optimizer
+    step, so all processes hold the same parameters throughout and finish
+    with the same fitted estimator.
 
     Examples
     --------

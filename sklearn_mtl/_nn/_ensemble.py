@@ -1,16 +1,10 @@
-"""Efficient ensembles: ``k`` members sharing one body, each with heads of its own.
+"""Efficient ensembles (TabM-mini): ``k`` members sharing one body, each with its own heads.
 
-With ``ensemble_size=k > 1`` (TabM-mini, Gorishniy et al., ICLR 2025), the
-input vector of every row is copied ``k`` times and each copy multiplied
-element-wise by its member's learned scaling (:class:`MemberInputs`); the
-``k`` copies then go through the body as ``k`` rows of the batch, so that every
-architecture runs them unchanged, and each member reads its rows with heads
-of its own (``tabm.LinearEnsemble``). In training each member's loss counts
-(the mean over members of each task's loss); in evaluation the network returns
-the members' average (:func:`average_members`): the mean of their
-probabilities for classification tasks, of their values for regression, of
-their expected counts for count tasks, so that the validation loss, early
-stopping and predictions are the ensemble's.
+Each row's input vector is copied ``k`` times, each copy scaled by its
+member's learned scaling (:class:`MemberInputs`), and the copies go through
+the body as rows of the batch, so every architecture runs them unchanged. In
+training each member's loss counts; in evaluation the network returns the
+members' average (:func:`average_members`).
 """
 
 import math

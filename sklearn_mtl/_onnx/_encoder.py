@@ -1,16 +1,10 @@
 """The estimator's own encoding of ``X`` as ONNX operators.
 
-:func:`encode_features` turns the graph's inputs into the float32 matrix the
-network reads, as :class:`~sklearn_mtl._features.FeatureEncoder` does at
-predict: numeric columns keep their values (missing as NaN; the network's
-input layer scales them), each categorical column becomes slot numbers through
-a string lookup table (``LabelEncoder`` of ``ai.onnx.ml``) holding the
-categories of fit, with the slot of rare and unseen categories as its
-default and ``"nan"`` as the missing value.
-
-The graph takes either one matrix (a numeric array, or the output of a
-Pipeline's preprocessing) or one ``(batch, 1)`` input per column of a
-DataFrame, strings for the categorical columns.
+:func:`encode_features` does in the graph what the feature encoder does at
+predict: numeric columns keep their values (missing as NaN), each categorical
+column becomes slot numbers through a string lookup table (``LabelEncoder`` of
+``ai.onnx.ml``). The graph takes one matrix, or one ``(batch, 1)`` input per
+column of a DataFrame (strings for the categorical columns).
 """
 
 from onnx import TensorProto

@@ -1,14 +1,9 @@
 """The fitted network and each task's decoding as one torch module, and its ONNX graph.
 
-:class:`TaskPredictions` wraps a fitted :class:`~sklearn_mtl._nn.MultiTaskNetwork`
-(a copy per network state after per-task early stopping) and turns each
-task's raw output into what ``predict`` and ``predict_proba`` give, as tensors:
-class codes and probabilities, or values in the target's units.
-:func:`export_network` traces it with torch's ONNX exporter
-(``torch.onnx.export(..., dynamo=True)``), which follows whatever modules the
-network holds, so that a new input layer, architecture or head exports without
-new code here. :func:`insert_graph` copies the resulting graph into the graph
-skl2onnx is building.
+:func:`export_network` traces :class:`TaskPredictions` with torch's ONNX
+exporter, which follows whatever modules the network holds, so a new input
+layer, architecture or head exports without new code here; :func:`insert_graph`
+copies that graph into the one skl2onnx is building.
 """
 
 import contextlib

@@ -87,7 +87,19 @@ class TargetDict(dict):
         return array
 
     def take(self, indices, axis=0):
-        """Rows ``indices`` of every task, as a new ``TargetDict``."""
+        """Rows ``indices`` of every task, as a new ``TargetDict``.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            The rows to take.
+        axis : {0}, default=0
+            Rows; a TargetDict has no other axis to take along.
+
+        Returns
+        -------
+        targets : TargetDict
+        """
         if axis != 0:
             raise ValueError("TargetDict can only be indexed by rows (axis=0).")
         return TargetDict({key: _safe_indexing(value, indices) for key, value in self.items()})

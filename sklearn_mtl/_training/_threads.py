@@ -1,21 +1,8 @@
 """How many CPU threads torch may use while the estimator trains or predicts.
 
-torch sizes its intra-op thread pool once, when it is imported, from
-``OMP_NUM_THREADS`` or the machine's physical cores. That size is wrong in
-three common situations:
-
-- a worker process of a parallel search (joblib, dask) that was told its share
-  of the CPUs through ``OMP_NUM_THREADS`` after torch was already imported,
-  e.g. a forked worker;
-- a container whose CPU quota is smaller than the host's core count, which
-  torch does not read;
-- a caller who limited native thread pools with ``threadpoolctl`` (torch's
-  OpenMP pool follows such limits, which :func:`torch.get_num_threads` then
-  reports).
-
-:func:`limit_torch_threads` bounds torch's pool by all of these for the
-duration of a ``with`` block and restores the caller's setting afterwards, so
-that two workers sharing two cores run one thread each instead of two.
+torch sizes its thread pool once, at import, which is wrong for a forked
+worker told its share later, a container with a CPU quota, or a caller's
+``threadpoolctl`` limit: :func:`limit_torch_threads` bounds it by all of these.
 """
 
 import contextlib
@@ -54,6 +41,12 @@ def torch_thread_budget():
 def limit_torch_threads():
     """Run a block with torch's thread pool bounded by :func:`torch_thread_budget`.
 
+    torch sizes its intra-op pool once, when imported, from ``OMP_NUM_THREADS``
+    or the machine's physical cores, which is wrong for a worker of a parallel
+    search (joblib, dask) told its share of the CPUs after torch was imported
+    (e.g. a forked worker), for a container whose CPU quota is smaller than the
+    host's core count, and for a caller who limited native thread pools with
+    ``threadpoolctl``: two workers sharing two cores should run one thread each.
     The previous ``torch.get_num_threads()`` is restored on exit, also when the
     block raises.
     """

@@ -31,13 +31,13 @@ class CGC(BaseArchitecture):
     n_task_experts : int, default=1
         Experts owned by each task, ``K`` (0 makes CGC an MMoE with ``S`` experts).
     expert_hidden_sizes : tuple of int, default=None
-        Hidden layers of each expert; its last size is the width each task's
-        head reads. None uses the estimator's ``hidden_layer_sizes``.
+        Hidden layers of every expert, shared or task-owned (None: the
+        estimator's ``hidden_layer_sizes``); the last is the heads' input width.
 
     Notes
     -----
-    Parameter count of the body, with ``p`` input features, ``T`` tasks and
-    ``mlp(p, h)`` the weights and biases of an MLP with hidden sizes ``h``::
+    With ``p`` input features, ``T`` tasks and ``mlp(p, h)`` the weights and
+    biases of an MLP with hidden sizes ``h``, the body has::
 
         (S + T * K) * mlp(p, h) + T * (K + S) * p
 

@@ -58,9 +58,8 @@ class PLE(BaseArchitecture):
 
     References
     ----------
-    .. [1] H. Tang, J. Liu, M. Zhao, X. Gong, "Progressive Layered Extraction
-       (PLE): A Novel Multi-Task Learning (MTL) Model for Personalized
-       Recommendations", RecSys 2020.
+    .. [1] H. Tang et al., RecSys 2020: the paper of :class:`CGC`, whose
+       section 4.3 stacks its levels into PLE.
 
     Examples
     --------

@@ -125,9 +125,8 @@ def make_multitask(
 
     References
     ----------
-    .. [1] J. Ma, Z. Zhao, X. Yi, J. Chen, L. Hong, E. H. Chi, "Modeling Task
-       Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts",
-       KDD 2018.
+    .. [1] The synthetic data of the MMoE paper (Ma et al., KDD 2018, section
+       3.2): tasks whose weight vectors have a set cosine similarity.
 
     Examples
     --------

@@ -36,5 +36,15 @@ class BaseNumericEmbedding(BaseEstimator):
         raise NotImplementedError
 
     def out_features(self, n_columns):
-        """Width of the flattened output for ``n_columns`` columns."""
+        """Width of the flattened output for ``n_columns`` columns.
+
+        Parameters
+        ----------
+        n_columns : int
+            Number of numeric columns embedded.
+
+        Returns
+        -------
+        width : int
+        """
         return n_columns * self.d_embedding

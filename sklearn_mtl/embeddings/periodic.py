@@ -54,7 +54,8 @@ class PeriodicEmbedding(BaseNumericEmbedding):
     References
     ----------
     .. [1] Y. Gorishniy, I. Rubachev, A. Babenko, "On Embeddings for Numerical
-       Features in Tabular Deep Learning", NeurIPS 2022.
+       Features in Tabular Deep Learning", NeurIPS 2022, section 3.3
+       (periodic activation functions; PLR and its lite variant).
 
     Examples
     --------

@@ -40,8 +40,9 @@ class PiecewiseLinearEmbedding(BaseNumericEmbedding):
 
     References
     ----------
-    .. [1] Y. Gorishniy, I. Rubachev, A. Babenko, "On Embeddings for Numerical
-       Features in Tabular Deep Learning", NeurIPS 2022.
+    .. [1] The piecewise linear encoding of section 3.2 of Gorishniy, Rubachev
+       and Babenko, "On Embeddings for Numerical Features in Tabular Deep
+       Learning", NeurIPS 2022 (quantile bins, the first variant).
 
     Examples
     --------

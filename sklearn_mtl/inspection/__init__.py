@@ -1,13 +1,10 @@
 """Inspect task relationships: does multi-task learning help, and which tasks cooperate.
 
-- :func:`compare_single_task`: cross-validated scores of the multi-task model
-  against the same model trained on each task alone, with a verdict per task;
-- :func:`task_affinity`: cosine similarity between the tasks' gradients on the
-  shared parameters of a fitted model;
-- :func:`gate_weights` and :func:`stitch_weights`: what a fitted
-  soft-sharing architecture learned (gates of MMoE, CGC and PLE; cross-stitch
-  units);
-- plots (need matplotlib, the ``plot`` extra): :func:`plot_training_history`,
+- :func:`compare_single_task`: cross-validated scores, multi-task against each
+  task alone, with a verdict per task;
+- :func:`task_affinity`: cosine similarity of the tasks' gradients on the shared
+  parameters; :func:`gate_weights`, :func:`stitch_weights`: what soft sharing learned;
+- plots (matplotlib, the ``plot`` extra): :func:`plot_training_history`,
   :func:`plot_task_weights`, :func:`plot_task_affinity`.
 """
 

@@ -143,12 +143,12 @@ def stitch_weights(estimator):
     Examples
     --------
     >>> from sklearn_mtl import MultiTaskEstimator
+    >>> from sklearn_mtl.architectures import CrossStitch
     >>> from sklearn_mtl.datasets import make_multitask
     >>> from sklearn_mtl.inspection import stitch_weights
-    >>> X, Y = make_multitask(200, 5, 2, random_state=0)
-    >>> est = MultiTaskEstimator(architecture="cross_stitch", hidden_layer_sizes=(8, 4),
-    ...                          max_epochs=2, random_state=0).fit(X, Y)
-    >>> units = stitch_weights(est)
+    >>> est = MultiTaskEstimator(architecture=CrossStitch(), hidden_layer_sizes=(8, 4),
+    ...                          max_epochs=2, random_state=0)
+    >>> units = stitch_weights(est.fit(*make_multitask(200, 5, 2, random_state=0)))
     >>> len(units), units[0].shape
     (2, (2, 2))
     """

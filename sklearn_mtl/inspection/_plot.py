@@ -48,14 +48,14 @@ def plot_training_history(estimator, *, tasks=None, ax=None):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from sklearn_mtl import MultiTaskEstimator
+    >>> from sklearn_mtl.datasets import make_multitask
     >>> from sklearn_mtl.inspection import plot_training_history
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(100, 3))
-    >>> est = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=3,
-    ...                          random_state=0).fit(X, {"a": X[:, 0], "b": X[:, 1] > 0})
-    >>> ax = plot_training_history(est)
+    >>> X, Y = make_multitask(100, 3, 2, ["regression", "binary"], random_state=0)
+    >>> est = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    >>> ax = plot_training_history(est.fit(X, Y), tasks=["task_1"])
+    >>> ax.get_legend_handles_labels()[1]
+    ['task_1 (train)', 'task_1 (validation)']
     """
     _, final = fitted_final_estimator(estimator)
     tasks = _check_tasks(final, tasks)
@@ -90,15 +90,16 @@ def plot_task_weights(estimator, *, tasks=None, ax=None):
     Parameters
     ----------
     estimator : MultiTaskEstimator or Pipeline
-        A fitted estimator, or a fitted Pipeline ending in one.
+        Fitted, alone or at the end of a Pipeline, with any weighting.
     tasks : list of str, default=None
-        Tasks to draw; None draws every task.
+        Tasks whose weights to draw (every task by default).
     ax : matplotlib Axes, default=None
-        Where to draw; None makes a new figure.
+        The axes to draw the weights on, or None for a new figure.
 
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on, one line per task.
 
     See Also
     --------

@@ -267,11 +267,38 @@ class GradientWeighting(BaseWeighting):
         Each task's gradient on ``targets`` (:func:`task_gradients`); a
         strategy that combines something else (DB-MTL: a moving average of
         the log-loss gradients) overrides this.
+
+        Parameters
+        ----------
+        losses : torch.Tensor of shape (n_tasks,)
+            The batch's per-task losses.
+        targets : list of torch.Tensor
+            What the gradients are taken with respect to: the shared
+            parameters, or the shared representation.
+        present : torch.Tensor of bool, shape (n_tasks,)
+            Which tasks have a labelled row in the batch.
+
+        Returns
+        -------
+        rows : torch.Tensor of shape (n_tasks, n)
         """
         return task_gradients(losses, targets)
 
     def task_parameter_loss(self, losses, present):
-        """The scalar whose gradient the task-specific parameters receive."""
+        """The scalar whose gradient the task-specific parameters receive.
+
+        Parameters
+        ----------
+        losses : torch.Tensor of shape (n_tasks,)
+            The batch's per-task losses.
+        present : torch.Tensor of bool, shape (n_tasks,)
+            Which tasks have a labelled row in the batch.
+
+        Returns
+        -------
+        loss : torch.Tensor
+            A scalar: the static-weighted sum of the losses by default.
+        """
         return (self.base_weights_ * losses).sum()
 
     def backward(self, losses, *, present, network, representation=None):
