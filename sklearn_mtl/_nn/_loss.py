@@ -13,7 +13,9 @@ class MultiTaskLoss(nn.Module):
     ``w`` of the same shape (0 where the label is missing, else the sample
     and class weight). It returns the per-task losses ``sum(w * loss) /
     sum(w)`` over the task's columns and the per-task weight sums; a task with
-    no labelled entry in the batch gets loss 0 and no gradient.
+    no labelled entry in the batch gets loss 0 and no gradient. ``w=None``
+    means every entry is labelled and weighs 1: each task's loss is then its
+    plain mean, without masks.
 
     Parameters
     ----------
@@ -21,7 +23,7 @@ class MultiTaskLoss(nn.Module):
         Task order.
     task_types : list of task type objects
         Each with ``loss(output, target)`` returning per-row (or per-row and
-        label) losses.
+        label) losses, and ``mean_loss`` their mean.
     slices : list of slice, default=None
         Each task's columns of ``y``; None means one column per task, in order.
     """
@@ -33,11 +35,16 @@ class MultiTaskLoss(nn.Module):
         if slices is None:
             slices = [slice(j, j + 1) for j in range(len(self.task_names))]
         self.slices = list(slices)
-        owner = torch.cat([torch.full((s.stop - s.start,), j) for j, s in enumerate(self.slices)])
+        widths = [s.stop - s.start for s in self.slices]
+        owner = torch.cat([torch.full((width,), j) for j, width in enumerate(widths)])
         # Which task each column belongs to, to sum the columns of each task at once.
         self.register_buffer("owner", owner, persistent=False)
+        self.register_buffer("widths", torch.tensor(widths, dtype=torch.float32), persistent=False)
+        self._counts = {}
 
     def forward(self, outputs, y, w):
+        if w is None:
+            return self._unmasked(outputs, y)
         labelled = w > 0
         per_cell = []
         for name, task, columns in zip(self.task_names, self.task_types, self.slices):
@@ -57,6 +64,23 @@ class MultiTaskLoss(nn.Module):
         weight_sums = w.new_zeros(n_tasks).index_add(0, self.owner, w.sum(dim=0))
         denominators = torch.where(weight_sums > 0, weight_sums, torch.ones_like(weight_sums))
         return loss_sums / denominators, weight_sums
+
+
+    def _unmasked(self, outputs, y):
+        """Each task's mean loss when every entry is labelled and weighs 1."""
+        losses = []
+        for name, task, columns in zip(self.task_names, self.task_types, self.slices):
+            target = y[:, columns] if task.two_dimensional else y[:, columns.start]
+            output = outputs[name]
+            if output.dim() == 3:  # (batch, k, n): an ensemble's members in training
+                k = output.shape[1]
+                output, target = output.flatten(0, 1), target.repeat_interleave(k, dim=0)
+            losses.append(task.mean_loss(output, target))
+        key = (len(y), y.device)
+        counts = self._counts.get(key)
+        if counts is None:  # one per batch size and device, mostly one per fit
+            counts = self._counts[key] = self.widths * len(y)
+        return torch.stack(losses), counts
 
 
 def _member_loss(task, output, labelled, target):

@@ -69,7 +69,9 @@ class Head(nn.Module):
     def forward(self, x):
         if self.ensemble_size > 1:
             x = split_members(x, self.ensemble_size)
-        return self.output(self.hidden(x))
+        if len(self.hidden):
+            x = self.hidden(x)
+        return self.output(x)
 
 
 class OrdinalOutput(nn.Module):
@@ -176,7 +178,10 @@ class MultiTaskNetwork(nn.Module):
         )
 
     def forward(self, x):
-        return self.forward_heads(self.represent(x))
+        x = self.inputs(x)
+        if self.members is not None:
+            x = self.members(x)
+        return self.forward_heads(self.body(x))
 
     def body_inputs(self, x):
         """What the body reads: the input vector (one copy per ensemble member)."""

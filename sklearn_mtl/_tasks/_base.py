@@ -77,6 +77,10 @@ class TaskType(ABC):
         than one column.
         """
 
+    def mean_loss(self, output, target):
+        """:meth:`loss` averaged over every row (and label): a fully labelled batch's loss."""
+        return self.loss(output, target).mean()
+
     @abstractmethod
     def predict(self, output):
         """Predictions in the user's terms (labels, values) from a CPU output tensor."""

@@ -29,6 +29,9 @@ class BinaryTask(ClassificationTask):
             output[:, 0], target, reduction="none"
         )
 
+    def mean_loss(self, output, target):
+        return torch.nn.functional.binary_cross_entropy_with_logits(output[:, 0], target)
+
     def codes(self, output):
         return (output[:, 0] > 0).long()
 
@@ -45,6 +48,9 @@ class MulticlassTask(ClassificationTask):
 
     def loss(self, output, target):
         return torch.nn.functional.cross_entropy(output, target.long(), reduction="none")
+
+    def mean_loss(self, output, target):
+        return torch.nn.functional.cross_entropy(output, target.long())
 
     def codes(self, output):
         return output.argmax(dim=1)

@@ -60,6 +60,11 @@ class RegressionTask(TaskType):
             return torch.nn.functional.huber_loss(output[:, 0], target, reduction="none", delta=1.0)
         return (output[:, 0] - target) ** 2
 
+    def mean_loss(self, output, target):
+        if self.loss_name == "squared_error":
+            return torch.nn.functional.mse_loss(output[:, 0], target)
+        return super().mean_loss(output, target)
+
     def predict(self, output):
         return output[:, 0].numpy().astype(np.float64) * self.scale_ + self.mean_
 

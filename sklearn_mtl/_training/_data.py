@@ -28,8 +28,9 @@ class TensorData(torch.utils.data.Dataset):
     X : torch.Tensor or MappedRows of shape (n_samples, n_features)
     y : torch.Tensor of shape (n_samples, n_tasks)
         Encoded targets, 0 where missing.
-    w : torch.Tensor of shape (n_samples, n_tasks)
-        Row weight per task, 0 where the label is missing.
+    w : torch.Tensor of shape (n_samples, n_tasks) or None
+        Row weight per task, 0 where the label is missing; None when every
+        entry is labelled and weighs 1 (the loss then skips its masks).
     """
 
     def __init__(self, X, y, w):
@@ -39,7 +40,7 @@ class TensorData(torch.utils.data.Dataset):
         return self.X.shape[0]
 
     def __getitem__(self, index):
-        return self.X[index], self.y[index], self.w[index]
+        return tuple(None if t is None else t[index] for t in self.tensors)
 
     @property
     def tensors(self):
@@ -48,7 +49,7 @@ class TensorData(torch.utils.data.Dataset):
     def subset(self, index):
         """The rows ``index`` (a 1-D integer tensor) as a new ``TensorData``."""
         index = index.to(self.X.device)
-        return TensorData(*(t.index_select(0, index) for t in self.tensors))
+        return TensorData(*(None if t is None else t.index_select(0, index) for t in self.tensors))
 
 
 def make_dataset(X, y, w, device):
@@ -58,18 +59,22 @@ def make_dataset(X, y, w, device):
     move to ``device``. Otherwise, on the CPU the tensors share the arrays'
     memory; on CUDA they are copied to the device once, unless they would take
     more than ``DEVICE_MEMORY_FRACTION`` of its free memory: they then stay on
-    the host and :class:`BatchIterator` moves one batch at a time.
+    the host and :class:`BatchIterator` moves one batch at a time. Weights
+    that are all 1 (no missing label, no sample or class weight) are dropped:
+    the loss then averages each task without masks.
     """
+    if w is not None and (w == 1).all():
+        w = None
     if is_memmap(X):
         return MappedData(X, y, w, device)
-    tensors = [torch.as_tensor(np.ascontiguousarray(a)) for a in (X, y, w)]
+    tensors = [None if a is None else torch.as_tensor(np.ascontiguousarray(a)) for a in (X, y, w)]
     device = torch.device(device)
     if device.type == "cuda":
-        nbytes = sum(t.numel() * t.element_size() for t in tensors)
+        nbytes = sum(t.numel() * t.element_size() for t in tensors if t is not None)
         free, _ = torch.cuda.mem_get_info(device)
         if nbytes > DEVICE_MEMORY_FRACTION * free:
             return TensorData(*tensors)
-    return TensorData(*(t.to(device) for t in tensors))
+    return TensorData(*(None if t is None else t.to(device) for t in tensors))
 
 
 class MappedRows:
@@ -139,21 +144,20 @@ class MappedData(TensorData):
     ----------
     X : np.memmap of shape (n_samples, n_features)
     y, w : ndarray of shape (n_samples, n_tasks)
-        Encoded targets and row weights, moved to ``device``.
+        Encoded targets and row weights (or None), moved to ``device``.
     device : str or torch.device
     """
 
     def __init__(self, X, y, w, device):
-        super().__init__(
-            MappedRows(X, None, device),
-            torch.as_tensor(np.ascontiguousarray(y)).to(device),
-            torch.as_tensor(np.ascontiguousarray(w)).to(device),
-        )
+        y, w = (None if a is None else torch.as_tensor(np.ascontiguousarray(a)) for a in (y, w))
+        w = None if w is None else w.to(device)
+        super().__init__(MappedRows(X, None, device), y.to(device), w)
 
     def subset(self, index):
         """The rows ``index`` (a sorted 1-D integer tensor), features still on disk."""
         on_device = index.to(self.y.device)
-        return TensorData(self.X.take(index), self.y[on_device], self.w[on_device])
+        w = None if self.w is None else self.w[on_device]
+        return TensorData(self.X.take(index), self.y[on_device], w)
 
 
 def iter_batches(tensors, batch_size, device, order=None, shard=None):
@@ -164,11 +168,19 @@ def iter_batches(tensors, batch_size, device, order=None, shard=None):
     maps each batch's row indices to this process's share of them. Tensors already on
     ``device`` are sliced (a view) or gathered there; host tensors bound for
     a CUDA device are gathered into pinned memory and copied asynchronously,
-    so the host never waits for the device.
+    so the host never waits for the device. A None in ``tensors`` stays None.
     """
     device = torch.device(device)
-    n = tensors[0].shape[0]
-    transfer = device.type == "cuda" and tensors[0].device.type == "cpu"
+    present = [t for t in tensors if t is not None]
+    n = present[0].shape[0]
+    transfer = device.type == "cuda" and present[0].device.type == "cpu"
+    for batch in _batches(present, n, batch_size, device, order, shard, transfer):
+        batch = iter(batch)
+        yield tuple(None if t is None else next(batch) for t in tensors)
+
+
+def _batches(tensors, n, batch_size, device, order, shard, transfer):
+    """The batches of :func:`iter_batches`, for tensors that are all present."""
     for start in range(0, n, batch_size):
         if order is None:
             batch = [t[start : start + batch_size] for t in tensors]
@@ -184,7 +196,7 @@ def iter_batches(tensors, batch_size, device, order=None, shard=None):
                 batch = [t.index_select(0, index) for t in tensors]
         if transfer:
             batch = [b.to(device, non_blocking=True) for b in batch]
-        yield tuple(batch)
+        yield batch
 
 
 def _pinned_copy(tensor, index=None):

@@ -112,7 +112,10 @@ class MultiTaskNet(NeuralNet):
         return BatchIterator(dataset, size, False, None, shard, self.device)
 
     def train_step(self, batch, **fit_params):
-        step = super().train_step(batch, **fit_params)
+        # Without skorch's closure and step accumulator: AdamW never re-evaluates the loss.
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self._step_optimizer(None)
         X, y, w = batch
         self.weighting.on_step_end(lambda: self.criterion_(self.module_(X), y, w)[0].detach())
         return step
@@ -156,23 +159,24 @@ class MultiTaskNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
-        n_tasks = len(self.task_names)
         device = self.base_weights.device
-        loss_sums = torch.zeros(n_tasks, device=device)
-        weight_sums = torch.zeros(n_tasks, device=device)
-        task_weights = torch.zeros(n_tasks, device=device)
-        batch_count = 0
+        # Each step's tensors are kept and summed once per epoch: no work per step.
+        steps = {"task_losses": [], "weight_sums": [], "weights": []}
         # Once per epoch rather than per batch: it walks every submodule.
         self._set_training(training)
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            loss_sums += step["task_losses"] * step["weight_sums"]
-            weight_sums += step["weight_sums"]
-            if training:
-                task_weights += step["weights"]
+            for key, kept in steps.items():
+                kept.append(step.get(key))
             self.notify("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
+        batch_count = len(steps["task_losses"])
+        weight_sums = torch.stack(steps["weight_sums"]).to(device)
+        loss_sums = (torch.stack(steps["task_losses"]).to(device) * weight_sums).sum(dim=0)
+        weight_sums = weight_sums.sum(dim=0)
+        task_weights = torch.zeros_like(weight_sums)
+        if training:
+            task_weights = torch.stack(steps["weights"]).to(device).sum(dim=0)
         self.plan_.all_reduce(loss_sums, weight_sums, task_weights)
         # One host transfer per epoch: the per-task means over labelled rows.
         counted = torch.where(weight_sums > 0, weight_sums, torch.ones_like(weight_sums))
