@@ -29,6 +29,7 @@ class Predictor:
     def __init__(self, tasks, net):
         self.tasks = tasks
         self.net = net
+        net.module_.eval()
 
     def __getstate__(self):
         # The copies are rebuilt from the net, whose pickling maps devices.
@@ -55,7 +56,8 @@ class Predictor:
         """The network holding ``state`` (the net's own for None), in evaluation mode."""
         module = self.net.module_
         if state is None:
-            return module.eval()
+            # eval() walks every submodule: not on each call of a small predict.
+            return module.eval() if module.training else module
         networks = self.__dict__.setdefault("_networks", {})
         if epoch not in networks:
             network = copy.deepcopy(module)
@@ -107,6 +109,8 @@ class Predictor:
 def check_finite_outputs(outputs):
     """Raise, naming the task and rows, if a network output is NaN or infinite."""
     for name, output in outputs.items():
+        if torch.isfinite(output).all():
+            continue
         finite = torch.isfinite(output).reshape(len(output), -1).all(dim=1)
         if not finite.all():
             rows = torch.nonzero(~finite).flatten()[:10].tolist()

@@ -109,7 +109,7 @@ class NumericInputs(nn.Module):
         # Two or three cheap kernels: this runs on every batch of every numeric input.
         # A multiply, then an add, not a fused addcmul: the ONNX graph does the
         # same, rounding alike, and a periodic embedding would amplify any difference.
-        z = x * self.scale + self.offset
+        z = (x * self.scale).add_(self.offset)
         if self.missing is not None or not training:
             # Training batches are rows of fit, where these columns had no NaN.
             z = torch.nan_to_num_(z, nan=0.0, posinf=CLIP, neginf=-CLIP)

@@ -223,6 +223,9 @@ def inference_batches(X, device):
         features = MappedRows(X, None, device)
     else:
         features = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+        if len(features) <= INFERENCE_BATCH_SIZE:  # most calls of a service: one batch
+            yield features.to(device)
+            return
     for (batch,) in iter_batches((features,), INFERENCE_BATCH_SIZE, device):
         yield batch
 

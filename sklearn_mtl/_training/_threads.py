@@ -6,6 +6,7 @@ worker told its share later, a container with a CPU quota, or a caller's
 """
 
 import contextlib
+import functools
 import os
 
 import torch
@@ -29,12 +30,18 @@ def torch_thread_budget():
     n_threads : int
         At least 1.
     """
-    limits = [torch.get_num_threads(), cpu_count()]
+    limits = [torch.get_num_threads(), _usable_cpus(os.getpid())]
     for name in THREAD_LIMIT_VARIABLES:
         value = os.environ.get(name, "").strip()
         if value.isdigit() and int(value) > 0:
             limits.append(int(value))
     return max(1, min(limits))
+
+
+@functools.cache
+def _usable_cpus(pid):
+    """:func:`joblib.cpu_count` (it reads files), once per process: a fork asks again."""
+    return cpu_count()
 
 
 @contextlib.contextmanager
