@@ -152,7 +152,20 @@ def _fmt(m_se):
     return f"{m:.4f} ± {se:.4f}" if np.isfinite(se) else f"{m:.4f}"
 
 
-def tables(reference_records, records, config="defaults"):
+def render(header, rows, fmt="md"):
+    """A table as Markdown pipes (``md``) or a reStructuredText simple table."""
+    rows = [[str(c) for c in row] for row in rows]
+    if fmt == "md":
+        lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+        return lines + ["| " + " | ".join(row) + " |" for row in rows]
+    widths = [max(len(r[i]) if r[i] else 1 for r in [header] + rows)
+              for i in range(len(header))]
+    rule = "  ".join("=" * w for w in widths)
+    line = lambda r: "  ".join((c or "..").ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    return [rule, line(header), rule] + [line(r) for r in rows] + [rule]
+
+
+def tables(reference_records, records, config="defaults", fmt="md"):
     out = []
     gaps, ranks, timing = [], {}, []
     mine_all = [r for r in records if r["config"] == config]
@@ -166,10 +179,11 @@ def tables(reference_records, records, config="defaults"):
                                    + [t for r in mine for t in r["scores"]]))
         heads = [REFERENCE_NAMES[lib] for lib in libraries]
         seeds = sorted({r["seed"] for r in refs} | {r["seed"] for r in mine})
-        out.append(f"\n{name} (seeds {', '.join(map(str, seeds))})\n")
-        out.append("| task | " + " | ".join(heads) + f" | best | {config} | per task "
-                   f"| {config} − best | per task − shared |")
-        out.append("|---" * (len(heads) + 6) + "|")
+        title = f"{name} (seeds {', '.join(map(str, seeds))})"
+        out += ["", title, "-" * len(title) if fmt == "rst" else "", ""]
+        header = (["task"] + heads
+                  + ["best", config, "per task", f"{config} − best", "per task − shared"])
+        rows = []
         for task in tasks:
             means, cells = {}, []
             for lib, head in zip(libraries, heads):
@@ -182,7 +196,7 @@ def tables(reference_records, records, config="defaults"):
                       if r["mode"] == "shared" and task in r["scores"]}
             alone = {r["seed"]: r["scores"][task] for r in mine
                      if r["mode"] == "per_task" and task in r["scores"]}
-            row = cells + [best or ""]
+            row = [task] + cells + [best or ""]
             row.append(_fmt(mean_se(list(shared.values()))) if shared else "")
             row.append(_fmt(mean_se(list(alone.values()))) if alone else "")
             if shared and best:
@@ -197,12 +211,9 @@ def tables(reference_records, records, config="defaults"):
             else:
                 row.append("")
             both = sorted(set(shared) & set(alone))
-            if both:
-                diff = [alone[s] - shared[s] for s in both]
-                row.append(_fmt(mean_se(diff)))
-            else:
-                row.append("")
-            out.append(f"| {task} | " + " | ".join(row) + " |")
+            row.append(_fmt(mean_se([alone[s] - shared[s] for s in both])) if both else "")
+            rows.append(row)
+        out += render(header, rows, fmt)
         shared_fit = [r["fit_s"] for r in mine if r["mode"] == "shared"]
         cat = {}
         for r in refs:
@@ -210,7 +221,8 @@ def tables(reference_records, records, config="defaults"):
                 cat[r["seed"]] = cat.get(r["seed"], 0.0) + r["fit_s"]
         if shared_fit and cat:
             timing.append((name, np.mean(shared_fit), np.mean(list(cat.values()))))
-    out.append(f"\nOverall ({config}, shared fit, against the best reference per task)\n")
+    title = f"Overall ({config}, shared fit, against the best reference per task)"
+    out += ["", title, "-" * len(title) if fmt == "rst" else "", ""]
     if gaps:
         values = np.array([g for g, _ in gaps])
         worst = min(gaps)
@@ -222,10 +234,11 @@ def tables(reference_records, records, config="defaults"):
             f"{h} {np.mean(v):.2f} (n={len(v)})" for h, v in
             sorted(ranks.items(), key=lambda kv: np.mean(kv[1]))))
     if timing:
-        out.append("\n| data set | " + config + " fit s | CatBoost fit s (all tasks) | ratio |")
-        out.append("|---|---|---|---|")
-        for name, est_s, cat_s in timing:
-            out.append(f"| {name} | {est_s:.1f} | {cat_s:.1f} | {est_s / cat_s:.2f} |")
+        out.append("")
+        out += render(
+            ["data set", f"{config} fit s", "CatBoost fit s (all tasks)", "ratio"],
+            [[n, f"{e:.1f}", f"{c:.1f}", f"{e / c:.2f}"] for n, e, c in timing], fmt,
+        )
     return "\n".join(out)
 
 
@@ -238,11 +251,12 @@ def main():
     parser.add_argument("--name", help="the configuration's name (required with --params)")
     parser.add_argument("--tables", action="store_true", help="print tables and stop")
     parser.add_argument("--config", default="defaults", help="configuration in --tables")
+    parser.add_argument("--format", default="md", choices=("md", "rst"), help="of --tables")
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--references", default=str(references.OUT))
     args = parser.parse_args()
     if args.tables:
-        print(tables(read(args.references), read(args.out), args.config))
+        print(tables(read(args.references), read(args.out), args.config, args.format))
         return
     if args.params and not args.name:
         parser.error("--params needs --name")
