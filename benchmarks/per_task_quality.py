@@ -17,7 +17,8 @@ accuracy, R^2, Poisson D^2 with predictions clipped below at
 Results are JSON lines in ``benchmarks/results/per_task_quality.jsonl``, keyed
 by data set, seed, configuration, its parameters and mode: a rerun skips what
 is there (after changing the package, name the configuration anew or remove its
-lines). Run from the repository root, one thread, in the background::
+lines; each line records the package version and the commit of the benchmark
+checkout it ran from). Run from the repository root, one thread, in the background::
 
     nice -n 10 python benchmarks/per_task_quality.py                  # defaults, all
     python benchmarks/per_task_quality.py --datasets penguins college --modes shared
@@ -180,7 +181,7 @@ def tables(reference_records, records, config="defaults", fmt="md"):
         heads = [REFERENCE_NAMES[lib] for lib in libraries]
         seeds = sorted({r["seed"] for r in refs} | {r["seed"] for r in mine})
         title = f"{name} (seeds {', '.join(map(str, seeds))})"
-        out += ["", title, "-" * len(title) if fmt == "rst" else "", ""]
+        out += ["", title] + (["-" * len(title)] if fmt == "rst" else []) + [""]
         header = (["task"] + heads
                   + ["best", config, "per task", f"{config} − best", "per task − shared"])
         rows = []
@@ -222,7 +223,7 @@ def tables(reference_records, records, config="defaults", fmt="md"):
         if shared_fit and cat:
             timing.append((name, np.mean(shared_fit), np.mean(list(cat.values()))))
     title = f"Overall ({config}, shared fit, against the best reference per task)"
-    out += ["", title, "-" * len(title) if fmt == "rst" else "", ""]
+    out += ["", title] + (["-" * len(title)] if fmt == "rst" else []) + [""]
     if gaps:
         values = np.array([g for g, _ in gaps])
         worst = min(gaps)
