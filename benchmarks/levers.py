@@ -1,0 +1,153 @@
+"""Screening levers for the defaults (issue 31) on the splits of ``per_task_quality.py``.
+
+Each lever is a named change to the estimator -- parameters, or a patch of its
+internals for a choice that is not (yet) a parameter -- fitted in the
+``shared`` mode of ``per_task_quality.py`` on the same data sets, seeds and
+splits. Results go to ``benchmarks/results/levers.jsonl``; ``--compare``
+prints, per task, each lever minus ``base`` (the current defaults, run in the
+same session of the package) as mean ± standard error of the paired
+differences over the seeds, and per lever the mean difference and its fit
+time against ``base``. Run from the repository root, one thread::
+
+    nice -n 10 python benchmarks/levers.py --levers base beta2 --datasets college auto
+    python benchmarks/levers.py --compare
+"""
+
+import os
+
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+from collections import defaultdict  # noqa: E402
+
+import datasets  # noqa: E402
+import numpy as np  # noqa: E402
+import per_task_quality  # noqa: E402
+import references  # noqa: E402
+
+OUT = references.RESULTS / "levers.jsonl"
+
+#: The data sets below 10,000 training rows, where the levers are screened first.
+SMALL = [
+    "penguins", "auto", "college", "oj", "creditcard", "medpar", "wage", "nmes1988",
+    "bikeshare",
+]
+
+
+def _adam_betas(beta2):
+    import sklearn_mtl._training._fit as fit
+
+    engine_params = fit._engine_params
+
+    def patched(settings, seed, n_samples):
+        params = engine_params(settings, seed, n_samples)
+        params["optimizer__betas"] = (0.9, beta2)
+        return params
+
+    fit._engine_params = patched
+
+
+def _log_skewed(load):
+    """``datasets.load`` with log1p on non-negative, skewed numeric feature columns."""
+
+    def patched(name, seed):
+        X, Y, Xt, Yt, tasks = load(name, seed)
+        X, Xt = X.copy(), Xt.copy()
+        for column in X.columns:
+            values = X[column]
+            if not np.issubdtype(values.dtype, np.number) or values.dtype == bool:
+                continue
+            v = values.dropna().to_numpy(dtype=float)
+            if len(np.unique(v)) <= 2 or v.min() < 0:
+                continue
+            skew = ((v - v.mean()) ** 3).mean() / max(v.std(), 1e-12) ** 3
+            if skew > 1.0:
+                X[column], Xt[column] = np.log1p(X[column]), np.log1p(Xt[column].clip(lower=0))
+        return X, Y, Xt, Yt, tasks
+
+    return patched
+
+
+def _robust_smooth():
+    import raw_features
+
+    raw_features.apply_variant({"robust": 1.0, "smooth": 3.0}, None, None)
+
+
+#: Lever name -> (estimator parameters, patch applied before fitting, or None).
+LEVERS = {
+    "base": ({}, None),
+    "beta2": ({}, lambda: _adam_betas(0.95)),
+    "pwl": ({"numeric_embedding": "piecewise_linear"}, None),
+    "periodic": ({"numeric_embedding": "periodic"}, None),
+    "log_skewed": ({}, lambda: setattr(datasets, "load", _log_skewed(datasets.load))),
+    "robust_smooth": ({}, _robust_smooth),
+    "per_task_es": ({"early_stopping": "per_task"}, None),
+    "ensemble3": ({"ensemble_size": 3}, None),
+}
+
+
+def run(levers, names, seeds):
+    for lever in levers:
+        params, patch = LEVERS[lever]
+        if patch is not None:
+            patch()  # each lever runs in a process of its own: see main
+        per_task_quality.run(
+            names, seeds, ["shared"], lever, params, str(OUT)
+        )
+
+
+def compare(records, base="base"):
+    by = defaultdict(dict)
+    for r in records:
+        by[(r["config"], r["dataset"])][r["seed"]] = r
+    levers = sorted({r["config"] for r in records} - {base})
+    summary = {}
+    for lever in levers:
+        diffs, times = [], []
+        print(f"\n{lever} minus {base}")
+        for name in datasets.DATASETS:
+            ours, theirs = by.get((lever, name), {}), by.get((base, name), {})
+            seeds = sorted(set(ours) & set(theirs))
+            if not seeds:
+                continue
+            for task in ours[seeds[0]]["scores"]:
+                d = np.array([ours[s]["scores"][task] - theirs[s]["scores"][task] for s in seeds])
+                se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+                diffs.append(d.mean())
+                print(f"  {name:12s} {task:16s} {d.mean():+.4f} ± {se:.4f}  (n={len(d)})")
+            times.append(np.mean([ours[s]["fit_s"] for s in seeds])
+                         / np.mean([theirs[s]["fit_s"] for s in seeds]))
+        summary[lever] = (np.mean(diffs), np.min(diffs), np.mean(times), len(diffs))
+    print("\nlever            mean diff   worst   fit time / base   tasks")
+    for lever, (mean, worst, time_ratio, n) in summary.items():
+        print(f"{lever:15s}  {mean:+.4f}   {worst:+.4f}   {time_ratio:.2f}   {n}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--levers", nargs="+", default=["base"], choices=list(LEVERS))
+    parser.add_argument("--datasets", nargs="+", default=SMALL)
+    parser.add_argument("--seeds", type=int, nargs="+")
+    parser.add_argument("--compare", action="store_true")
+    args = parser.parse_args()
+    if args.compare:
+        compare(references.read(str(OUT)))
+        return
+    if len(args.levers) > 1:  # a patch must not leak into the next lever: one process each
+        import subprocess
+        import sys
+
+        for lever in args.levers:
+            command = [sys.executable, __file__, "--levers", lever, "--datasets", *args.datasets]
+            if args.seeds:
+                command += ["--seeds", *map(str, args.seeds)]
+            subprocess.run(command, check=True)
+        return
+    run(args.levers, args.datasets, args.seeds)
+
+
+if __name__ == "__main__":
+    main()
