@@ -155,7 +155,8 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping: random by row, not
         stratified, each row with all its labels; a task without a labelled
-        validation row is left out of ``valid_loss`` (see :ref:`missing_labels`).
+        validation row is left out of ``valid_loss``, and a split without any
+        is refused (see :ref:`missing_labels`).
 
     n_iter_no_change : int, default=4
         Patience of early stopping, in epochs.

@@ -1,12 +1,16 @@
 """The fitted model's prediction side: encoded features to each task's outputs and answers."""
 
 import copy
+import threading
 
 import torch
 
 from ._nn import restore
 from ._tasks import class_probabilities, scored_rows
 from ._training import inference_batches, limit_torch_threads
+
+#: Held while a copy of a network is made for a best epoch's parameters.
+_COPYING = threading.Lock()
 
 
 class Predictor:
@@ -60,9 +64,11 @@ class Predictor:
             return module.eval() if module.training else module
         networks = self.__dict__.setdefault("_networks", {})
         if epoch not in networks:
-            network = copy.deepcopy(module)
-            restore(network, state)
-            networks[epoch] = network.eval()
+            with _COPYING:  # threads that predict at once make one copy, not one each
+                if epoch not in networks:
+                    network = copy.deepcopy(module)
+                    restore(network, state)
+                    networks[epoch] = network.eval()
         return networks[epoch]
 
     def outputs(self, X, tasks=None):

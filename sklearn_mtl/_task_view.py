@@ -34,12 +34,37 @@ class _TaskView:
         self.task = task
 
     def __sklearn_is_fitted__(self):
+        return self._staleness() is None
+
+    def _staleness(self):
+        """Why the view no longer reads a fitted task of its model; None when it does."""
+        task = self.task
         try:
             check_is_fitted(self.model)
         except NotFittedError:
-            return False
+            return (
+                "of a model that is not fitted (a clone of a view, or a model whose last fit "
+                f"failed): fit the model, then take a new view with for_task(model, {task!r})"
+            )
         _, final, _ = split_final_estimator(self.model)
-        return self.task in final.tasks_
+        if task not in final.tasks_:
+            return (
+                f"of task {task!r}, which the model no longer has: it was refitted on the tasks "
+                f"{list(final.tasks_)}; take a view of one of them with for_task(model, task)"
+            )
+        if _view_class(final, task) is not type(self):
+            return (
+                f"of task {task!r}, which the model was refitted as a {final.tasks_[task]} "
+                f"task; take a new view, a {_view_class(final, task).__name__}, with "
+                f"for_task(model, {task!r})"
+            )
+        return None
+
+    def _check_current(self):
+        """Raise a ``NotFittedError`` saying what changed when the view is stale."""
+        problem = self._staleness()
+        if problem is not None:
+            raise NotFittedError(f"This {type(self).__name__} is a view {problem}.")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -65,18 +90,18 @@ class _TaskView:
     @property
     def n_features_in_(self):
         """Number of features of X, as the model saw them in fit."""
-        check_is_fitted(self)
+        self._check_current()
         return self.model.n_features_in_
 
     @property
     def feature_names_in_(self):
         """Feature names of X, when the model was fitted on string column names."""
-        check_is_fitted(self)
+        self._check_current()
         return self.model.feature_names_in_
 
     def _parts(self):
-        """The fitted preprocessors and MultiTaskEstimator, raising when not fitted."""
-        check_is_fitted(self)
+        """The fitted preprocessors and MultiTaskEstimator, raising when the view is stale."""
+        self._check_current()
         return fitted_final_estimator(self.model)
 
     def _features(self, X):
@@ -178,8 +203,11 @@ class TaskClassifier(_TaskView, ClassifierMixin, BaseEstimator):
 
     @property
     def classes_(self):
-        """The task's class labels, in the order of ``predict_proba``'s columns.
+        """The task's class labels, sorted, in the order of ``predict_proba``'s columns.
 
+        Sorted as scikit-learn's classifiers keep them (``np.unique``), which its
+        metrics and scorers assume when they read ``predict_proba``: an ordinal
+        task's too, whose declared order is in the model's ``classes_[task]``.
         For a multilabel task, one ``array([0, 1])`` per label, as scikit-learn's
         multilabel classifiers have them (the label names are in the model's
         ``classes_[task]``).
@@ -187,7 +215,17 @@ class TaskClassifier(_TaskView, ClassifierMixin, BaseEstimator):
         final = self.estimator_
         if final._predictor.tasks[self.task].two_dimensional:
             return [np.array([0, 1])] * len(final.classes_[self.task])
-        return final.classes_[self.task]
+        return final.classes_[self.task][self._sorted_columns()]
+
+    def _sorted_columns(self):
+        """Positions of the task's classes in sorted order (the model keeps an ordinal order)."""
+        classes = self.estimator_.classes_[self.task]
+        if self.estimator_._predictor.tasks[self.task].two_dimensional:
+            return slice(None)
+        try:
+            return np.argsort(classes, kind="stable")
+        except TypeError:  # labels that do not sort: scikit-learn could not have sorted them
+            return slice(None)
 
     def predict_proba(self, X):
         """Class probabilities of the task.
@@ -202,7 +240,7 @@ class TaskClassifier(_TaskView, ClassifierMixin, BaseEstimator):
             Columns in the order of ``classes_``.
         """
         Xt, predictor = self._features(X)
-        return predictor.probabilities(Xt, [self.task])[self.task]
+        return predictor.probabilities(Xt, [self.task])[self.task][:, self._sorted_columns()]
 
     def _has_logits(self):
         return self.task_type_ in _LOGIT_TYPES
@@ -264,8 +302,10 @@ def for_task(model, task):
     displays, :func:`~sklearn.inspection.partial_dependence` and
     :func:`~sklearn.inspection.permutation_importance`. It holds ``model``
     itself, not a copy: it reads the shared network, and a refit of
-    ``model`` shows in it. It pickles (with the model), but it cannot be
-    fitted: ``fit`` raises a ``TypeError`` saying why.
+    ``model`` shows in it (a refit without the task, or as another kind of
+    task, makes its methods raise a ``NotFittedError`` saying so). It pickles
+    (with the model), but it cannot be fitted: ``fit`` raises a
+    ``TypeError`` saying why.
 
     Parameters
     ----------
@@ -323,5 +363,9 @@ def for_task(model, task):
         raise ValueError(
             f"for_task: {task!r} is not a task of the model; its tasks are {list(final.tasks_)}."
         )
-    view_class = TaskClassifier if TASK_TYPES[final.tasks_[task]].is_classifier else TaskRegressor
-    return view_class(model, task)
+    return _view_class(final, task)(model, task)
+
+
+def _view_class(final, task):
+    """The view class of ``task`` of the fitted MultiTaskEstimator ``final``."""
+    return TaskClassifier if TASK_TYPES[final.tasks_[task]].is_classifier else TaskRegressor

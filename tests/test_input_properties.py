@@ -10,6 +10,11 @@ probabilities that sum to 1) or raise a ``ValueError`` / ``TypeError`` that
 the package or scikit-learn's validation raised on purpose, never anything
 else; and no call may change its inputs. The helpers below state one
 property each.
+
+Random raw frames (numbers with NaN, integer codes, strings and categories
+with rare, unseen, missing and "nan"-spelled levels) check the feature
+encoder: ``predict`` is unchanged when a column comes at predict in another
+dtype holding the same values, and the ONNX graph agrees with ``predict``.
 """
 
 import itertools
@@ -277,3 +282,132 @@ def test_any_input_works_or_is_refused_clearly(problem):
 @given(problems())
 def test_any_input_works_or_is_refused_clearly_many_examples(problem):
     check_fit_predict_score(*problem)
+
+
+# -- the feature encoder: a category reads the same whatever its dtype, in predict and ONNX --
+
+#: Column kinds of a raw frame, and dtypes each may take at predict that keep its values.
+CONVERSIONS = {
+    "float": ["float64", "Float64", object],
+    "int": ["float64", "Int64", "int32", object],
+    "codes": ["float64", "Int64", object, "category"],  # integer codes declared categorical
+    "text": [object, "string", "category"],
+    "category": [object, "string"],
+}
+#: Levels of the text columns, skewed so that some are rare; "nan" is a category.
+LEVELS = ["red", "blue", "nan", "ü", "10", "nan~"]
+WEIGHTS = [40, 30, 10, 4, 1, 1]
+ENCODER_SETTINGS = settings(FAST, max_examples=30)
+ONNX_SETTINGS = settings(FAST, max_examples=6)
+
+
+@st.composite
+def raw_column(draw, kind, n):
+    """A column of ``kind`` for fit, and its values at predict (unseen levels, missing)."""
+    rows = st.lists(st.integers(0, sum(WEIGHTS) - 1), min_size=n, max_size=n)
+    picks = np.searchsorted(np.cumsum(WEIGHTS), draw(rows), side="right")
+    missing = np.array(draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))) == 0
+    if kind == "float":
+        values = pd.Series(draw(st.lists(st.floats(-5, 5), min_size=n, max_size=n)))
+        return values.mask(missing), values.mask(missing | (np.arange(n) % 4 == 0))
+    if kind == "int":
+        values = pd.Series(draw(st.lists(st.integers(-50, 50), min_size=n, max_size=n)))
+        return values, values[::-1].reset_index(drop=True)
+    if kind == "codes":
+        codes = pd.Series(np.array([10, 20, 30, 40, 1000, 7])[picks], dtype="Int64")
+        fit = codes.mask(missing) if draw(st.booleans()) else codes
+        return fit, codes.mask(np.arange(n) % 5 == 0).mask(np.arange(n) % 7 == 0, 99)
+    text = pd.Series(np.array(LEVELS, dtype=object)[picks]).mask(missing)
+    new = text.mask(np.arange(n) % 5 == 0).mask(np.arange(n) % 7 == 0, "unseen")
+    if kind == "category":
+        return text.astype("category"), new.astype(pd.CategoricalDtype(LEVELS + ["unseen"]))
+    return text, new
+
+
+@st.composite
+def raw_frames(draw):
+    """Fit and predict frames of random column kinds, and other dtypes for their columns."""
+    n = draw(st.integers(30, 60))
+    kinds = draw(st.lists(st.sampled_from(list(CONVERSIONS)), min_size=1, max_size=4))
+    fit, new, dtypes = {}, {}, {}
+    for j, kind in enumerate(kinds):
+        name = f"{kind}{j}"
+        fit[name], new[name] = draw(raw_column(kind, n))
+        dtypes[name] = draw(st.sampled_from(CONVERSIONS[kind]))
+    categorical = [name for name, kind in zip(fit, kinds) if kind not in ("float", "int")]
+    params = dict(
+        categorical_features=categorical,
+        min_frequency=draw(st.sampled_from([1, 5])),
+        hidden_layer_sizes=(8,),
+        max_epochs=1,
+        early_stopping=False,
+        random_state=draw(st.integers(0, 3)),
+    )
+    return pd.DataFrame(fit), pd.DataFrame(new), dtypes, params
+
+
+def fit_raw(X, params):
+    rng = np.random.RandomState(0)
+    Y = {"value": rng.normal(size=len(X)), "label": np.arange(len(X)) % 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return MultiTaskEstimator(**params).fit(X, Y)
+
+
+def assert_same_predictions(est, X, X_other):
+    """predict and predict_proba give exactly the same on two frames of the same values."""
+    for method in (est.predict, est.predict_proba):
+        expected, got = method(X), method(X_other)
+        for task in expected:
+            np.testing.assert_array_equal(got[task], expected[task], err_msg=task)
+
+
+def assert_onnx_agrees(est, onnx_model, X):
+    """onnxruntime's outputs on X are predict's and predict_proba's, to 1e-5."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(onnx_model.SerializeToString())
+    names = [output.name for output in session.get_outputs()]
+    outputs = dict(zip(names, session.run(None, sklearn_mtl.onnx_inputs(onnx_model, X))))
+    np.testing.assert_allclose(outputs["value"], est.predict(X)["value"], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(outputs["label_proba"], est.predict_proba(X)["label"], atol=1e-5)
+
+
+@ENCODER_SETTINGS
+@given(raw_frames())
+def test_predict_is_unchanged_by_dtype_changes_that_keep_the_values(frames):
+    check_dtype_changes(*frames)
+
+
+@pytest.mark.slow
+@SLOW
+@given(raw_frames())
+def test_predict_is_unchanged_by_dtype_changes_that_keep_the_values_many_examples(frames):
+    check_dtype_changes(*frames)
+
+
+def check_dtype_changes(X, X_new, dtypes, params):
+    est = fit_raw(X, params)
+    assert_same_predictions(est, X_new, X_new.astype(dtypes))
+    assert_same_predictions(est, X, X.astype(dtypes))
+
+
+@ONNX_SETTINGS
+@given(raw_frames())
+def test_the_onnx_graph_agrees_with_predict_on_raw_frames(frames):
+    check_onnx_agrees(*frames)
+
+
+@pytest.mark.slow
+@settings(SLOW, max_examples=100)
+@given(raw_frames())
+def test_the_onnx_graph_agrees_with_predict_on_raw_frames_many_examples(frames):
+    check_onnx_agrees(*frames)
+
+
+def check_onnx_agrees(X, X_new, dtypes, params):
+    pytest.importorskip("onnxruntime")
+    est = fit_raw(X, params)
+    onnx_model = sklearn_mtl.to_onnx(est, X[:5])
+    assert_onnx_agrees(est, onnx_model, X_new)
+    assert_onnx_agrees(est, onnx_model, X_new.astype(dtypes))

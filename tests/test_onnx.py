@@ -14,7 +14,7 @@ from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict, for_task, onnx_inputs, to_onnx
 from sklearn_mtl.architectures import ARCHITECTURES
@@ -199,6 +199,45 @@ def test_raw_columns_of_every_kind(rng):
     assert_onnx_matches(est, X_new, X_sample=X[:5])
 
 
+def test_missing_values_and_a_category_spelled_nan(rng):
+    # Issue 26: a missing value fit never saw went to the rare slot in predict and
+    # to no slot in the graph; a category "nan" was read as a missing value.
+    n = 400
+    town = rng.choice(["a", "b", "c", "rare"], n, p=[0.4, 0.3, 0.29, 0.01]).astype(object)
+    X = pd.DataFrame({"town": town, "x": rng.normal(size=n)})
+    Y = {"t": (X["town"] == "a") ^ (X["x"] > 1)}
+    missing_at_predict = X.assign(town=X["town"].where(np.arange(n) % 5 > 0))
+    est = tiny(None, hidden_layer_sizes=(16,)).fit(X, Y)
+    assert len(est._feature_encoder.category_slots()[0][0]) == 4  # a, b, c and rare
+    assert_onnx_matches(est, missing_at_predict, X_sample=X[:5])
+
+    spelled = X["town"].where(np.arange(n) % 7 > 0).mask(np.arange(n) % 3 == 0, "nan")
+    spelled[::11] = "nan~"
+    X_spelled = X.assign(town=spelled)
+    est = tiny(None, hidden_layer_sizes=(16,), min_frequency=1).fit(X_spelled, Y)
+    inputs = onnx_inputs(to_onnx(est, X_spelled[:5]), X_spelled)["town"].ravel()
+    assert set(inputs[spelled.isna()]) == {"nan"}
+    assert set(inputs[spelled == "nan"]) == {"nan~"} and set(inputs[spelled == "nan~"]) == {"nan~~"}
+    probe = X_spelled.assign(town=X_spelled["town"].mask(np.arange(n) % 13 == 0, "nan~~"))
+    assert_onnx_matches(est, probe, X_sample=X_spelled[:5])
+
+
+def test_numbers_declared_categorical_become_string_inputs(rng):
+    # Issue 26: the export asked for "the dtypes of fit", which the user had given.
+    X = pd.DataFrame({"zip": rng.randint(0, 5, 300) * 10, "x": rng.normal(size=300)})
+    Y = {"t": (X["zip"] == 20) ^ (X["x"] > 1)}
+    est = tiny(None, categorical_features=["zip"]).fit(X, Y)
+    onnx_model = to_onnx(est, X[:5])
+    assert onnx_model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.STRING
+    assert (onnx_inputs(onnx_model, X[:3])["zip"].ravel() == X["zip"][:3].astype(str)).all()
+    assert_onnx_matches(est, X.astype({"zip": float}), X_sample=X[:5])
+    # Behind a Pipeline the columns reach the estimator as the steps make them.
+    identity = make_column_transformer(("passthrough", ["zip", "x"]))
+    piped = make_pipeline(identity, tiny(None, categorical_features=[0])).fit(X, Y)
+    with pytest.raises(ValueError, match=r"categorical columns \[0\].*behind a Pipeline, encode"):
+        to_onnx(piped, X[:5])
+
+
 @pytest.fixture(scope="module")
 def adult():
     X, Y = load_adult("train")
@@ -299,6 +338,10 @@ def test_errors(every_type, adult):
     unknown_step = make_pipeline(_Doubler(), tiny(tasks)).fit(X, Y)
     with pytest.raises(TypeError, match="_Doubler: skl2onnx has no converter.*update_registered"):
         to_onnx(unknown_step, X)
+    # skl2onnx raises a RuntimeError for a FunctionTransformer (issue 26).
+    function = make_pipeline(FunctionTransformer(np.tanh), tiny(tasks)).fit(X, Y)
+    with pytest.raises(TypeError, match=r"skl2onnx says: FunctionTransformer is not supported"):
+        to_onnx(function, X)
 
     X_adult, Y_adult, _ = adult
     # skl2onnx imputes strings only when missing_values is a string, not NaN.

@@ -21,6 +21,7 @@ from sklearn.metrics import (
     PredictionErrorDisplay,
     RocCurveDisplay,
     accuracy_score,
+    log_loss,
     r2_score,
     roc_auc_score,
 )
@@ -28,7 +29,7 @@ from sklearn.model_selection import TunedThresholdClassifierCV, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from sklearn_mtl import MultiTaskEstimator, TargetDict, for_task
+from sklearn_mtl import MultiTaskEstimator, TargetDict, for_task, task_scorer
 from sklearn_mtl._task_view import TaskClassifier, TaskRegressor
 
 matplotlib.use("Agg")
@@ -341,6 +342,41 @@ def test_tools_that_clone_and_fit_a_view_give_the_same_error(fitted):
         CalibratedClassifierCV(for_task(est, "label"), cv=3).fit(X, Y["label"])
     with pytest.raises(TypeError, match=REFIT):
         cross_val_score(for_task(est, "value"), X, Y["value"], cv=2, error_score="raise")
+
+
+def test_a_stale_view_says_what_changed(fast, rng):
+    # Issue 26: a KeyError after a refit as a regression, "Call 'fit'" after one without it.
+    X = rng.normal(size=(60, 3))
+    est = MultiTaskEstimator(**fast).fit(X, {"t": X[:, 0] > 0, "u": X[:, 1]})
+    view = for_task(est, "t")
+    est.fit(X, {"t": X[:, 0], "u": X[:, 1]})
+    with pytest.raises(NotFittedError, match=r"refitted as a regression task.*a TaskRegressor"):
+        view.predict_proba(X)
+    assert not hasattr(view, "classes_") and not hasattr(view, "n_features_in_")
+    est.fit(X, {"u": X[:, 1]})
+    with pytest.raises(NotFittedError, match=r"'t', which the model no longer has.*\['u'\]"):
+        view.predict(X)
+    with pytest.raises(NotFittedError, match=r"model that is not fitted \(a clone of a view"):
+        clone(view).predict(X)
+    est.fit(X, {"t": X[:, 0] < 0, "u": X[:, 1]})
+    np.testing.assert_array_equal(view.predict(X), est.predict(X)["t"])  # current again
+
+
+def test_an_ordinal_view_has_sorted_classes_as_scikit_learn_s_metrics_read_them(rng):
+    # Issue 26: the view kept the declared order, which log loss and ROC AUC read as
+    # sorted (neg_log_loss gave 2.5 where it is 0.6, roc_auc_ovr 0.23 where it is 0.999).
+    X = rng.normal(size=(400, 3))
+    y = np.array(["lo", "mid", "hi"])[np.digitize(X[:, 0], [-0.5, 0.5])]
+    est = _estimator(tasks={"o": ["lo", "mid", "hi"]}, max_epochs=30).fit(X, {"o": y})
+    view = for_task(est, "o")
+    assert view.classes_.tolist() == ["hi", "lo", "mid"]
+    assert est.classes_["o"].tolist() == ["lo", "mid", "hi"]  # the model keeps its order
+    proba = est.predict_proba(X)["o"]
+    np.testing.assert_array_equal(view.predict_proba(X), proba[:, [2, 0, 1]])
+    truth = log_loss(y, proba[:, [2, 0, 1]])
+    assert truth < 0.8
+    assert task_scorer("o", "neg_log_loss")(est, X, {"o": y}) == pytest.approx(-truth)
+    assert task_scorer("o", "roc_auc_ovr")(est, X, {"o": y}) > 0.99
 
 
 def test_for_task_errors(fitted):

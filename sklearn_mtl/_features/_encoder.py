@@ -276,7 +276,10 @@ class FeatureEncoder:
             column = X.iloc[:, j]
             if is_categorical:
                 encoder, table = next(categorical)
-                codes = encoder.transform(category_strings(column)).ravel().astype(np.int64)
+                values = category_strings(column)
+                codes = encoder.transform(values).ravel().astype(np.int64)
+                # Also where fit saw no missing value (OrdinalEncoder then says unknown).
+                codes[pd.isna(values).ravel()] = _MISSING
                 encoded[:, j] = table[codes + 2]
             else:
                 encoded[:, j] = _numeric_values(column)
@@ -334,22 +337,42 @@ class EncodedRows:
 
 
 def category_strings(column):
-    """A column as an ``(n, 1)`` object array of strings, NaN where missing.
+    """A column as an ``(n, 1)`` object array of category texts, NaN where missing.
 
-    Every category becomes its string, so that one column's categories are
-    comparable (``OrdinalEncoder`` refuses a mix of types) and a category
-    reads the same in fit and at predict whatever the column's dtype.
+    A category is known by its text, so that it reads the same in fit and at
+    predict whatever the column's dtype: a string as itself, a number by its
+    value (``10``, ``10.0`` and ``np.int8(10)`` are all ``"10"``; ``0.5`` is
+    ``"0.5"``), a bool as ``"True"`` or ``"False"``, anything else as ``str``
+    writes it. A column mixing strings with other values is refused, as
+    scikit-learn's encoders refuse it: ``1`` and ``"1"`` would be one category.
     """
-    values = np.full(len(column), np.nan, dtype=object)
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy()
-        present = codes >= 0
-        names = np.asarray(column.cat.categories.astype(str), dtype=object)
-        values[present] = names[codes[present]]
-    else:
-        present = ~column.isna().to_numpy()
-        values[present] = column.to_numpy(dtype=object)[present].astype(str)
-    return values.reshape(-1, 1)
+    codes, uniques = pd.factorize(column)
+    uniques = list(uniques)
+    is_string = [isinstance(value, str) for value in uniques]
+    if any(is_string) and not all(is_string):
+        examples = [uniques[is_string.index(True)], uniques[is_string.index(False)]]
+        raise TypeError(
+            f"Column {column.name!r} of X is categorical and mixes strings with other values "
+            f"(e.g. {examples[0]!r} and {examples[1]!r}); categories are compared as text, so "
+            "1 and '1' would be one category. Give the column values of one type, e.g. "
+            f"X[{column.name!r}].astype(str)."
+        )
+    texts = np.array([_category_text(value) for value in uniques] + [np.nan], dtype=object)
+    return texts[codes].reshape(-1, 1)  # code -1, a missing value, reads the NaN at the end
+
+
+def _category_text(value):
+    """The text of one category (see :func:`category_strings`)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
 
 
 def _numeric_values(column):

@@ -88,7 +88,7 @@ def _validate_mapped(estimator, X, *, reset):
             f"The memory-mapped X has dtype {X.dtype}; it must be numeric (e.g. float32)."
         )
     # The first row through validate_data: sample and feature counts, n_features_in_.
-    validate_data(estimator, X[:1], reset=reset, dtype=np.float32)
+    validate_data(estimator, X[:1], reset=reset, dtype=np.float32, ensure_all_finite="allow-nan")
     step = chunk_rows(X)
     wider = X.dtype.kind == "f" and X.dtype.itemsize > 4
     for start in range(0, X.shape[0], step):

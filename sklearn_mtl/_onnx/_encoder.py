@@ -9,7 +9,7 @@ column of a DataFrame (strings for the categorical columns).
 
 from onnx import TensorProto
 
-from ._inputs import MISSING_STRING
+from ._inputs import MISSING_STRING, input_strings
 
 
 def encode_features(scope, container, estimator, inputs):
@@ -23,13 +23,16 @@ def encode_features(scope, container, estimator, inputs):
     n_features = estimator.n_features_in_
     encoder = estimator._feature_encoder
     categorical = encoder.is_categorical_
-    if len(inputs) == 1 and (n_features > 1 or not categorical.any()):
+    if len(inputs) == 1 and not isinstance(inputs[0].type, StringTensorType):
         (matrix,) = inputs
         if categorical.any():
             raise ValueError(
                 "to_onnx: the estimator has categorical columns "
                 f"{list(_column_names(estimator, categorical))}, which one numeric ONNX input "
-                "cannot carry; pass X_sample as a DataFrame (one input per column)."
+                "cannot carry (categories enter a graph as strings). Exporting the estimator "
+                "alone, pass X_sample as a DataFrame (one input per column); behind a "
+                "Pipeline, encode those columns in its steps (e.g. a OneHotEncoder) rather "
+                "than with categorical_features."
             )
         width = matrix.type.shape[1] if len(matrix.type.shape) == 2 else None
         if isinstance(width, int) and width != n_features:
@@ -49,11 +52,11 @@ def encode_features(scope, container, estimator, inputs):
     for variable, is_categorical in zip(inputs, categorical):
         is_string = isinstance(variable.type, StringTensorType)
         if is_categorical != is_string:
-            kind = "categorical" if is_categorical else "numeric"
+            kinds = ("categorical", "category or str") if is_categorical else ("numeric", "numbers")
             raise ValueError(
-                f"to_onnx: column {variable.raw_name!r} is {kind} for the estimator but its "
-                f"ONNX input is {'strings' if is_string else 'numbers'}; give X_sample with "
-                "the dtypes of fit (categorical columns as category, object or string)."
+                f"to_onnx: column {variable.raw_name!r} is {kinds[0]} for the estimator, but "
+                f"reaches it in the graph as {'strings' if is_string else 'numbers'}; give "
+                f"X_sample that column as {kinds[1]}."
             )
         name = variable.onnx_name
         if is_categorical:
@@ -70,10 +73,8 @@ def encode_features(scope, container, estimator, inputs):
 
 def _slots(scope, container, name, categories, slots, unknown, missing):
     """Slot numbers (int64) of the strings in input ``name``."""
-    keys, values = [str(c) for c in categories], [int(s) for s in slots]
-    if MISSING_STRING not in keys:
-        keys.append(MISSING_STRING)
-        values.append(missing)
+    keys = input_strings(categories).tolist() + [MISSING_STRING]
+    values = [int(s) for s in slots] + [missing]
     codes = scope.get_unique_variable_name(f"{name}_slots")
     container.add_node(
         "LabelEncoder",

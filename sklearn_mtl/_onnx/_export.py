@@ -2,6 +2,8 @@
 
 import importlib.util
 import re
+import traceback
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,7 +40,8 @@ def to_onnx(model, X_sample):
         A few rows of ``X`` as ``model.predict`` takes it. Its columns and
         dtypes set the graph's inputs: one ``(batch, 1)`` input per column of
         a DataFrame, named after it (strings for category, object and string
-        columns; int64, float32, float64 or bool for numeric ones, as their
+        columns, and for the estimator's own categorical columns when it is
+        exported alone; int64, float32 or bool for numeric ones, as their
         dtype), or one input ``"X"`` for an array, of its dtype.
 
     Returns
@@ -70,7 +73,8 @@ def to_onnx(model, X_sample):
     Notes
     -----
     A missing value in a string input is written ``"nan"`` (what
-    :func:`onnx_inputs` writes for NaN, None and pandas NA); a missing value
+    :func:`onnx_inputs` writes for NaN, None and pandas NA; a category
+    spelled ``"nan"`` it writes ``"nan~"``); a missing value
     in a numeric input is NaN, so a column that may have missing values needs
     a float input (pass it as float in ``X_sample``). The export follows
     ``predict`` to about 1e-7 on probabilities (float32 arithmetic in another
@@ -107,7 +111,9 @@ def to_onnx(model, X_sample):
             f"{model.task!r} and {model.task + '_proba'!r}."
         )
     _, estimator = fitted_final_estimator(model)
-    initial_types = _input_types(model, X_sample)
+    initial_types = _input_types(
+        model, X_sample, estimator.is_categorical_ if model is estimator else None
+    )
     _check_names(estimator, [name for name, _ in initial_types])
 
     from skl2onnx import convert_sklearn
@@ -125,8 +131,10 @@ def to_onnx(model, X_sample):
         found = re.search(r"<class '([^']+)'>", str(exc))
         step = found.group(1) if found else "a step of the model"
         problem = f"{step}: skl2onnx has no converter for it"
-    except NotImplementedError as exc:
-        problem = f"a step of the model: skl2onnx says: {str(exc).splitlines()[0]}"
+    except (NotImplementedError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and not _raised_in(exc, "skl2onnx"):
+            raise
+        problem = f"a step of the model: skl2onnx says: {str(exc).splitlines()[0].rstrip('.')}"
     else:
         _check_output_names(onnx_model, estimator)
         return onnx_model
@@ -151,6 +159,12 @@ def _check_output_names(onnx_model, estimator):
         )
 
 
+def _raised_in(exc, package):
+    """Whether ``exc`` was raised inside ``package`` (e.g. a skl2onnx converter refusing a step)."""
+    origin = Path(traceback.extract_tb(exc.__traceback__)[-1].filename).resolve()
+    return origin.is_relative_to(Path(importlib.util.find_spec(package).origin).parent)
+
+
 def _require_packages():
     missing = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
     if missing:
@@ -161,8 +175,13 @@ def _require_packages():
         )
 
 
-def _input_types(model, X):
-    """skl2onnx's ``initial_types`` for X: one per DataFrame column, or one matrix ``"X"``."""
+def _input_types(model, X, categorical=None):
+    """skl2onnx's ``initial_types`` for X: one per DataFrame column, or one matrix ``"X"``.
+
+    ``categorical`` is the estimator's ``is_categorical_`` when ``model`` is the
+    estimator itself: its categorical columns are strings and the others
+    numbers whatever their dtype in ``X`` (a Pipeline's steps take ``X``'s dtypes).
+    """
     from skl2onnx.common.data_types import (
         BooleanTensorType,
         FloatTensorType,
@@ -181,14 +200,16 @@ def _input_types(model, X):
         if len(set(columns)) != len(columns):
             raise ValueError(f"to_onnx: X_sample repeats column names: {columns}.")
         types = []
-        for name, dtype in zip(columns, X.dtypes):
-            if is_categorical_dtype(dtype):
+        if categorical is None:
+            categorical = [is_categorical_dtype(dtype) for dtype in X.dtypes]
+        for name, dtype, is_categorical in zip(columns, X.dtypes, categorical):
+            if is_categorical:
                 tensor_type = StringTensorType
             elif pd.api.types.is_bool_dtype(dtype):
                 tensor_type = BooleanTensorType
             elif isinstance(dtype, np.dtype) and dtype.kind in "iu":
                 tensor_type = Int64TensorType
-            else:  # floats, and nullable integers whose NA becomes NaN
+            else:  # floats, nullable integers whose NA becomes NaN, numbers as objects
                 tensor_type = FloatTensorType
             types.append((name, tensor_type([None, 1])))
         return types

@@ -9,6 +9,22 @@ from .._features import category_strings
 #: of NaN, which skl2onnx's encoders also read as the category NaN.
 MISSING_STRING = "nan"
 
+#: A category spelled like a missing value (``"nan"``, ``"nan~"``, ...), which
+#: a string input writes with one more ``"~"``, so that it stays a category.
+SPELLED_MISSING = r"^(nan~*)$"
+
+
+def input_strings(texts):
+    """Category texts (:func:`category_strings`, NaN where missing) as a string input holds them.
+
+    A missing value is :data:`MISSING_STRING`; a category spelled like it
+    (:data:`SPELLED_MISSING`) gets one more ``"~"``; any other text stays as it is.
+    """
+    strings = pd.Series(np.asarray(texts, dtype=object).ravel(), dtype=object)
+    present = strings.notna()
+    strings[present] = strings[present].str.replace(SPELLED_MISSING, r"\1~", regex=True)
+    return strings.fillna(MISSING_STRING).to_numpy(dtype=object).reshape(np.shape(texts))
+
 
 def onnx_inputs(onnx_model, X):
     """The inputs of a graph of :func:`to_onnx` from ``X``: name -> array, for onnxruntime.
@@ -24,8 +40,9 @@ def onnx_inputs(onnx_model, X):
     -------
     inputs : dict of str -> ndarray
         Per input of the graph, its array: a DataFrame's column ``(n_samples,
-        1)`` of the input's type (strings as ``str`` of each value, missing
-        values as ``"nan"``; numbers with NaN where missing), or ``X`` whole,
+        1)`` of the input's type (strings: each category's text, missing
+        values as ``"nan"``, a category spelled ``"nan"`` as ``"nan~"``;
+        numbers with NaN where missing), or ``X`` whole,
         of the input's type, for a graph with one input ``"X"``.
 
     Examples
@@ -68,9 +85,7 @@ def onnx_inputs(onnx_model, X):
 def _column_values(column, dtype):
     """One DataFrame column as the ``(n, 1)`` array of an ONNX input of ``dtype``."""
     if dtype.kind == "O":
-        values = category_strings(column)
-        values[pd.isna(values)] = MISSING_STRING
-        return values
+        return input_strings(category_strings(column))
     if dtype.kind == "f":
         return column.to_numpy(dtype=dtype, na_value=np.nan).reshape(-1, 1)
     if column.isna().any():

@@ -165,6 +165,18 @@ class CountTask(TaskType):
         return np.exp(output[:, 0].numpy().astype(np.float64)) * self.scale_
 
     def score(self, y_true, y_pred, sample_weight=None):
+        """D^2 with the loss's power; on constant counts 1.0 if predicted exactly, else 0.0.
+
+        Constant counts (all 0s in a fold, say) have a null deviance of 0, by
+        which ``d2_tweedie_score`` divides (ZeroDivisionError or NaN); the
+        score then follows ``r2_score`` and ``d2_absolute_error_score``, whose
+        ``force_finite`` gives 1.0 for perfect predictions and 0.0 otherwise.
+        """
+        y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred)
+        counted = slice(None) if sample_weight is None else np.asarray(sample_weight) > 0
+        counts = y_true[counted]
+        if len(y_true) > 1 and len(counts) and (counts == counts[0]).all():
+            return float(np.array_equal(counts, y_pred[counted]))
         return d2_tweedie_score(y_true, y_pred, sample_weight=sample_weight, power=self.power)
 
 

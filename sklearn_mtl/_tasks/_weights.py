@@ -144,6 +144,15 @@ def row_weights(encoded, sample_weight, class_weight):
             "Every labelled row has weight 0 (sample_weight times class_weight, in "
             "float32), so there is nothing to learn; give some rows a positive weight."
         )
+    for name, columns in encoded.slices.items():
+        if not weights[:, columns].any():
+            # As scikit-learn refuses all-zero sample weights, and as a task without labels.
+            raise ValueError(
+                f"Task {name!r} has weight 0 on every labelled row (sample_weight times "
+                "class_weight, in float32), so it would never be trained and would predict "
+                "from its untrained head; give some of its labelled rows a positive weight, "
+                "or drop the task."
+            )
     return weights
 
 

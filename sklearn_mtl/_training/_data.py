@@ -309,8 +309,30 @@ class RandomSplit:
         self.seed = seed
 
     def __call__(self, dataset, y=None, **fit_params):
-        n = len(dataset)
+        train, valid = self.rows(len(dataset))
+        return dataset.subset(torch.from_numpy(train)), dataset.subset(torch.from_numpy(valid))
+
+    def rows(self, n):
+        """The training and validation row indices of ``n`` rows, each sorted."""
         n_valid = check_validation_split(self.fraction, n)
-        order = torch.from_numpy(np.random.RandomState(self.seed).permutation(n))
-        valid, train = order[:n_valid].sort().values, order[n_valid:].sort().values
-        return dataset.subset(train), dataset.subset(valid)
+        order = np.random.RandomState(self.seed).permutation(n)
+        return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+    def check_labelled(self, weights):
+        """Raise unless a validation row counts (weighs more than 0) for some task.
+
+        Without one, ``valid_loss`` is an empty sum, 0 at every epoch, and early
+        stopping would keep the first epoch's untrained network as the best.
+        Refused, as scikit-learn refuses an empty validation set (``SGDClassifier``).
+        """
+        counted = (weights > 0).any(axis=1)
+        _, valid = self.rows(len(weights))
+        if not counted[valid].any():
+            raise ValueError(
+                f"early_stopping: none of the {len(valid)} validation rows (validation_fraction="
+                f"{self.fraction}) is labelled, with a positive weight, for any task "
+                f"({int(counted.sum())} of the {len(weights)} rows are), so there is no "
+                "validation loss to stop on. Set early_stopping=False (and choose max_epochs, "
+                "e.g. by cross-validation with task_scorer), or raise validation_fraction "
+                "until the validation rows include labelled ones."
+            )

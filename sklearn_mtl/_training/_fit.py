@@ -50,7 +50,7 @@ def train(settings, X, layout, encoded, weights):
             weighting=settings.weighting,
             base_weights=torch.tensor(settings.task_weights, dtype=torch.float32, device=device),
             device=settings.device,
-            **_engine_params(settings, shared_seed(settings.seed), X.shape[0]),
+            **_engine_params(settings, shared_seed(settings.seed), weights),
         )
         net.fit(make_dataset(X, encoded.y, weights, settings.device))
     return net
@@ -89,12 +89,14 @@ def build_network(settings, X, layout, tasks):
     )
 
 
-def _engine_params(settings, seed, n_samples):
+def _engine_params(settings, seed, weights):
     """The engine's batch order, optimiser, validation split and callbacks.
 
     ``seed`` is the same in every process of a data-parallel fit, so that all
-    of them draw the same batches and validation split.
+    of them draw the same batches and validation split; ``weights`` are the
+    row weights, 0 where a row does not count for a task.
     """
+    n_samples = len(weights)
     params = dict(
         seed=seed,
         optimizer=torch.optim.AdamW,
@@ -107,7 +109,8 @@ def _engine_params(settings, seed, n_samples):
     )
     n_train = n_samples
     if settings.early_stopping:
-        params["train_split"] = RandomSplit(settings.validation_fraction, seed)
+        params["train_split"] = split = RandomSplit(settings.validation_fraction, seed)
+        split.check_labelled(weights)
         n_train -= check_validation_split(settings.validation_fraction, n_samples)
     callbacks = training_callbacks(settings, n_train)
     if callbacks:

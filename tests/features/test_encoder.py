@@ -107,6 +107,66 @@ def test_rare_and_unseen_categories_share_a_slot_and_missing_has_its_own():
     assert len({t[1], t[2], t[3]}) == 3
 
 
+def test_a_missing_value_fit_never_saw_reads_as_zeros_with_rare_categories_too():
+    # Issue 26: OrdinalEncoder reads it as unknown, which shares the rare slot.
+    rng = np.random.RandomState(0)
+    city = np.array(["paris"] * 200 + ["rome"] * 200 + ["oslo"] * 2, dtype=object)
+    X = pd.DataFrame({"city": city, "x": rng.normal(size=len(city))})
+    est = fit(X, {"t": rng.normal(size=len(city))}, max_epochs=1, min_frequency=5)
+    probe = pd.DataFrame({"city": ["oslo", "tokyo", None, "rome"], "x": [0.0] * 4})
+    slots = est._feature_encoder.encode(probe)[:, 0]
+    assert slots[0] == slots[1] > 0  # rare and unseen: the rare slot
+    assert slots[2] == 0  # missing, never seen in fit: no slot, as the guide says
+
+
+@pytest.mark.parametrize(
+    "as_predicted",
+    [
+        lambda zip_: zip_.astype(float),
+        lambda zip_: zip_.astype(float).where(zip_ != 3),  # what pandas does with a NaN
+        lambda zip_: zip_.astype("Int64"),
+        lambda zip_: zip_.astype("category"),
+        lambda zip_: zip_.astype(object),
+        lambda zip_: zip_.astype(np.int8),
+    ],
+    ids=["float64", "float64_with_nan", "Int64", "category", "object", "int8"],
+)
+def test_integer_codes_read_the_same_whatever_the_dtype(as_predicted):
+    # Issue 26: 10 read as "10" in fit and as "10.0" from a float column, unseen.
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"zip": rng.randint(0, 6, 300) * 10, "x": rng.normal(size=300)})
+    Y = {"t": (X["zip"] % 20 == 0) ^ (X["x"] > 1)}
+    est = fit(X, Y, max_epochs=2, categorical_features=["zip"])
+    X_new = X.assign(zip=as_predicted(X["zip"]))
+    labelled = X_new["zip"].notna().to_numpy()
+    assert labelled.sum() > 200
+    np.testing.assert_array_equal(
+        est.predict_proba(X_new)["t"][labelled], est.predict_proba(X)["t"][labelled]
+    )
+
+
+def test_categories_are_read_by_value():
+    def text(value, dtype=object):
+        return _encoder.category_strings(pd.Series([value], dtype=dtype))[0, 0]
+
+    assert text(10) == text(10.0) == text(np.int8(10)) == text(10, "Int64") == "10"
+    assert text(0.5) == text(0.5, np.float32) == "0.5"
+    assert text(0.1, np.float32) == text(np.float64(np.float32(0.1)))  # one value, two dtypes
+    assert text(True) == text(np.True_) == "True" and text("10.0") == "10.0"
+
+
+@pytest.mark.parametrize(
+    "column",
+    [pd.Series([1, "1", "a"] * 5, dtype=object), pd.Series(pd.Categorical([1, "1", "a"] * 5))],
+    ids=["object", "category"],
+)
+def test_a_column_mixing_strings_and_numbers_is_refused(column):
+    # Issue 26: 1 and "1" became one category; OrdinalEncoder refuses the mix too.
+    X = pd.DataFrame({"c": column, "x": np.arange(15.0)})
+    with pytest.raises(TypeError, match=r"Column 'c' .* mixes strings with other values.*astype"):
+        fit(X, {"t": np.arange(15) % 2}, max_epochs=1)
+
+
 def test_categorical_with_1000_levels_is_embedded_and_learns():
     rng = np.random.RandomState(0)
     n = 20_000
@@ -230,9 +290,7 @@ def test_missing_numeric_values_in_arrays_are_imputed_and_flagged():
     row = X[1:2].copy()
     with_nan, with_mean = row.copy(), row.copy()
     with_nan[0, 0], with_mean[0, 0] = np.nan, X[:, 0].astype(np.float32).mean()
-    np.testing.assert_allclose(
-        est.predict(with_nan)["t"], est.predict(with_mean)["t"], rtol=1e-5
-    )
+    np.testing.assert_allclose(est.predict(with_nan)["t"], est.predict(with_mean)["t"], rtol=1e-5)
 
 
 def test_numeric_arrays_are_not_copied(training_data):

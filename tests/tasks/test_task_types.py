@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import average_precision_score as aps
 from sklearn.metrics import d2_tweedie_score, hamming_loss, roc_auc_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
@@ -81,6 +82,24 @@ def test_counts_are_scaled_by_their_mean_not_centred():
     assert 0.5 < typical / big.mean() < 2
     raw = tiny(tasks={"c": "count"}, standardize_targets=False, max_epochs=1).fit(X, {"c": counts})
     assert raw._predictor.tasks["c"].scale_ == 1.0
+
+
+def test_constant_counts_score_like_r2_on_a_constant_target():
+    # Issue 26: all-zero counts (a fold of a grid search) raised ZeroDivisionError in
+    # d2_tweedie_score; r2_score's force_finite gives 0.0, or 1.0 when exact.
+    X, _, counts = poisson_problem(3, n=300)
+    est = tiny(tasks={"c": "count"}, max_epochs=2).fit(X, {"c": counts})
+    zeros = {"c": np.zeros(300)}
+    assert est.score(X, zeros) == 0.0
+    assert task_scorer("c")(est, X, zeros) == 0.0
+    search = GridSearchCV(tiny(tasks={"c": "count"}, max_epochs=1), {"lr": [1e-3]}, cv=KFold(2))
+    scores = search.fit(X, TargetDict(c=np.r_[counts[:150], np.zeros(150)])).cv_results_
+    assert scores["split1_test_score"][0] == 0.0 and np.isfinite(scores["split0_test_score"][0])
+    task = est._predictor.tasks["c"]
+    assert task.score(np.full(3, 2.0), np.full(3, 2.0)) == 1.0
+    assert task.score([2.0, 2.0, 5.0], [2.0, 2.0, 1.0], sample_weight=[1, 1, 0]) == 1.0
+    with pytest.warns(UndefinedMetricWarning, match="less than two samples"):
+        assert np.isnan(task.score([0.0], [0.5]))  # one row: scikit-learn's answer
 
 
 def test_count_loss_is_the_half_poisson_deviance():

@@ -157,6 +157,37 @@ def test_a_task_without_validation_labels_uses_the_joint_best_epoch(rng):
     assert np.isfinite(est.predict(X)["rare"]).all()
 
 
+def split_rows(random_state, n, fraction):
+    """The training and validation rows of a fit with this int ``random_state``."""
+    seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max)  # as settle
+    return RandomSplit(fraction, int(seed)).rows(n)
+
+
+@pytest.mark.parametrize("early_stopping", [True, "per_task"])
+def test_no_labelled_validation_row_is_refused_before_training(rng, early_stopping):
+    # Issue 26: valid_loss was an empty sum, 0.0 at every epoch, and the first
+    # epoch's untrained network was kept as the best.
+    X = rng.normal(size=(200, 3))
+    training_rows, validation_rows = split_rows(0, 200, 0.1)
+    labels = np.full(200, np.nan)
+    labels[training_rows[:8]] = [0, 1] * 4
+    est = stopping(early_stopping, max_epochs=5, validation_fraction=0.1)
+    match = r"none of the 20 validation rows .* \(8 of the 200 rows are\).*early_stopping=False"
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, {"t": labels})
+    assert not hasattr(est, "history_")
+    unstopped = stopping(False, max_epochs=5).fit(X, {"t": labels})  # the fix it names
+    assert unstopped.n_epochs_ == 5 and unstopped.best_epochs_ is None
+    # A labelled validation row that weighs nothing counts as none ...
+    labels[validation_rows[0]] = 1
+    weights = np.where(np.isin(np.arange(200), validation_rows), 0.0, 1.0)
+    with pytest.raises(ValueError, match=r"none of the 20 validation rows"):
+        est.fit(X, {"t": labels}, sample_weight=weights)
+    # ... and one that weighs is enough.
+    est.fit(X, {"t": labels})
+    assert np.isfinite(est.history_[:, "valid_loss_t"]).all()
+
+
 @pytest.mark.parametrize(
     "params", [dict(weighting="pcgrad"), dict(architecture="mmoe"), dict(weighting="uncertainty")]
 )

@@ -87,12 +87,14 @@ def test_memmap_with_infinity_is_rejected_naming_the_rows(tmp_path, monkeypatch)
         MultiTaskEstimator(max_epochs=1).fit(X_map, {"t": np.arange(50) % 2})
 
 
-def test_memmap_with_missing_values_fits_like_the_array(tmp_path, monkeypatch):
-    # NaN is a missing value (issue 13): found chunk by chunk, imputed and flagged.
+@pytest.mark.parametrize("row", [47, 0])
+def test_memmap_with_missing_values_fits_like_the_array(tmp_path, monkeypatch, row):
+    # NaN is a missing value (issue 13): found chunk by chunk, imputed and flagged;
+    # in the first row too, which validate_data checks on its own (issue 26).
     monkeypatch.setattr("sklearn_mtl._features._validation.CHUNK_BYTES", 10 * 3 * 4)
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 3)).astype(np.float32)
-    X[47, 2] = np.nan
+    X[row, 2] = np.nan
     np.save(tmp_path / "X.npy", X)
     X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
     Y = {"t": np.arange(60) % 2}

@@ -1,0 +1,107 @@
+"""What predict reads: one fitted model may predict from several threads at once."""
+
+import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from sklearn_mtl import MultiTaskEstimator, TargetDict, _predictor, for_task
+from sklearn_mtl.datasets import make_multitask
+
+N_THREADS = 4
+CALLS = 6
+
+
+def _variant_data(variant):
+    types = ["regression", "binary", "multiclass"]
+    X, Y = make_multitask(400, 5, 3, types, correlation=0.5, random_state=0)
+    if variant == "raw_frame":
+        rng = np.random.RandomState(0)
+        X = pd.DataFrame(X, columns=[f"x{j}" for j in range(5)])
+        X["town"] = rng.choice(np.array(["a", "b", "c", None], dtype=object), len(X))
+        X["zip"] = pd.Categorical(rng.choice([10, 20, 30], len(X)))
+    return X, TargetDict(Y)
+
+
+#: Every kind of fitted state predict reads: one network, one network per best
+#: epoch, an efficient ensemble, a DataFrame encoded batch by batch.
+VARIANTS = {
+    "joint": dict(early_stopping=True),
+    "per_task": dict(early_stopping="per_task", validation_fraction=0.3),
+    "ensemble": dict(ensemble_size=3, early_stopping=True),
+    "raw_frame": dict(early_stopping="per_task", validation_fraction=0.3),
+}
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def fitted(request):
+    torch.set_num_threads(1)
+    X, Y = _variant_data(request.param)
+    params = dict(hidden_layer_sizes=(16,), max_epochs=12, lr=3e-2, batch_size=32, random_state=0)
+    est = MultiTaskEstimator(**params, **VARIANTS[request.param]).fit(X, Y)
+    if request.param in ("per_task", "raw_frame"):
+        assert len(set(est.best_epochs_.values())) > 1, est.best_epochs_  # several networks
+    return est, X, Y
+
+
+def _answers(est, X, Y):
+    """Everything predict-like the model and its views answer, as arrays."""
+    answers = {f"predict_{t}": np.asarray(v) for t, v in est.predict(X).items()}
+    answers.update({f"proba_{t}": p for t, p in est.predict_proba(X).items()})
+    answers["scores"] = np.array(list(est.score_tasks(X, Y).values()))
+    answers["view"] = for_task(est, "task_2").predict_proba(X)
+    return answers
+
+
+def _assert_same(got, expected):
+    assert got.keys() == expected.keys()
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["warm", "unpickled"])
+def test_threads_predict_what_one_thread_predicts(fitted, fresh):
+    # Issue 26: after per-task early stopping, threads swapped each task's state
+    # into the shared network and got wrong values in 10-99 % of calls.
+    est, X, Y = fitted
+    serial = _answers(est, X, Y)
+    if fresh:  # no per-epoch copy built yet: the threads race to build them
+        est = pickle.loads(pickle.dumps(est))
+    start = threading.Barrier(N_THREADS)
+
+    def work(_):
+        start.wait()
+        return [_answers(est, X, Y) for _ in range(CALLS)]
+
+    with ThreadPoolExecutor(N_THREADS) as pool:
+        results = [answers for batch in pool.map(work, range(N_THREADS)) for answers in batch]
+    assert len(results) == N_THREADS * CALLS
+    for answers in results:
+        _assert_same(answers, serial)
+    _assert_same(_answers(est, X, Y), serial)
+
+
+def test_threads_build_each_best_epoch_s_network_once(fitted, monkeypatch):
+    est, X, _ = fitted
+    est = pickle.loads(pickle.dumps(est))  # no copy built yet
+    n_copies = sum(state is not None for _, state, _ in est._predictor.task_states())
+    if not n_copies:
+        pytest.skip("one network: nothing to copy")
+    restored = []
+    restore = _predictor.restore
+    monkeypatch.setattr(
+        _predictor, "restore", lambda network, state: restored.append(1) or restore(network, state)
+    )
+    start = threading.Barrier(N_THREADS)
+
+    def work(_):
+        start.wait()
+        return est.predict(X)
+
+    with ThreadPoolExecutor(N_THREADS) as pool:
+        list(pool.map(work, range(N_THREADS)))
+    assert len(restored) == n_copies  # not once per thread
