@@ -19,7 +19,6 @@ for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 from collections import defaultdict  # noqa: E402
 
 import datasets  # noqa: E402

@@ -58,11 +58,15 @@ def as_numbers(X):
 
 def per_task_models(X, Y, frame):
     """Library name -> a function fitting one model per task, for each installed library."""
-    categorical = [j for j, dtype in enumerate(X.dtypes) if dtype.name == "category"] if frame else []
+    categorical = []
+    if frame:
+        categorical = [j for j, dtype in enumerate(X.dtypes) if dtype.name == "category"]
 
     def hgb(task, kind):
-        cls = HistGradientBoostingRegressor if kind == "regression" else HistGradientBoostingClassifier
-        return cls(categorical_features="from_dtype" if frame else None, random_state=0)
+        cls = HistGradientBoostingRegressor
+        if kind != "regression":
+            cls = HistGradientBoostingClassifier
+        return cls(categorical_features="from_dtype" if frame else None)
 
     factories = {"HGB per task": hgb}
     if importlib.util.find_spec("lightgbm"):
@@ -87,6 +91,24 @@ def per_task_models(X, Y, frame):
             for task, kind in ADULT_TASKS.items()
         ]
     return fitted
+
+
+def onnx_runner(est, X_rows):
+    """``rows`` -> a call of the exported graph on inputs made beforehand (as a server has them)."""
+    import onnxruntime as ort
+
+    from sklearn_mtl import onnx_inputs, to_onnx
+
+    onnx_model = to_onnx(est, X_rows[:5])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    session = ort.InferenceSession(onnx_model.SerializeToString(), options)
+
+    def runner(rows):
+        inputs = onnx_inputs(onnx_model, rows)
+        return functools.partial(session.run, None, inputs)
+
+    return runner
 
 
 def predict_all(models, rows, categorical):
@@ -136,26 +158,15 @@ def main():
         est.fit(X_fit, Y)
         calls = {"predict": est.predict}
         if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("skl2onnx"):
-            import onnxruntime as ort
-
-            from sklearn_mtl import onnx_inputs, to_onnx
-
-            onnx_model = to_onnx(est, X_rows[:5])
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = options.inter_op_num_threads = 1
-            session = ort.InferenceSession(onnx_model.SerializeToString(), options)
-            calls["ONNX"] = lambda rows: session.run(None, onnx_inputs(onnx_model, rows))
+            calls["ONNX"] = onnx_runner(est, X_rows)
         for name, models in per_task_models(X_fit, Y, frame).items():
             calls[name] = functools.partial(predict_all, models, categorical=categorical)
         for batch in BATCHES:
             rows = X_rows[:batch]
             row = {"input": kind, "rows": f"{batch:,}"}
             for name, call in calls.items():
-                if name == "ONNX":  # the inputs made beforehand, as a server receives arrays
-                    inputs = onnx_inputs(onnx_model, rows)
-                    seconds = timed(lambda: session.run(None, inputs), args.seconds, args.repeats)
-                else:
-                    seconds = timed(functools.partial(call, rows), args.seconds, args.repeats)
+                seconds = timed(call(rows) if name == "ONNX" else functools.partial(call, rows),
+                                args.seconds, args.repeats)
                 row[f"{name} (ms)"] = f"{1000 * seconds:.2f}"
             print("  " + ", ".join(f"{k}={v}" for k, v in row.items()), flush=True)
             table.append(row)
