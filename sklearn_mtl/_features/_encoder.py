@@ -9,6 +9,7 @@ categories, one for a missing value; ``0`` for a value of a kind fit never saw.
 
 import numbers
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from ._validation import check_column_order, validate_features
 MAX_SLOTS = 2**24
 
 _UNKNOWN, _MISSING = -1, -2
+
+#: Up to this many rows, categories are read value by value (a dict, no pandas Index).
+FEW_ROWS = 32
 
 
 @dataclass(frozen=True)
@@ -213,9 +217,7 @@ class FeatureEncoder:
         n_features = X.shape[1]
         positions = np.arange(n_features)
         numeric, categorical = positions[~self.is_categorical_], positions[self.is_categorical_]
-        fitted = [self._fit_column(X.iloc[:, j]) for j in categorical]
-        self._encoders = [encoder for encoder, _ in fitted]
-        self._slot_tables = [table for _, table in fitted]
+        self._lookups = [self._fit_column(X.iloc[:, j]) for j in categorical]
         encoded = self.encode(X) if self.has_categorical else X
         if sample_weight is None:
             row_weights = np.ones(X.shape[0])
@@ -229,15 +231,16 @@ class FeatureEncoder:
             scale=scale,
             missing=missing,
             categorical=categorical,
-            n_slots=tuple(int(table.max()) for table in self._slot_tables),
+            n_slots=tuple(lookup.n_slots for lookup in self._lookups),
         )
         return encoded
 
     def _fit_column(self, column):
-        """An OrdinalEncoder for one categorical column, and its table of slot numbers.
+        """The :class:`CategoryLookup` of one categorical column.
 
-        The table maps the encoder's code + 2 (missing -2, unknown -1, then
-        each category's code, rare ones sharing one) to a slot number.
+        ``OrdinalEncoder`` decides which categories are rare (``min_frequency``);
+        its codes + 2 (missing -2, unknown -1, then each category's code, rare
+        ones sharing one) index a table of slot numbers.
         """
         values = category_strings(column)
         min_frequency = self.min_frequency
@@ -266,21 +269,23 @@ class FeatureEncoder:
                 f"Column {column.name!r} has {n_slots} categories; at most {MAX_SLOTS - 1} "
                 "are supported. Raise min_frequency to group the rare ones."
             )
-        return encoder, table
+        seen_slots = table[codes.astype(np.int64) + 2] if len(seen) else np.zeros(0, np.int64)
+        return CategoryLookup(
+            pd.Index(seen),
+            seen_slots,
+            int(table[_UNKNOWN + 2]),
+            int(table[_MISSING + 2]),
+            n_slots,
+            dict(zip(seen.tolist(), seen_slots.tolist())),
+        )
 
     def encode(self, X):
         """The encoded float32 matrix of a validated DataFrame (all of it)."""
         encoded = np.empty(X.shape, dtype=np.float32)
-        categorical = iter(zip(self._encoders, self._slot_tables))
-        for j, is_categorical in enumerate(self.is_categorical_):
-            column = X.iloc[:, j]
-            if is_categorical:
-                encoder, table = next(categorical)
-                values = category_strings(column)
-                codes = encoder.transform(values).ravel().astype(np.int64)
-                # Also where fit saw no missing value (OrdinalEncoder then says unknown).
-                codes[pd.isna(values).ravel()] = _MISSING
-                encoded[:, j] = table[codes + 2]
+        lookups = iter(self._lookups)
+        for j, (_, column) in enumerate(X.items()):
+            if self.is_categorical_[j]:
+                encoded[:, j] = next(lookups).slots_of(category_strings(column).ravel())
             else:
                 encoded[:, j] = _numeric_values(column)
         return encoded
@@ -294,19 +299,57 @@ class FeatureEncoder:
         not among them, and the slot of a missing value. The ONNX export maps
         strings to slots with these tables.
         """
-        columns = []
-        for encoder, table in zip(self._encoders, self._slot_tables):
-            seen = np.array([c for c in encoder.categories_[0] if not pd.isna(c)], dtype=object)
-            codes = np.zeros(0, dtype=np.int64)
-            if len(seen):
-                codes = encoder.transform(seen.reshape(-1, 1)).ravel().astype(np.int64)
-            unknown, missing = table[_UNKNOWN + 2], table[_MISSING + 2]
-            columns.append((seen, table[codes + 2], int(unknown), int(missing)))
-        return columns
+        return [
+            (lookup.categories.to_numpy(dtype=object), lookup.slots, lookup.unknown, lookup.missing)
+            for lookup in self._lookups
+        ]
 
     def transform(self, X):
         """Validated ``X`` as the network reads it: an array, a map or :class:`EncodedRows`."""
         return EncodedRows(X, self) if self.has_categorical else X
+
+
+class CategoryLookup(NamedTuple):
+    """A categorical column's slots, learned in fit and read with one hash lookup per value.
+
+    Attributes
+    ----------
+    categories : pandas.Index
+        The category strings seen in fit.
+    slots : ndarray of int
+        Each one's slot (rare ones share one).
+    unknown, missing : int
+        The slot of a category not among them, and of a missing value (0:
+        read as zeros).
+    n_slots : int
+        The column's number of slots (codes ``1..n_slots``).
+    slot_of : dict
+        ``categories`` -> ``slots``, for a few values at a time.
+    """
+
+    categories: pd.Index
+    slots: np.ndarray
+    unknown: int
+    missing: int
+    n_slots: int
+    slot_of: dict
+
+    def slots_of(self, values):
+        """The slot of each of ``values`` (category strings, NaN where missing)."""
+        if len(values) <= FEW_ROWS:
+            return np.array(
+                [
+                    self.slot_of.get(v, self.unknown) if isinstance(v, str) else self.missing
+                    for v in values
+                ],
+                dtype=np.int64,
+            )
+        positions = self.categories.get_indexer(values)
+        known = positions >= 0
+        slots = np.full(len(values), self.unknown, dtype=np.int64)
+        slots[known] = self.slots[positions[known]]
+        slots[pd.isna(values)] = self.missing
+        return slots
 
 
 class EncodedRows:
@@ -346,19 +389,30 @@ def category_strings(column):
     writes it. A column mixing strings with other values is refused, as
     scikit-learn's encoders refuse it: ``1`` and ``"1"`` would be one category.
     """
+    if len(column) <= FEW_ROWS:  # a request to a service: Python beats pandas' machinery
+        values = column.tolist()
+        missing = [value is None or pd.isna(value) for value in values]
+        _check_one_kind(column, [v for v, m in zip(values, missing) if not m])
+        texts = [np.nan if m else _category_text(v) for v, m in zip(values, missing)]
+        return np.array(texts, dtype=object).reshape(-1, 1)
     codes, uniques = pd.factorize(column)
     uniques = list(uniques)
-    is_string = [isinstance(value, str) for value in uniques]
+    _check_one_kind(column, uniques)
+    texts = np.array([_category_text(value) for value in uniques] + [np.nan], dtype=object)
+    return texts[codes].reshape(-1, 1)  # code -1, a missing value, reads the NaN at the end
+
+
+def _check_one_kind(column, values):
+    """Raise when a categorical column's (non-missing) values mix strings with others."""
+    is_string = [isinstance(value, str) for value in values]
     if any(is_string) and not all(is_string):
-        examples = [uniques[is_string.index(True)], uniques[is_string.index(False)]]
+        examples = [values[is_string.index(True)], values[is_string.index(False)]]
         raise TypeError(
             f"Column {column.name!r} of X is categorical and mixes strings with other values "
             f"(e.g. {examples[0]!r} and {examples[1]!r}); categories are compared as text, so "
             "1 and '1' would be one category. Give the column values of one type, e.g. "
             f"X[{column.name!r}].astype(str)."
         )
-    texts = np.array([_category_text(value) for value in uniques] + [np.nan], dtype=object)
-    return texts[codes].reshape(-1, 1)  # code -1, a missing value, reads the NaN at the end
 
 
 def _category_text(value):

@@ -374,3 +374,41 @@ def test_inspection_on_a_raw_frame():
     assert affinity.shape == (2, 2) and np.isfinite(affinity.to_numpy()).all()
     gates = gate_weights(fit(X, Y, max_epochs=2, architecture="mmoe"), X)
     np.testing.assert_allclose(gates.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["category dtype", "object dtype"])
+def test_a_few_rows_are_encoded_as_a_batch_encodes_them(as_text):
+    rng = np.random.RandomState(0)
+    n = 400
+    levels = [f"c{i}" for i in range(12)]
+    frame = pd.DataFrame(
+        {
+            "city": pd.Categorical(rng.choice(levels, n)),
+            "code": rng.choice([1, 2, 3, 40, 50], n).astype(float),
+            "size": rng.normal(size=n),
+        }
+    )
+    frame.loc[::7, "city"] = None
+    frame.loc[::5, "size"] = np.nan
+    est = MultiTaskEstimator(
+        hidden_layer_sizes=(8,),
+        max_epochs=2,
+        categorical_features=["city", "code"],
+        min_frequency=30,
+        random_state=0,
+    ).fit(frame, {"y": frame["size"].fillna(0) + (frame["city"] == "c1")})
+    rows = pd.DataFrame(
+        {
+            "city": ["c1", "unseen", None, "c2", "nan", "c11"],
+            "code": [1.0, 2, np.nan, 40, 999, 50],
+            "size": [0.5, np.nan, 1.0, -2.0, 0.0, 3.0],
+        }
+    )
+    if not as_text:
+        rows["city"] = rows["city"].astype("category")
+    encoder = est._feature_encoder
+    assert len(rows) <= _encoder.FEW_ROWS < len(frame)
+    batch = encoder.encode(pd.concat([rows] * 10, ignore_index=True))[: len(rows)]
+    np.testing.assert_array_equal(encoder.encode(rows), batch)
+    one_by_one = [encoder.encode(rows.iloc[[i]])[0] for i in range(len(rows))]
+    np.testing.assert_array_equal(np.array(one_by_one), batch)
