@@ -294,8 +294,11 @@ class RandomSplit:
         self.seed = seed
 
     def __call__(self, dataset, y=None, **fit_params):
-        n = len(dataset)
-        n_valid = check_validation_split(self.fraction, n)
-        order = torch.from_numpy(np.random.RandomState(self.seed).permutation(n))
-        valid, train = order[:n_valid].sort().values, order[n_valid:].sort().values
+        train, valid = (torch.from_numpy(rows) for rows in self.rows(len(dataset)))
         return dataset.subset(train), dataset.subset(valid)
+
+    def rows(self, n_samples):
+        """The training and the validation row indices of ``n_samples`` rows, sorted."""
+        n_valid = check_validation_split(self.fraction, n_samples)
+        order = np.random.RandomState(self.seed).permutation(n_samples)
+        return np.sort(order[n_valid:]), np.sort(order[:n_valid])

@@ -62,7 +62,9 @@ class MultiTaskNet(NeuralNet):
         super().__init__(module, criterion, **kwargs)
 
     def get_default_callbacks(self):
-        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
+        # Without the table, PrintLog would still format it every epoch.
+        table = [("print_log", PrintLog())] if self.verbose else []
+        return [("epoch_timer", EpochTimer()), *table]
 
     def initialize(self):
         """Reset the strategy and the batch order, then build skorch's parts."""
