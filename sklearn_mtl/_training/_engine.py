@@ -17,6 +17,7 @@ from skorch.callbacks import EpochTimer, PrintLog
 from ..weighting import GradientWeighting
 from ._data import INFERENCE_BATCH_SIZE, BatchIterator
 from ._plan import ONE_PROCESS, current_plan
+from ._progress import ProgressLine
 
 
 class DivergenceError(ValueError):
@@ -86,6 +87,13 @@ class MultiTaskNet(NeuralNet):
     def fit(self, X, y=None, **fit_params):
         try:
             return super().fit(X, y, **fit_params)
+        except BaseException:
+            # skorch ends its callbacks only when training runs its course (or
+            # on Ctrl-C); an error must still end the progress line.
+            for _, callback in getattr(self, "callbacks_", []):
+                if isinstance(callback, ProgressLine):
+                    callback.close()
+            raise
         finally:
             # A fitted net holds no process group, so that it pickles.
             for name in ("module_", "criterion_"):

@@ -5,6 +5,7 @@ batch; :func:`report_validation_scores` prints the line that follows it.
 """
 
 import sys
+import textwrap
 
 import numpy as np
 import tqdm
@@ -15,6 +16,9 @@ from ._plan import current_plan
 
 #: ``verbose`` from which the fit prints skorch's epoch table instead of the line.
 EPOCH_TABLE = 2
+
+#: The validation scores wrap at this width, that of the narrowest terminals.
+LINE_WIDTH = 79
 
 
 class ProgressLine(Callback):
@@ -72,6 +76,12 @@ class ProgressLine(Callback):
         self.bar_.set_postfix_str(status + self._divided(), refresh=False)
         self.bar_.update()
 
+    def close(self):
+        """End the line where it stands (when training fails); the bar is not pickled."""
+        if getattr(self, "bar_", None) is not None:
+            self.bar_.close()
+        self.bar_ = None
+
     def on_train_end(self, net, **kwargs):
         if self.bar_ is None:
             return
@@ -120,4 +130,5 @@ def report_validation_scores(predictor, X, targets):
     listed = ", ".join(
         f"{name} {predictor.tasks[name].score_name} {score:.3f}" for name, score in scores.items()
     )
-    print(f"  validation ({len(valid):,} rows): {listed}", file=sys.stderr)
+    line = f"  validation ({len(valid):,} rows): {listed}"
+    print(textwrap.fill(line, LINE_WIDTH, subsequent_indent="    "), file=sys.stderr)

@@ -173,11 +173,9 @@ def compare_single_task(
         )
         for task, train, test in jobs
     )
-    results = list(
-        tqdm.tqdm(
-            results, desc="compare_single_task", total=len(jobs), unit="fit", disable=not verbose
-        )
-    )
+    if verbose:
+        results = tqdm.tqdm(results, desc="compare_single_task", total=len(jobs), unit="fit")
+    results = list(results)
 
     n_folds = len(folds)
     per_fold = {name: {"multi_task": [], "single_task": []} for name in names}

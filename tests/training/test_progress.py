@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV
 from skorch.history import History
+from tqdm import tqdm
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
-from sklearn_mtl._training import DATA_PARALLEL, DataParallelPlan
+from sklearn_mtl._training import DATA_PARALLEL, DataParallelPlan, DivergenceError
 from sklearn_mtl._training._progress import _kept
 
 
@@ -126,6 +127,7 @@ import sys
 import numpy as np
 from sklearn.model_selection import GridSearchCV
 from skorch.history import History
+from tqdm import tqdm
 from sklearn_mtl import MultiTaskEstimator, TargetDict
 
 X = np.random.RandomState(0).normal(size=(60, 3))
@@ -160,3 +162,25 @@ def test_the_line_names_the_epoch_kept_or_each_task_s():
         history.record("valid_loss", loss)
     assert _kept({"a": 2, "b": 2}, history) == "kept epoch 2: valid_loss=0.5"
     assert _kept({"a": 1, "b": 3}, history) == "kept a epoch 1, b epoch 3"
+
+
+def test_a_failed_fit_ends_its_line(capfd):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(64, 3)) * 1e20
+    est = MultiTaskEstimator(
+        hidden_layer_sizes=(8,),
+        lr=1e10,
+        max_epochs=5,
+        batch_size=64,
+        early_stopping=False,
+        verbose=1,
+    )
+    # The traceback kept (as Jupyter keeps it) keeps the failed net and its callbacks.
+    with pytest.raises(DivergenceError) as failure:
+        # X is scaled inside the network: the first epoch's loss is finite.
+        est.fit(X, {"r": rng.normal(size=64)})
+    assert failure.traceback
+    (line,) = _lines(capfd.readouterr().err)
+    assert line.startswith("r:  20%|") and "| 1/5 [" in line
+    # No bar is left open to push the next fit's line down a row.
+    assert not any(bar.desc == "r" for bar in tqdm._instances)
