@@ -361,7 +361,7 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         weights = row_weights(encoded, sample_weight, self.class_weight)
         net = train(settings, X, self._feature_encoder.layout_, encoded, weights)
         self._record_fit(net, settings, encoded, targets)
-        if self.verbose == 1:
+        if settings.verbose == 1:
             report_validation_scores(self._predictor, X, targets)
         return self
 

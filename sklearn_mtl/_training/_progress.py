@@ -77,7 +77,7 @@ class ProgressLine(Callback):
         self.bar_.update()
 
     def close(self):
-        """End the line where it stands (when training fails); the bar is not pickled."""
+        """End the line where it stands: training failed."""
         if getattr(self, "bar_", None) is not None:
             self.bar_.close()
         self.bar_ = None
@@ -125,6 +125,8 @@ def report_validation_scores(predictor, X, targets):
         return
     _, valid = split.rows(targets.n_samples)
     labelled = [i for i in range(len(targets.names)) if not targets.unlabelled(i)[valid].all()]
+    if not labelled:
+        return
     columns = {targets.names[i]: targets.columns[i] for i in labelled}
     scores = predictor.scores(X[valid], read_targets(TargetDict(columns).take(valid)))
     listed = ", ".join(

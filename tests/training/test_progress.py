@@ -184,3 +184,17 @@ def test_a_failed_fit_ends_its_line(capfd):
     assert line.startswith("r:  20%|") and "| 1/5 [" in line
     # No bar is left open to push the next fit's line down a row.
     assert not any(bar.desc == "r" for bar in tqdm._instances)
+
+
+def test_the_scores_leave_out_a_task_without_validation_labels(capfd, no_step_floor):
+    X, Y, est = _stopping_fit(verbose=1)
+    _, valid = est.net_.train_split.rows(len(X))
+    z = Y["z"].astype(float)
+    z[valid] = np.nan
+    capfd.readouterr()
+    # The same parameters and number of rows: the same validation rows.
+    params = dict(est.get_params(), tasks={"z": "binary"})
+    MultiTaskEstimator(**params).fit(X, TargetDict(y=Y["y"], z=z))
+    scores = _lines(capfd.readouterr().err)[-1]
+    assert scores.startswith(f"  validation ({len(valid)} rows): y r2 ")
+    assert "z" not in scores
