@@ -167,17 +167,11 @@ def test_the_line_names_the_epoch_kept_or_each_task_s():
 def test_a_failed_fit_ends_its_line(capfd):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(64, 3)) * 1e20
-    est = MultiTaskEstimator(
-        hidden_layer_sizes=(8,),
-        lr=1e10,
-        max_epochs=5,
-        batch_size=64,
-        early_stopping=False,
-        verbose=1,
-    )
+    # One full batch per epoch, and a step so large that the second epoch diverges.
+    params = dict(lr=1e10, batch_size=64, early_stopping=False)
+    est = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=5, verbose=1, **params)
     # The traceback kept (as Jupyter keeps it) keeps the failed net and its callbacks.
     with pytest.raises(DivergenceError) as failure:
-        # X is scaled inside the network: the first epoch's loss is finite.
         est.fit(X, {"r": rng.normal(size=64)})
     assert failure.traceback
     (line,) = _lines(capfd.readouterr().err)
