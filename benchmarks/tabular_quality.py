@@ -10,6 +10,8 @@ repository root::
     python benchmarks/tabular_quality.py --timing 3       # defaults vs HGB, back to back
     python benchmarks/tabular_quality.py --tables         # tables from the results file
 
+``--verbose`` draws a progress line over the fits on stderr.
+
 Problems (each task scored on held-out rows, mean and standard deviation over
 the seeds, which seed the models; the data are fixed):
 
@@ -45,6 +47,7 @@ import warnings
 import numpy as np
 import public_datasets
 from sklearn.exceptions import ConvergenceWarning
+from tqdm import tqdm
 
 SEEDS = (0, 1, 2)
 
@@ -332,6 +335,9 @@ def main():
     parser.add_argument("--timing", type=int, metavar="REPEATS")
     parser.add_argument("--tables", action="store_true", help="print tables and stop")
     parser.add_argument("--out", default="tabular_quality.jsonl")
+    parser.add_argument(
+        "--verbose", action="store_true", help="a progress line over the fits (stderr)"
+    )
     args = parser.parse_args()
     if args.tables:
         print(tables(read(args.out)))
@@ -354,17 +360,20 @@ def main():
             with open(args.out, "a") as f:
                 f.write(json.dumps(record) + "\n")
         return
+    runs = []
     for problem in args.problems:
         if args.params:
             jobs = [(args.name or args.params, json.loads(args.params))]
         else:
             jobs = [(m, METHODS[m]) for m in (args.methods or DEFAULT_METHODS[problem])]
-        for method, params in jobs:
-            for seed in args.seeds:
-                record = run(problem, method, params, seed)
-                print(json.dumps(record), flush=True)
-                with open(args.out, "a") as f:
-                    f.write(json.dumps(record) + "\n")
+        runs += [(problem, *job, seed) for job in jobs for seed in args.seeds]
+    bar = tqdm(runs, "tabular_quality", unit="fit", disable=not args.verbose)
+    for problem, method, params, seed in bar:
+        bar.set_postfix_str(f"{problem}, {method}, seed {seed}")
+        record = run(problem, method, params, seed)
+        tqdm.write(json.dumps(record), file=sys.stdout)
+        with open(args.out, "a") as f:
+            f.write(json.dumps(record) + "\n")
 
 
 if __name__ == "__main__":

@@ -16,12 +16,18 @@ Where things go:
 """
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+
+# A page cannot redraw a progress line: each redraw of the examples' tqdm lines
+# (verbose=1) would become a line of their output. tqdm reads its TQDM_*
+# defaults when first imported, by sklearn_mtl below.
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))

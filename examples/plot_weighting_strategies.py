@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
+from tqdm import tqdm
 
 from sklearn_mtl import MultiTaskEstimator
 from sklearn_mtl.datasets import make_multitask
@@ -42,8 +43,13 @@ X_train, X_test, Y_train, Y_test = train_test_split(
 # one backward pass per step; gradient-level ones one per task (see each
 # strategy's documentation).
 
+print(
+    f"fitting one model per strategy ({len(WEIGHTINGS)} fits) on "
+    f"{len(X_train):,} rows: about a minute on one idle core",
+    flush=True,
+)
 fitted, rows = {}, []
-for name in WEIGHTINGS:
+for name in tqdm(WEIGHTINGS, desc="weighting strategies", unit="fit"):
     est = MultiTaskEstimator(
         hidden_layer_sizes=(64, 32),
         weighting=name,

@@ -20,7 +20,7 @@ from ._tasks import (
     task_sample_weights,
     wrap_like,
 )
-from ._training import settle, train
+from ._training import report_validation_scores, settle, train
 
 
 class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
@@ -172,7 +172,10 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         split. With an int, fitting twice on CPU gives the same model.
 
     verbose : int, default=0
-        If positive, print one line per epoch with each task's losses.
+        0: silent. 1: one progress line per fit on stderr (epochs, time
+        elapsed and left, the validation loss; why training stopped), then
+        each task's validation score. 2: skorch's table, a row per epoch with
+        each task's losses. See :ref:`progress`.
 
     Attributes
     ----------
@@ -359,6 +362,8 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         weights = row_weights(encoded, sample_weight, self.class_weight)
         net = train(settings, X, self._feature_encoder.layout_, encoded, weights)
         self._record_fit(net, settings, encoded, targets)
+        if settings.verbose == 1:
+            report_validation_scores(self._predictor, X, targets)
         return self
 
     def _check_fit_data(self, X, y, sample_weight):

@@ -4,7 +4,7 @@
   (every ``"auto"`` decided in one place);
 - ``_fit``: :func:`train`, the network built and trained;
 - ``_engine``: the private skorch ``NeuralNet``; ``_callbacks``: when to stop,
-  how the learning rate moves;
+  how the learning rate moves; ``_progress``: the ``verbose=1`` progress line;
 - ``_data``: batches; ``_plan``: data-parallel hooks; ``_threads``: torch's
   CPU thread pool bounded while fitting and predicting.
 """
@@ -24,6 +24,7 @@ from ._data import (
 from ._engine import DivergenceError, MultiTaskNet
 from ._fit import build_network, train
 from ._plan import DATA_PARALLEL, ONE_PROCESS, DataParallelPlan, current_plan
+from ._progress import report_validation_scores
 from ._settings import (
     LARGE_FIT_ROWS,
     STRATEGY_PARAMS,
@@ -59,6 +60,7 @@ __all__ = [
     "limit_torch_threads",
     "make_dataset",
     "min_epochs_before_stopping",
+    "report_validation_scores",
     "resolve_strategy",
     "settle",
     "torch_thread_budget",

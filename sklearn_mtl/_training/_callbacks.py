@@ -1,8 +1,9 @@
 """skorch callbacks that decide when a fit stops and how its learning rate moves.
 
-:func:`training_callbacks` picks a fit's callbacks from :data:`STOPPING` and
-the learning-rate schedule. Each takes every setting in ``__init__`` and resets
-its state in ``on_train_begin``, as skorch's own callbacks do.
+:func:`training_callbacks` picks a fit's callbacks from :data:`STOPPING`, the
+learning-rate schedule and ``verbose``. Each takes every setting in
+``__init__`` and resets its state in ``on_train_begin``, as skorch's own
+callbacks do.
 """
 
 import functools
@@ -13,6 +14,7 @@ import torch
 from skorch.callbacks import Callback, LRScheduler
 
 from .._nn import restore, snapshot
+from ._progress import EPOCH_TABLE, ProgressLine
 
 #: ``lr_schedule="plateau"`` multiplies the learning rate by this, once, at the
 #: first plateau (see docs/benchmarks/tabular_quality.rst).
@@ -48,7 +50,8 @@ class PatienceCallback(Callback):
     skorch prints an epoch's row after every other callback, and stopping
     means raising in a hook, so the messages wait in ``held_messages_``: the
     stop happens when the next epoch begins, after the row is printed, and
-    the messages follow it.
+    the messages follow it. Why training stops is also kept in
+    ``stop_reason_`` (None while it goes on), which ends the progress line.
 
     Parameters
     ----------
@@ -78,6 +81,7 @@ class PatienceCallback(Callback):
         self.misses_ = 0
         self.divided_ = False
         self.stopping_ = False
+        self.stop_reason_ = None
         self.held_messages_ = []
 
     def on_epoch_begin(self, net, **kwargs):
@@ -111,7 +115,8 @@ class PatienceCallback(Callback):
             net.history.record("lr_divided", True)
             self.held_messages_.append(self._division_message(epoch))
         elif self.stops:
-            self.held_messages_.append(self._stop_message())
+            self.stop_reason_ = self._stop_reason()
+            self.held_messages_.append(f"Stopping since {self.stop_reason_}.")
             self.stopping_ = True
 
     def _restore_best(self, net):
@@ -125,7 +130,8 @@ class PatienceCallback(Callback):
             f"{_epochs(self._patience_now())} without improvement."
         )
 
-    def _stop_message(self):
+    def _stop_reason(self):
+        """Why training stops, completing "Stopping since ..."."""
         raise NotImplementedError
 
     def _release(self):
@@ -157,8 +163,8 @@ class EarlyStopping(PatienceCallback):
             restore(net.module_, self.best_state_)
         return self.best_epoch_
 
-    def _stop_message(self):
-        return f"Stopping since valid_loss has not improved in the last {_epochs(self.misses_)}."
+    def _stop_reason(self):
+        return f"valid_loss has not improved in the last {_epochs(self.misses_)}"
 
     def on_train_end(self, net, **kwargs):
         super().on_train_end(net, **kwargs)
@@ -221,11 +227,8 @@ class PerTaskEarlyStopping(PatienceCallback):
             restore(net.module_, self.states_[joint])
         return joint
 
-    def _stop_message(self):
-        return (
-            "Stopping since no task's validation loss has improved in the last "
-            f"{_epochs(self.misses_)}."
-        )
+    def _stop_reason(self):
+        return f"no task's validation loss has improved in the last {_epochs(self.misses_)}"
 
     def on_train_end(self, net, **kwargs):
         super().on_train_end(net, **kwargs)
@@ -282,22 +285,29 @@ STOPPING = {
 
 
 def training_callbacks(settings, n_train):
-    """The ``(name, callback)`` pairs of a fit on ``n_train`` rows, for ``callbacks=``."""
+    """The ``(name, callback)`` pairs of a fit on ``n_train`` rows, for ``callbacks=``.
+
+    ``verbose=1`` adds the progress line, last so that it hears why training
+    stopped; from :data:`EPOCH_TABLE`, the stopping messages follow skorch's table.
+    """
     plateau = settings.lr_schedule == "plateau"
     callbacks = []
     name, stopping = STOPPING[settings.early_stopping]
+    callback = None
     if settings.early_stopping or plateau:
         callback = stopping(
             settings.n_iter_no_change,
             settings.tol,
             min_epochs=min_epochs_before_stopping(n_train, settings.batch_size),
             plateau=plateau,
-            sink=print if settings.verbose else _silent,
+            sink=print if settings.verbose >= EPOCH_TABLE else _silent,
         )
         callbacks.append((name, callback))
     if settings.lr_schedule in _DECAYS:
         steps = settings.max_epochs * -(-n_train // settings.batch_size)
         callbacks.append(("lr_scheduler", lr_schedule_callback(settings.lr_schedule, steps)))
+    if settings.verbose == 1:
+        callbacks.append(("progress", ProgressLine(stopping=callback)))
     return callbacks
 
 

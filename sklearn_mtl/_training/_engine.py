@@ -17,6 +17,7 @@ from skorch.callbacks import EpochTimer, PrintLog
 from ..weighting import GradientWeighting
 from ._data import INFERENCE_BATCH_SIZE, BatchIterator
 from ._plan import ONE_PROCESS, current_plan
+from ._progress import ProgressLine
 
 
 class DivergenceError(ValueError):
@@ -62,7 +63,9 @@ class MultiTaskNet(NeuralNet):
         super().__init__(module, criterion, **kwargs)
 
     def get_default_callbacks(self):
-        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
+        # Without the table, PrintLog would still format it every epoch.
+        table = [("print_log", PrintLog())] if self.verbose else []
+        return [("epoch_timer", EpochTimer()), *table]
 
     def initialize(self):
         """Reset the strategy and the batch order, then build skorch's parts."""
@@ -84,6 +87,13 @@ class MultiTaskNet(NeuralNet):
     def fit(self, X, y=None, **fit_params):
         try:
             return super().fit(X, y, **fit_params)
+        except BaseException:
+            # skorch ends its callbacks only when training runs its course (or
+            # on Ctrl-C); an error must still end the progress line.
+            for _, callback in getattr(self, "callbacks_", []):
+                if isinstance(callback, ProgressLine):
+                    callback.close()
+            raise
         finally:
             # A fitted net holds no process group, so that it pickles.
             for name in ("module_", "criterion_"):

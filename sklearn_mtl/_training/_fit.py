@@ -13,6 +13,7 @@ from ._callbacks import training_callbacks
 from ._data import RandomSplit, check_validation_split, make_dataset
 from ._engine import MultiTaskNet
 from ._plan import shared_seed
+from ._progress import EPOCH_TABLE
 from ._threads import limit_torch_threads
 
 
@@ -105,7 +106,7 @@ def _engine_params(settings, seed, weights):
         max_epochs=settings.max_epochs,
         batch_size=settings.batch_size,
         train_split=None,
-        verbose=settings.verbose,
+        verbose=int(settings.verbose >= EPOCH_TABLE),
     )
     n_train = n_samples
     if settings.early_stopping:

@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 import pandas as pd
+import tqdm
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
@@ -26,10 +27,13 @@ HELPS, HURTS, UNCLEAR = "helps", "hurts", "no clear difference"
         "scoring": [None, str, callable, dict],
         "threshold": [Interval(numbers.Real, 0, None, closed="left")],
         "n_jobs": [numbers.Integral, None],
+        "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
-def compare_single_task(estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n_jobs=None):
+def compare_single_task(
+    estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n_jobs=None, verbose=0
+):
     """Cross-validate a multi-task model against the same model trained on each task alone.
 
     For every fold of ``cv`` the function fits a clone of ``estimator`` on all
@@ -77,6 +81,12 @@ def compare_single_task(estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n
     n_jobs : int, default=None
         Number of fits run in parallel (``(1 + n_tasks) * n_folds`` fits in
         all). None means 1 unless in a :func:`joblib.parallel_backend` context.
+
+    verbose : int, default=0
+        If positive, one progress line (tqdm, on stderr) over all the fits,
+        advanced as each fit is scored, with the time elapsed and left. Each
+        fit's own line comes from the estimator's ``verbose``; keep that at 0
+        with this one on.
 
     Returns
     -------
@@ -151,7 +161,7 @@ def compare_single_task(estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n
         jobs.append((None, train, test))
         for name in names:
             jobs.append((name, train[labelled[name][train]], test))
-    results = Parallel(n_jobs=n_jobs)(
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_fit_and_score)(
             _single_task_clone(estimator, final, prefix, task) if task else clone(estimator),
             X,
@@ -163,6 +173,9 @@ def compare_single_task(estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n
         )
         for task, train, test in jobs
     )
+    if verbose:
+        results = tqdm.tqdm(results, desc="compare_single_task", total=len(jobs), unit="fit")
+    results = list(results)
 
     n_folds = len(folds)
     per_fold = {name: {"multi_task": [], "single_task": []} for name in names}

@@ -108,3 +108,19 @@ def test_bad_arguments_are_reported(fast, mixed_data):
         compare_single_task(est, X, Y, threshold=-1)
     with pytest.raises(TypeError, match="'scoring' parameter of compare_single_task must be"):
         compare_single_task(est, X, Y, scoring=3)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_verbose_draws_one_line_over_the_fits(fast, capfd, n_jobs):
+    X, y = one_task(n=60)
+    Y = TargetDict(a=y, b=-y)
+    est = MultiTaskEstimator(**fast)
+    quiet = compare_single_task(est, X, Y, cv=2, n_jobs=n_jobs)
+    assert capfd.readouterr() == ("", "")
+    table = compare_single_task(est, X, Y, cv=2, n_jobs=n_jobs, verbose=1)
+    out, err = capfd.readouterr()
+    # (1 multi-task + 2 single-task fits) x 2 folds, drawn as they finish.
+    assert out == "" and err.endswith("\n")
+    assert err.split("\n")[-2].rsplit("\r", 1)[-1].startswith("compare_single_task: 100%|")
+    assert "| 6/6 [" in err
+    pd.testing.assert_frame_equal(table, quiet)

@@ -223,7 +223,7 @@ def test_verbose_says_why_it_stopped(capsys, mixed_data, fast, no_step_floor, lr
         early_stopping="per_task",
         n_iter_no_change=2,
         lr_schedule=lr_schedule,
-        verbose=1,
+        verbose=2,
     ).fit(X, Y)
     lines = capsys.readouterr().out.splitlines()
     assert "valid_loss_task_0" in lines[0]

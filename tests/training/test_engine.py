@@ -260,7 +260,7 @@ def test_verbose_early_stopping_prints_the_epoch_that_stops(
         n_iter_no_change=2,
         tol=1.0,
         lr_schedule=lr_schedule,
-        verbose=1,
+        verbose=2,
         random_state=0,
     ).fit(X, {"y": X[:, 0]})
     assert est.n_epochs_ == rows and est.history_[-1, "epoch"] == rows

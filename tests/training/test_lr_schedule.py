@@ -51,7 +51,7 @@ def test_plateau_divides_once_from_the_best_epoch_then_stops(mixed_data, no_step
         lr=0.01,
         n_iter_no_change=3,
         random_state=0,
-        verbose=1,
+        verbose=2,
     ).fit(X, Y)
     (divided,) = _divided_epochs(est)
     valid = np.array(est.history_[:, "valid_loss"])
