@@ -23,6 +23,7 @@ from collections import defaultdict  # noqa: E402
 
 import datasets  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import per_task_quality  # noqa: E402
 import references  # noqa: E402
 
@@ -56,7 +57,7 @@ def _log_skewed(load):
         X, Xt = X.copy(), Xt.copy()
         for column in X.columns:
             values = X[column]
-            if not np.issubdtype(values.dtype, np.number) or values.dtype == bool:
+            if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
                 continue
             v = values.dropna().to_numpy(dtype=float)
             if len(np.unique(v)) <= 2 or v.min() < 0:

@@ -115,6 +115,12 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         Categories in fewer rows of fit (a fraction if below 1) share a slot
         with those first seen at predict.
 
+    target_encoding : {"auto", "all"} or None, default=None
+        Also give the network each task's target statistics of categorical
+        columns (a category's smoothed mean target, cross-fitted in fit as
+        scikit-learn's ``TargetEncoder`` does): for columns with more than 64
+        categories (``"auto"``), for every one, or for none.
+
     standardize_targets : bool, default=True
         Standardise regression targets (zero mean, unit variance over labelled
         rows; counts are divided by their mean, not centred) for training and
@@ -265,6 +271,7 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         ensemble_size="auto",
         categorical_features="from_dtype",
         min_frequency=5,
+        target_encoding=None,
         standardize_targets=True,
         max_epochs=100,
         batch_size="auto",
@@ -293,6 +300,7 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         self.ensemble_size = ensemble_size
         self.categorical_features = categorical_features
         self.min_frequency = min_frequency
+        self.target_encoding = target_encoding
         self.standardize_targets = standardize_targets
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -357,8 +365,8 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
             The fitted estimator.
         """
         X, targets, sample_weight, settings = self._check_fit_data(X, y, sample_weight)
-        X = self._feature_encoder.fit_transform(X, sample_weight)
         encoded = fit_targets(targets, self.tasks, self.losses, self.standardize_targets)
+        X = self._feature_encoder.fit_transform(X, sample_weight, encoded, settings.seed)
         weights = row_weights(encoded, sample_weight, self.class_weight)
         net = train(settings, X, self._feature_encoder.layout_, encoded, weights)
         self._record_fit(net, settings, encoded, targets)
@@ -368,7 +376,9 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
 
     def _check_fit_data(self, X, y, sample_weight):
         """Validated features, the targets, the sample weights and the settled parameters."""
-        self._feature_encoder = FeatureEncoder(self.categorical_features, self.min_frequency)
+        self._feature_encoder = FeatureEncoder(
+            self.categorical_features, self.min_frequency, self.target_encoding
+        )
         X = self._feature_encoder.validate(self, X, reset=True)
         targets = read_targets(y)
         check_n_samples(X.shape[0], targets)

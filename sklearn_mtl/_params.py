@@ -31,6 +31,7 @@ PARAMETER_CONSTRAINTS = {
     "numeric_embedding": [StrOptions({"auto", *EMBEDDINGS}), HasMethods(["build"]), None],
     "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
     "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+    "target_encoding": [StrOptions({"auto", "all"}), None],
     "min_frequency": [
         Interval(numbers.Integral, 1, None, closed="left"),
         Interval(numbers.Real, 0, 1, closed="neither"),

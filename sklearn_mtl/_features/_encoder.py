@@ -17,15 +17,17 @@ from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils.validation import validate_data
 
 from ._statistics import numeric_statistics
-from ._validation import check_column_order, validate_features
+from ._target_statistics import TargetStatistics
+from ._validation import FEW_ROWS, check_column_order, validate_features
 
 #: Slot numbers are stored in float32, exact up to this many slots.
 MAX_SLOTS = 2**24
 
 _UNKNOWN, _MISSING = -1, -2
 
-#: Up to this many rows, categories are read value by value (a dict, no pandas Index).
-FEW_ROWS = 32
+#: Categorical columns with more categories than this in fit get target statistics
+#: under ``target_encoding="auto"`` (columns up to it are one-hot encoded).
+TARGET_STATISTICS_MIN_CATEGORIES = 64
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class FeatureLayout:
     Attributes
     ----------
     n_features : int
-        Columns of the encoded matrix (those of ``X``).
+        Columns of the encoded matrix: those of ``X``, then any target statistics.
     numeric : ndarray of int
         Positions of the numeric columns.
     center, scale : ndarray of float32
@@ -157,6 +159,11 @@ class FeatureEncoder:
     min_frequency : int or float
         Categories seen fewer times than this in fit (a fraction of the rows
         when a float below 1) share the rare-category slot.
+    target_encoding : {"auto", "all"} or None, default=None
+        Which categorical columns also get each task's target statistics
+        (:class:`TargetStatistics`), as numeric columns after those of ``X``:
+        those with more than :data:`TARGET_STATISTICS_MIN_CATEGORIES`
+        categories in fit, every one, or none.
 
     Attributes
     ----------
@@ -166,9 +173,10 @@ class FeatureEncoder:
         Set by :meth:`fit_transform`.
     """
 
-    def __init__(self, categorical_features="from_dtype", min_frequency=1):
+    def __init__(self, categorical_features="from_dtype", min_frequency=1, target_encoding=None):
         self.categorical_features = categorical_features
         self.min_frequency = min_frequency
+        self.target_encoding = target_encoding
 
     @property
     def has_categorical(self):
@@ -208,17 +216,30 @@ class FeatureEncoder:
             raise ValueError("X has 0 rows; at least one is required.")
         return X
 
-    def fit_transform(self, X, sample_weight):
+    def fit_transform(self, X, sample_weight, targets=None, random_state=0):
         """Learn the encoding from validated ``X``; return the encoded training matrix.
 
         ``sample_weight`` is None or ``(n_samples, n_tasks)``; the numeric
         statistics weigh each row by its mean weight over the tasks.
+        ``targets`` (the fit's :class:`EncodedTargets`) and ``random_state``
+        (an int) give the target statistics and their folds.
         """
-        n_features = X.shape[1]
-        positions = np.arange(n_features)
+        positions = np.arange(X.shape[1])
         numeric, categorical = positions[~self.is_categorical_], positions[self.is_categorical_]
         self._lookups = [self._fit_column(X.iloc[:, j]) for j in categorical]
-        encoded = self.encode(X) if self.has_categorical else X
+        self._statistics = None
+        encoded = X
+        if self.has_categorical:
+            encoded, strings = self._encode(X)
+            columns = self._statistics_columns()
+            if columns and targets is not None:
+                self._statistics = TargetStatistics(columns, random_state)
+                statistics = self._statistics.fit_transform(strings, targets)
+                numeric = np.concatenate(
+                    [numeric, np.arange(X.shape[1], X.shape[1] + statistics.shape[1])]
+                )
+                encoded = np.hstack([encoded, statistics])
+        n_features = encoded.shape[1]
         if sample_weight is None:
             row_weights = np.ones(X.shape[0])
         else:
@@ -279,16 +300,39 @@ class FeatureEncoder:
             dict(zip(seen.tolist(), seen_slots.tolist())),
         )
 
-    def encode(self, X):
-        """The encoded float32 matrix of a validated DataFrame (all of it)."""
+    def _statistics_columns(self):
+        """The categorical columns (positions among them) that get target statistics."""
+        if self.target_encoding is None:
+            return []
+        return [
+            i
+            for i, lookup in enumerate(self._lookups)
+            if self.target_encoding == "all"
+            or len(lookup.categories) > TARGET_STATISTICS_MIN_CATEGORIES
+        ]
+
+    def _encode(self, X):
+        """The columns of ``X`` encoded, and each categorical column's category strings."""
         encoded = np.empty(X.shape, dtype=np.float32)
-        lookups = iter(self._lookups)
+        lookups, strings = iter(self._lookups), []
         for j, (_, column) in enumerate(X.items()):
             if self.is_categorical_[j]:
-                encoded[:, j] = next(lookups).slots_of(category_strings(column).ravel())
+                strings.append(category_strings(column).ravel())
+                encoded[:, j] = next(lookups).slots_of(strings[-1])
             else:
                 encoded[:, j] = _numeric_values(column)
-        return encoded
+        return encoded, strings
+
+    def encode(self, X):
+        """The encoded float32 matrix of a validated DataFrame (all of it)."""
+        encoded, strings = self._encode(X)
+        if self._statistics is None:
+            return encoded
+        return np.hstack([encoded, self._statistics.transform(strings)])
+
+    def statistic_lookups(self):
+        """The target statistics' input columns, in order: a list of ``StatisticLookup``."""
+        return [] if self._statistics is None else self._statistics.lookups_
 
     def category_slots(self):
         """Per categorical column, in column order, the slot of each category of fit.
@@ -366,7 +410,7 @@ class EncodedRows:
 
     @property
     def shape(self):
-        return self.frame.shape
+        return (len(self.frame), self.encoder.layout_.n_features)
 
     def __len__(self):
         return len(self.frame)

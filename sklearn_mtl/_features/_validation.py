@@ -8,6 +8,9 @@ from sklearn.utils.validation import validate_data
 #: training: a finite float64 beyond this becomes inf there.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
+#: Up to this many rows, categories are read value by value (a dict, no pandas Index).
+FEW_ROWS = 32
+
 #: Bytes of a memory-mapped X read at once.
 CHUNK_BYTES = 1 << 22
 
