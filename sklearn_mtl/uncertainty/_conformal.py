@@ -89,10 +89,10 @@ class ConformalTasks(BaseEstimator):
     Coverage holds per task, over the rows labelled for it (marginal): 90%
     intervals for two tasks may both hold on only 80% of the rows. For joint
     coverage use ``joint=True``, or give the levels yourself in a dict: all
-    hold at once on at least ``1 - sum(1 - level)`` of the rows. A
-    calibration set of ``n`` rows gives a coverage between ``c`` and ``c +
-    1 / (n + 1)`` (a little more for APS and ordinal sets); it needs at least
-    ``ceil(c / (1 - c))`` labelled rows per task.
+    hold at once on at least ``1 - sum(1 - level)`` of the rows. With ``n``
+    calibration rows the coverage is between ``c`` and ``c + 1 / (n + 1)``
+    on average over calibration sets (more for APS); a level ``c`` needs at
+    least ``ceil(c / (1 - c))`` labelled rows per task.
 
     References
     ----------
