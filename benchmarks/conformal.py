@@ -145,7 +145,7 @@ def mtl_rows(model, X, Y, cal, test, score):
     return out, seconds / len(LEVELS)
 
 
-def median_accuracy(models, X, Y, tasks):
+def median_accuracy(models, X, Y):
     """Per regression task: MAE of the quantile head's median and of the squared-error model."""
     quantiles = models["mtl"].predict_quantiles(X)
     medians, means = models["mtl"].predict(X), models["mtl squared"].predict(X)
@@ -216,7 +216,7 @@ def run(problem):
         "fit_seconds": fit_seconds,
         "calibration_seconds": float(np.mean(calibration)),
         "records": records,
-        "median": median_accuracy(models, X_held, Y_held, tasks),
+        "median": median_accuracy(models, X_held, Y_held),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
 
@@ -320,15 +320,16 @@ def main():
         torch.set_num_threads(1)
         threadpool_limits(1)
         for problem in args.problems:
-            if args.median_seeds:
+            for seed in args.median_seeds or [None]:
+                found = run(problem) if seed is None else median_seeds(problem, [seed])
                 # Re-read: another run may have written other problems meanwhile.
                 results = json.loads(path.read_text()) if path.exists() else {}
-                found = median_seeds(problem, args.median_seeds)
-                results[problem].setdefault("median_seeds", {}).update(found)
-            else:
-                results[problem] = run(problem)
-            path.write_text(json.dumps(results, indent=1))
-            print(f"{problem}: done", flush=True)
+                if seed is None:
+                    results[problem] = found
+                else:
+                    results[problem].setdefault("median_seeds", {}).update(found)
+                path.write_text(json.dumps(results, indent=1))
+                print(f"{problem}: done", flush=True)
     print(tables(results))
 
 

@@ -289,7 +289,7 @@ def test_errors(small_model):
         ConformalTasks(MultiTaskEstimator()).conformalize(X, Y)
     with pytest.raises(TypeError, match="Expected a MultiTaskEstimator"):
         ConformalTasks(StandardScaler()).conformalize(X, Y)
-    with pytest.raises(ValueError, match="the score 'lac', which cannot calibrate a regression"):
+    with pytest.raises(ValueError, match="the score 'lac', which cannot calibrate this regression"):
         ConformalTasks(est, conformity_score={"size": "lac"}).conformalize(X, Y)
     with pytest.raises(ValueError, match=r"'quantile' needs a quantile head: fit with losses"):
         ConformalTasks(est, conformity_score={"size": "quantile"}).conformalize(X, Y)

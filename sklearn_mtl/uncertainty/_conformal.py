@@ -233,7 +233,7 @@ class ConformalTasks(BaseEstimator):
                     )
                 raise ValueError(
                     f"conformity_score gives task '{name}' the score {score.name!r}, which "
-                    f"cannot calibrate a {task.type_name} task like it; it takes {takes}.{hint}"
+                    f"cannot calibrate this {task.type_name} task; it takes {takes}.{hint}"
                 )
             scores[name] = score
         return scores
