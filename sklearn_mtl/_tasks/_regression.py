@@ -24,10 +24,11 @@ class RegressionTask(TaskType):
     (default), ``"absolute_error"`` (robust to outliers; predicts a median),
     ``"huber"`` (squared below 1 standard deviation, absolute above) and
     ``("quantile", levels)`` (``"quantile"``: levels 0.05, 0.5, 0.95): one
-    output per level, the mean of their pinball losses, outputs that never
-    cross (a quantile head, see :class:`~sklearn_mtl._nn.QuantileOutput`);
-    :meth:`predict` gives the median, interpolated between the levels that
-    surround 0.5 when it is not one of them.
+    output per level, twice the mean of their pinball losses (the absolute
+    error for the one level 0.5), outputs that never cross (a quantile head,
+    see :class:`~sklearn_mtl._nn.QuantileOutput`); :meth:`predict` gives the
+    median, interpolated between the levels that surround 0.5 when it is not
+    one of them.
 
     Attributes
     ----------
@@ -86,7 +87,9 @@ class RegressionTask(TaskType):
         if self.quantiles is not None:
             levels = output.new_tensor(self.quantiles)
             error = target[:, None] - output
-            return torch.maximum(levels * error, (levels - 1) * error).mean(dim=1)
+            # Doubled: a head of the one level 0.5 has the absolute error's loss, so
+            # that a quantile task weighs against the others like an absolute_error task.
+            return 2 * torch.maximum(levels * error, (levels - 1) * error).mean(dim=1)
         if self.loss_name == "absolute_error":
             return (output[:, 0] - target).abs()
         if self.loss_name == "huber":

@@ -100,10 +100,15 @@ def test_pinball_loss_per_row():
     task = RegressionTask("y", ("quantile", [0.1, 0.9])).fit(np.array([0.0, 1.0]), False)
     output = torch.tensor([[0.0, 2.0], [0.0, 2.0]])
     target = torch.tensor([1.0, 3.0])
-    # Row 0: 0.1 * 1 and 0.1 * 1 (0.9 quantile above by 1); row 1: 0.1 * 3 and 0.9 * 1.
-    expected = torch.tensor([(0.1 + 0.1) / 2, (0.3 + 0.9) / 2])
+    # Twice the mean pinball loss. Row 0: 0.1 * 1 and 0.1 * 1 (0.9 quantile above
+    # by 1); row 1: 0.1 * 3 and 0.9 * 1.
+    expected = torch.tensor([0.1 + 0.1, 0.3 + 0.9])
     torch.testing.assert_close(task.loss(output, target), expected)
     assert task.output_layer == "quantile" and task.n_outputs == 2
+    # The one level 0.5 has the absolute error's loss.
+    median = RegressionTask("y", ("quantile", [0.5])).fit(np.array([0.0, 1.0]), False)
+    absolute = RegressionTask("y", "absolute_error").fit(np.array([0.0, 1.0]), False)
+    torch.testing.assert_close(median.loss(output[:, :1], target), absolute.loss(output, target))
 
 
 def test_default_levels_missing_labels_pickle_and_clone():
