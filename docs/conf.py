@@ -124,6 +124,7 @@ PUBLIC_MODULES = {
     "sklearn_mtl": "Estimator, targets and scoring",
     "sklearn_mtl.inspection": "Inspection: does multi-task learning help?",
     "sklearn_mtl.model_selection": "Model selection: out-of-fold predictions",
+    "sklearn_mtl.uncertainty": "Uncertainty: prediction intervals and sets",
     "sklearn_mtl.weighting": "Task-weighting strategies",
     "sklearn_mtl.architectures": "Architectures",
     "sklearn_mtl.datasets": "Datasets",

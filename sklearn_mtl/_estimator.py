@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._features import FeatureEncoder
 from ._lifecycle import check_pickle_version, pickle_version, unfitted_on_error
 from ._params import PARAMETER_CONSTRAINTS, NestedParamsMixin
-from ._predictor import Predictor
+from ._predictor import Predictor, has_quantile_task
 from ._tasks import (
     check_fitted_tasks,
     check_n_samples,
@@ -63,8 +63,9 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
 
     losses : dict of str -> str or tuple, default=None
         Loss of each task; tasks not named use their type's default. Regression
-        also takes ``"absolute_error"`` and ``"huber"``, count ``"tweedie"`` (or
-        ``("tweedie", power)``) and ``"gamma"`` (see :ref:`task-types`).
+        also takes ``"absolute_error"``, ``"huber"`` and ``("quantile", levels)``
+        (:meth:`predict_quantiles`), count ``"tweedie"`` (or ``("tweedie",
+        power)``) and ``"gamma"`` (see :ref:`task-types`).
 
     task_weights : dict of str -> float, default=None
         Static weight of each task's loss; tasks not named weigh 1.0. Entries
@@ -451,6 +452,21 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         if self._target_container[0] == "array1d":
             return proba[next(iter(self.tasks_))]
         return proba
+
+    @available_if(has_quantile_task)
+    def predict_quantiles(self, X):
+        """Quantiles of every task fitted with a ``"quantile"`` loss (see ``losses``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        quantiles : dict of str -> ndarray of shape (n_samples, n_quantiles)
+            Task -> its quantiles in the target's units, a column per level (increasing).
+        """
+        return self._predictor.quantiles(self._encode_X(X))
 
     def score_tasks(self, X, y, sample_weight=None):
         """Default score of each task over its labelled rows.

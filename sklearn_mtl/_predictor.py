@@ -102,6 +102,13 @@ class Predictor:
         classifiers = {name: self.tasks[name] for name in names if self.tasks[name].is_classifier}
         return class_probabilities(self.outputs(X, classifiers), classifiers)
 
+    def quantiles(self, X, tasks=None):
+        """Quantiles of the tasks with a quantile head among ``tasks`` (default: all)."""
+        names = self.tasks if tasks is None else tasks
+        heads = [name for name in names if self.tasks[name].quantiles is not None]
+        outputs = self.outputs(X, heads)
+        return {name: self.tasks[name].predict_quantiles(outputs[name]) for name in heads}
+
     def scores(self, X, targets, sample_weight=None):
         """Task -> default score over its labelled rows, for the tasks of ``targets``."""
         outputs = self.outputs(X, targets.names)
@@ -110,6 +117,18 @@ class Predictor:
             y_pred = task.predict(outputs[task.name][torch.from_numpy(rows.mask)])
             scores[task.name] = float(task.score(rows.y_true, y_pred, rows.sample_weight))
         return scores
+
+
+def has_quantile_task(estimator):
+    """``available_if`` check of ``predict_quantiles``: unfitted, or fitted with a quantile head."""
+    predictor = getattr(estimator, "_predictor", None)
+    if predictor is not None and all(t.quantiles is None for t in predictor.tasks.values()):
+        raise AttributeError(
+            f"predict_quantiles needs a regression task fitted with a quantile loss; this "
+            f"model's tasks {estimator.tasks_} have none. Fit with e.g. "
+            "losses={'<task>': ('quantile', [0.05, 0.5, 0.95])}."
+        )
+    return True
 
 
 def check_finite_outputs(outputs):

@@ -22,6 +22,7 @@ PUBLIC_MODULES = [
     "sklearn_mtl.metrics",
     "sklearn_mtl.model_selection",
     "sklearn_mtl.parallel",
+    "sklearn_mtl.uncertainty",
     "sklearn_mtl.weighting",
 ]
 

@@ -68,6 +68,11 @@ def assert_onnx_matches(model, X, X_sample=None):
     predictions = model.predict(X)
     classified = set(estimator.tasks_.values()) - {"regression", "count"}
     probabilities = model.predict_proba(X) if classified else {}
+    quantiles = {}
+    if hasattr(estimator, "predict_quantiles"):
+        quantiles = estimator.predict_quantiles(
+            model[:-1].transform(X) if model is not estimator else X
+        )
     expected_names = []
     proba_error = value_error = 0.0
     for task, kind in estimator.tasks_.items():
@@ -78,6 +83,12 @@ def assert_onnx_matches(model, X, X_sample=None):
         if kind in ("regression", "count"):
             value_error = max(value_error, np.abs(got - expected).max())
             np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE, err_msg=task)
+            if task in quantiles:
+                expected_names.append(f"{task}_quantiles")
+                got = outputs[f"{task}_quantiles"]
+                value_error = max(value_error, np.abs(got - quantiles[task]).max())
+                np.testing.assert_allclose(got, quantiles[task], rtol=0, atol=TOLERANCE)
+                assert (np.diff(got, axis=1) >= 0).all(), "exported quantiles cross"
             continue
         np.testing.assert_array_equal(got, expected, err_msg=task)
         expected_names.append(f"{task}_proba")
@@ -117,6 +128,27 @@ def test_every_architecture_and_task_type(every_type, architecture, in_pipeline)
 def test_network_options(every_type, options):
     X, Y, tasks = every_type
     assert_onnx_matches(tiny(tasks, **options).fit(X, Y), X)
+
+
+@pytest.mark.parametrize("ensemble_size", [1, 3])
+@pytest.mark.parametrize("in_pipeline", [False, True], ids=["estimator", "pipeline"])
+def test_quantile_heads(rng, ensemble_size, in_pipeline):
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    Y = {
+        "delay": X[:, 0] + np.abs(X[:, 1]) * rng.normal(size=300),
+        "late": X[:, 0] > 0.5,
+        "spend": np.exp(X[:, 2]),
+    }
+    # One head with the median among its levels, one whose median is interpolated.
+    losses = {"delay": ("quantile", [0.05, 0.5, 0.95]), "spend": ("quantile", [0.2, 0.7])}
+    model = tiny(None, losses=losses, ensemble_size=ensemble_size)
+    if in_pipeline:
+        model = make_pipeline(StandardScaler(), model)
+    model.fit(X, Y)
+    onnx_model = to_onnx(model, X[:5])
+    names = [output.name for output in onnx_model.graph.output]
+    assert names == ["delay", "delay_quantiles", "late", "late_proba", "spend", "spend_quantiles"]
+    assert_onnx_matches(model, X)
 
 
 def test_per_task_early_stopping_exports_each_tasks_best_epoch():

@@ -12,6 +12,7 @@ EXAMPLES = [
     "partial_labels.py",
     "plot_grid_search.py",
     "plot_task_tools.py",
+    "plot_prediction_intervals.py",
     "plot_weighting_strategies.py",
     "plot_architectures.py",
 ]

@@ -15,6 +15,7 @@ from ._network import (
     Head,
     MultiTaskNetwork,
     OrdinalOutput,
+    QuantileOutput,
     hidden_blocks,
     make_mlp,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "MultiTaskLoss",
     "MultiTaskNetwork",
     "OrdinalOutput",
+    "QuantileOutput",
     "average_members",
     "hidden_blocks",
     "make_mlp",

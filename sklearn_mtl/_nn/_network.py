@@ -1,4 +1,4 @@
-"""The network: MLP blocks, task heads (CORAL's for ordinal tasks), and the whole of it.
+"""The network: MLP blocks, task heads (CORAL's, non-crossing quantiles), and the whole of it.
 
 :class:`MultiTaskNetwork` chains the input layer, an architecture's body and
 one head per task, and returns ``{task: output}``.
@@ -47,8 +47,9 @@ def make_mlp(n_inputs, hidden_sizes, activation="relu", dropout=0.0, linear=nn.L
 class Head(nn.Module):
     """A task head: optional hidden layers, then its output layer.
 
-    ``output_layer`` is ``"linear"`` (``n_outputs`` free logits or values) or
-    ``"ordinal"`` (:class:`OrdinalOutput`, ``n_outputs`` ordered thresholds).
+    ``output_layer`` is ``"linear"`` (``n_outputs`` free logits or values),
+    ``"ordinal"`` (:class:`OrdinalOutput`, ``n_outputs`` ordered thresholds)
+    or ``"quantile"`` (:class:`QuantileOutput`, ``n_outputs`` increasing values).
     With ``ensemble_size=k > 1`` it is ``k`` heads, one per member of an
     efficient ensemble: it reads ``(batch * k, n_inputs)`` rows (see
     the ensemble module) and returns ``(batch, k, n_outputs)``.
@@ -63,6 +64,8 @@ class Head(nn.Module):
         self.hidden, width = make_mlp(n_inputs, hidden_sizes, activation, dropout, linear)
         if output_layer == "ordinal":
             self.output = OrdinalOutput(width, n_outputs, ensemble_size)
+        elif output_layer == "quantile":
+            self.output = QuantileOutput(linear(width, n_outputs))
         else:
             self.output = linear(width, n_outputs)
 
@@ -107,6 +110,36 @@ class OrdinalOutput(nn.Module):
         return self.linear(x) + self.biases()
 
 
+class QuantileOutput(nn.Module):
+    """Quantiles that never cross: the middle output, plus or minus sums of softplus gaps.
+
+    A linear layer gives ``n`` free values ``z``; the quantile of the middle
+    level ``m = n // 2`` is ``z_m``, and each other is its neighbour towards the
+    middle plus (above) or minus (below) ``softplus(z_k)``. The outputs are so
+    increasing (non-decreasing once softplus underflows) whatever the
+    parameters and inputs, during training too; an ensemble's average of such
+    rows is increasing as well.
+
+    Parameters
+    ----------
+    linear : nn.Module
+        Maps ``(..., n_inputs)`` to ``(..., n)``: an ``nn.Linear``, or an
+        ensemble's per-member one.
+    """
+
+    def __init__(self, linear):
+        super().__init__()
+        self.linear = linear
+
+    def forward(self, x):
+        z = self.linear(x)
+        middle = z.shape[-1] // 2
+        centre, gaps = z[..., middle : middle + 1], nn.functional.softplus(z)
+        above = centre + torch.cumsum(gaps[..., middle + 1 :], dim=-1)
+        below = centre - torch.cumsum(gaps[..., :middle].flip(-1), dim=-1).flip(-1)
+        return torch.cat([below, centre, above], dim=-1)
+
+
 class MultiTaskNetwork(nn.Module):
     """An input layer and a body shared by the tasks, plus one head per task.
 
@@ -127,8 +160,8 @@ class MultiTaskNetwork(nn.Module):
     dropout : float
         Dropout after each hidden layer.
     output_layers : list of str, default=None
-        Each task's output layer, ``"linear"`` or ``"ordinal"`` (see
-        :class:`Head`); None means linear for every task.
+        Each task's output layer, ``"linear"``, ``"ordinal"`` or
+        ``"quantile"`` (see :class:`Head`); None means linear for every task.
     inputs : nn.Module, default=None
         The input layer (a :class:`FeatureLayer`), whose output the body reads;
         None passes the features to the body as they are.

@@ -6,8 +6,8 @@ the preprocessing, then :func:`convert` adds the estimator's own encoding of
 ``X`` (:mod:`._encoder`), the network with each task's decoding
 (:mod:`._network`) and the class labels. The graph's outputs, declared by the
 parser, are per task ``<task>`` (labels, a multilabel task's 0/1 matrix, or
-values in the target's units) and, for a classification task,
-``<task>_proba``.
+values in the target's units), for a classification task
+``<task>_proba`` and for a quantile regression task ``<task>_quantiles``.
 """
 
 import numpy as np
@@ -28,7 +28,7 @@ def register():
 
 
 def output_names(estimator):
-    """The graph's output names, in order: ``<task>``, then ``<task>_proba`` if classified."""
+    """The graph's output names, in order: ``<task>``, then ``_proba`` or ``_quantiles`` if any."""
     return [name for name, _ in _outputs(estimator)]
 
 
@@ -41,6 +41,8 @@ def _outputs(estimator):
         kind = output_kind(name, task)
         if kind == "values":
             outputs.append((name, DoubleTensorType([None])))
+            if task.quantiles is not None:
+                outputs.append((f"{name}_quantiles", DoubleTensorType([None, len(task.quantiles)])))
             continue
         width = len(estimator.classes_[name])
         if kind == "multilabel":
@@ -110,7 +112,7 @@ def convert(scope, operator, container):
             labels.append((name, codes, main))
             main = codes
         graph_outputs.append(main)
-        if task.is_classifier:
+        if task.is_classifier or task.quantiles is not None:
             graph_outputs.append(next(outputs).onnx_name)
     network = export_network(TaskPredictions(estimator), estimator.n_features_in_)
     insert_graph(scope, container, network, [features], graph_outputs)

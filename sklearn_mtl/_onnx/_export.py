@@ -51,7 +51,9 @@ def to_onnx(model, X_sample):
         classes' type; a multilabel task's int64 0/1 matrix; float64 values
         in the target's units, expected counts for a count task) and, for a
         classification task, ``<task>_proba`` (float64, columns in the order
-        of ``classes_[task]``; a multilabel task's per-label probabilities).
+        of ``classes_[task]``; a multilabel task's per-label probabilities),
+        for a task with a ``"quantile"`` loss ``<task>_quantiles`` (float64,
+        ``predict_quantiles``'s columns; ``<task>`` is then the median).
         Opset 18 (``ai.onnx.ml`` 3), with a dynamic batch size. Save it with
         ``onnx.save(onnx_model, path)``.
 
@@ -247,6 +249,7 @@ def _check_names(estimator, input_names):
     if repeated:
         raise ValueError(
             f"to_onnx: the names {repeated} would name two of the graph's inputs and outputs "
-            "(outputs are '<task>' and '<task>_proba', inputs are X's columns); rename the "
+            "(outputs are '<task>', '<task>_proba' and '<task>_quantiles', inputs are X's "
+            "columns); rename the "
             "tasks or the columns."
         )

@@ -16,7 +16,7 @@ from onnx import AttributeProto, helper, numpy_helper
 from torch import nn
 
 from .._nn import restore
-from .._tasks import ClassificationTask, CountTask, MultilabelTask, RegressionTask
+from .._tasks import ClassificationTask, CountTask, MultilabelTask, RegressionTask, level_weights
 
 #: ONNX opset of the exported graph: the lowest torch's exporter writes
 #: (onnxruntime runs it from version 1.14 on).
@@ -44,7 +44,8 @@ def _decode(task, output):
     """A task's predictions from its raw output, as in ``predict`` / ``predict_proba``.
 
     Class codes (indices into ``classes``; a multilabel task's 0/1 matrix) and
-    float64 probabilities, or float64 values in the target's units.
+    float64 probabilities, or float64 values in the target's units (and a
+    quantile head's quantiles).
     """
     if isinstance(task, MultilabelTask):
         return (output > 0).long(), task.proba(output.double())
@@ -52,6 +53,10 @@ def _decode(task, output):
         return task.codes(output), task.proba(output.double())
     if isinstance(task, CountTask):
         return (torch.exp(output[:, 0].double()) * task.scale_,)
+    if task.quantiles is not None:
+        quantiles = output.double() * task.scale_ + task.mean_
+        median = torch.from_numpy(level_weights(task.quantiles, 0.5))
+        return quantiles @ median, quantiles
     return (output[:, 0].double() * task.scale_ + task.mean_,)
 
 
@@ -61,9 +66,9 @@ class TaskPredictions(nn.Module):
     ``forward(features)`` takes the float32 matrix the network reads (see
     :mod:`sklearn_mtl._features`) and returns a flat tuple: per task, in
     order, its class codes and probabilities (classification) or its values
-    (regression, count). After ``early_stopping="per_task"``, each task reads
-    a copy of the network holding its own best epoch's parameters, as
-    ``predict`` does.
+    (regression, count; then a quantile head's quantiles). After
+    ``early_stopping="per_task"``, each task reads a copy of the network
+    holding its own best epoch's parameters, as ``predict`` does.
 
     Parameters
     ----------

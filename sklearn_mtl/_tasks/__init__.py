@@ -23,7 +23,7 @@ from ._encoding import (
 from ._folds import task_folds
 from ._multilabel import MultilabelTask, zero_one
 from ._ordinal import OrdinalTask
-from ._regression import CountTask, RegressionTask
+from ._regression import CountTask, RegressionTask, level_weights
 from ._resolve import (
     MANY_CLASSES,
     TASK_TYPES,
@@ -70,6 +70,7 @@ __all__ = [
     "is_many_class_number",
     "labelled_rows",
     "labelled_values",
+    "level_weights",
     "read_targets",
     "resolve_tasks",
     "row_weights",

@@ -36,11 +36,14 @@ class TaskType(ABC):
     losses = ()
     #: Whether a task's target is 2-D, one column per label.
     two_dimensional = False
-    #: The head's output layer: "linear", or "ordinal" (rank-consistent thresholds).
+    #: The head's output layer: "linear", "ordinal" (rank-consistent thresholds)
+    #: or "quantile" (non-crossing quantiles).
     output_layer = "linear"
     #: How the raw output relates to what ensemble members average (see
     #: :data:`sklearn_mtl._nn.LINKS`): values as they are by default.
     link = "identity"
+    #: The increasing levels of a quantile head's outputs; None for one value per row.
+    quantiles = None
 
     def __init__(self, name, loss=None):
         self.name = name
@@ -50,6 +53,11 @@ class TaskType(ABC):
     def accepts(cls, loss):
         """Whether ``loss``, an entry of the estimator's ``losses``, is one this type takes."""
         return isinstance(loss, str) and loss in cls.losses
+
+    @classmethod
+    def loss_forms(cls):
+        """The losses this type takes, as a message lists them (a form of each)."""
+        return list(cls.losses)
 
     @abstractmethod
     def fit(self, values, standardize):

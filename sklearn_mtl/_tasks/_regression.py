@@ -1,4 +1,4 @@
-"""Regression and count tasks: one real output per row, read through a link."""
+"""Regression and count tasks: one real output per row (or per quantile), read through a link."""
 
 import numbers
 
@@ -9,17 +9,26 @@ from sklearn.metrics import d2_tweedie_score, r2_score
 from .._features import FLOAT32_MAX
 from ._base import TaskType, numeric_values
 
+#: The levels of ``losses={task: "quantile"}``.
+DEFAULT_QUANTILES = (0.05, 0.5, 0.95)
+
 #: Regression targets up to this magnitude are standardised; beyond it the
 #: network's predictions, unstandardised, could overflow float64.
 LARGEST_STANDARDIZED = 1e300
 
 
 class RegressionTask(TaskType):
-    """A real-valued target; one output and a regression loss.
+    """A real-valued target; one output and a regression loss, or one output per quantile.
 
     Losses, on the (by default standardised) target: ``"squared_error"``
-    (default), ``"absolute_error"`` (robust to outliers; predicts a median) and
-    ``"huber"`` (squared below 1 standard deviation, absolute above).
+    (default), ``"absolute_error"`` (robust to outliers; predicts a median),
+    ``"huber"`` (squared below 1 standard deviation, absolute above) and
+    ``("quantile", levels)`` (``"quantile"``: levels 0.05, 0.5, 0.95): one
+    output per level, twice the mean of their pinball losses (the absolute
+    error for the one level 0.5), outputs that never cross (a quantile head,
+    see :class:`~sklearn_mtl._nn.QuantileOutput`); :meth:`predict` gives the
+    median, interpolated between the levels that surround 0.5 when it is not
+    one of them.
 
     Attributes
     ----------
@@ -30,7 +39,28 @@ class RegressionTask(TaskType):
 
     type_name = "regression"
     score_name = "r2"
-    losses = ("squared_error", "absolute_error", "huber")
+    losses = ("squared_error", "absolute_error", "huber", "quantile")
+
+    def __init__(self, name, loss=None):
+        super().__init__(name, loss)
+        if self.loss_name == "quantile":
+            self.loss_name = ("quantile", DEFAULT_QUANTILES)
+        if isinstance(self.loss_name, tuple):
+            self.quantiles = tuple(float(level) for level in self.loss_name[1])
+
+    @classmethod
+    def accepts(cls, loss):
+        if isinstance(loss, tuple):
+            return len(loss) == 2 and loss[0] == "quantile" and _are_levels(loss[1])
+        return super().accepts(loss)
+
+    @classmethod
+    def loss_forms(cls):
+        return [*super().loss_forms(), ("quantile", list(DEFAULT_QUANTILES))]
+
+    @property
+    def output_layer(self):
+        return "linear" if self.quantiles is None else "quantile"
 
     def fit(self, values, standardize):
         values = numeric_values(self.name, values, self.type_name)
@@ -51,9 +81,15 @@ class RegressionTask(TaskType):
 
     @property
     def n_outputs(self):
-        return 1
+        return 1 if self.quantiles is None else len(self.quantiles)
 
     def loss(self, output, target):
+        if self.quantiles is not None:
+            levels = output.new_tensor(self.quantiles)
+            error = target[:, None] - output
+            # Doubled: a head of the one level 0.5 has the absolute error's loss, so
+            # that a quantile task weighs against the others like an absolute_error task.
+            return 2 * torch.maximum(levels * error, (levels - 1) * error).mean(dim=1)
         if self.loss_name == "absolute_error":
             return (output[:, 0] - target).abs()
         if self.loss_name == "huber":
@@ -66,7 +102,13 @@ class RegressionTask(TaskType):
         return super().mean_loss(output, target)
 
     def predict(self, output):
+        if self.quantiles is not None:
+            return self.predict_quantiles(output) @ level_weights(self.quantiles, 0.5)
         return output[:, 0].numpy().astype(np.float64) * self.scale_ + self.mean_
+
+    def predict_quantiles(self, output):
+        """The quantiles, ``(batch, n_quantiles)`` in the target's units, increasing in each row."""
+        return output.numpy().astype(np.float64) * self.scale_ + self.mean_
 
     def score(self, y_true, y_pred, sample_weight=None):
         return r2_score(y_true, y_pred, sample_weight=sample_weight)
@@ -106,6 +148,10 @@ class CountTask(TaskType):
             self.power = float(self.loss_name[1])
         else:
             self.power = self._POWERS[self.loss_name]
+
+    @classmethod
+    def loss_forms(cls):
+        return [*super().loss_forms(), ("tweedie", 1.5)]
 
     @classmethod
     def accepts(cls, loss):
@@ -200,3 +246,35 @@ def check_range(name, values, standardize, what):
             f"{LARGEST_STANDARDIZED:.0e}); rescale the target, e.g. divide it by 1e100."
         )
     return largest
+
+
+def _are_levels(levels):
+    """Whether ``levels`` are quantile levels: increasing numbers strictly between 0 and 1."""
+    if isinstance(levels, (str, bytes)) or not np.iterable(levels):
+        return False
+    levels = list(levels)
+    return (
+        len(levels) > 0
+        and all(isinstance(level, numbers.Real) and 0 < level < 1 for level in levels)
+        and all(a < b for a, b in zip(levels, levels[1:]))
+    )
+
+
+def level_weights(levels, level):
+    """Weights ``w`` such that ``quantiles @ w`` is the quantile of ``level``.
+
+    Linear interpolation between the two ``levels`` (increasing) that surround
+    ``level``, exact when it is one of them; beyond the outermost levels, the
+    outermost quantile.
+    """
+    levels = np.asarray(levels, dtype=np.float64)
+    weights = np.zeros(len(levels))
+    upper = int(np.searchsorted(levels, level))
+    if upper == 0 or upper == len(levels):
+        weights[min(upper, len(levels) - 1)] = 1.0
+    elif levels[upper] == level:
+        weights[upper] = 1.0
+    else:
+        share = (level - levels[upper - 1]) / (levels[upper] - levels[upper - 1])
+        weights[upper - 1], weights[upper] = 1 - share, share
+    return weights

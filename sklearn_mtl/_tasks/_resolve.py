@@ -65,12 +65,12 @@ def resolve_tasks(targets, declared=None, losses=None):
     for i, (name, type_name) in enumerate(types.items()):
         task_type, loss = TASK_TYPES[type_name], losses.get(name)
         if loss is not None and not task_type.accepts(loss):
-            forms = list(task_type.losses)
-            if task_type is CountTask:
-                forms.append(("tweedie", 1.5))
+            note = ""
+            if isinstance(loss, tuple) and loss[:1] == ("quantile",):
+                note = " Quantile levels are increasing numbers strictly between 0 and 1."
             raise ValueError(
                 f"losses gives task '{name}' the loss {loss!r}, which a {type_name} task "
-                f"does not take; choose one of {forms}."
+                f"does not take; choose one of {task_type.loss_forms()}.{note}"
             )
         column, options = targets.columns[i], {}
         if type_name == "ordinal":
