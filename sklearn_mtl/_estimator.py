@@ -190,10 +190,8 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         Task name -> task type, in the targets' order.
     classes_ : dict of str -> ndarray
         Classification task -> its class labels (ordinal: in order; multilabel: names).
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of str
-        Feature names, when ``X`` had string column names.
+    n_features_in_, feature_names_in_ : int, ndarray of str
+        Number of features seen in fit; their names, when ``X`` had string column names.
     is_categorical_ : ndarray of bool or None
         Which features were categorical; None when none was.
     net_ : skorch.NeuralNet
@@ -209,12 +207,8 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
     best_epochs_ : dict of str -> int or None
         With early stopping, task -> the epoch (1-based) whose network it
         predicts with; None without.
-    weighting_ : BaseWeighting
-        The strategy object used in fit.
-    architecture_ : BaseArchitecture
-        The architecture object used in fit.
-    numeric_embedding_ : BaseNumericEmbedding or None
-        The numeric embedding used in fit.
+    weighting_, architecture_, numeric_embedding_ : objects
+        The strategy, architecture and numeric embedding (or None) used in fit.
     device_ : str
         The device trained on.
 
@@ -226,17 +220,10 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
 
     Notes
     -----
-    The defaults were chosen by measurement against per-task
-    HistGradientBoosting on Adult, generated problems and a few hundred rows
-    (:ref:`tabular-quality`). Missing labels, sample and class weights, and
-    how task losses are balanced: :ref:`missing_labels` and
-    :ref:`task-types`; threads and models trained on CUDA used without it:
-    :ref:`devices`.
-
-    Every input is checked before training starts; a fit that fails (bad
-    input, or a loss that turns NaN, which raises a ``ValueError`` naming the
-    task) leaves the estimator unfitted. ``fit`` never modifies ``X``, the
-    targets or the ``task_weights`` dict.
+    The defaults were chosen by measurement (:ref:`tabular-quality`). Every
+    input is checked before training starts; a fit that fails (bad input, or
+    a loss that turns NaN: a ``ValueError`` naming the task) leaves the
+    estimator unfitted, and ``fit`` never modifies its arguments.
 
     Examples
     --------
