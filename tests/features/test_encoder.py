@@ -302,13 +302,13 @@ def test_numeric_arrays_are_not_copied(training_data):
 def test_a_frame_is_encoded_once_per_fit_and_by_batches_at_predict(monkeypatch):
     X, Y = raw_frame()
     calls = []
-    encode = _encoder.FeatureEncoder.encode
+    encode = _encoder.FeatureEncoder._encode  # what fit_transform and encode both call
 
     def counting(self, frame):
         calls.append(len(frame))
         return encode(self, frame)
 
-    monkeypatch.setattr(_encoder.FeatureEncoder, "encode", counting)
+    monkeypatch.setattr(_encoder.FeatureEncoder, "_encode", counting)
     est = fit(X, Y, max_epochs=5, early_stopping=True)
     assert calls == [N]  # once, whatever the number of epochs
     calls.clear()
