@@ -114,7 +114,9 @@ def convert(scope, operator, container):
         graph_outputs.append(main)
         if task.is_classifier or task.quantiles is not None:
             graph_outputs.append(next(outputs).onnx_name)
-    network = export_network(TaskPredictions(estimator), estimator.n_features_in_)
+    network = export_network(
+        TaskPredictions(estimator), estimator._feature_encoder.layout_.n_features
+    )
     insert_graph(scope, container, network, [features], graph_outputs)
     for name, codes, output in labels:
         classes, element_type = _labels(name, estimator.classes_[name])

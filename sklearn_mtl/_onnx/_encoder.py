@@ -3,8 +3,9 @@
 :func:`encode_features` does in the graph what the feature encoder does at
 predict: numeric columns keep their values (missing as NaN), each categorical
 column becomes slot numbers through a string lookup table (``LabelEncoder`` of
-``ai.onnx.ml``). The graph takes one matrix, or one ``(batch, 1)`` input per
-column of a DataFrame (strings for the categorical columns).
+``ai.onnx.ml``), and target statistics through one more table each, appended
+as in fit. The graph takes one matrix, or one ``(batch, 1)`` input per column
+of a DataFrame (strings for the categorical columns).
 """
 
 from onnx import TensorProto
@@ -47,7 +48,7 @@ def encode_features(scope, container, estimator, inputs):
             f"to_onnx: the estimator reads {n_features} features, but its ONNX graph gets "
             f"{len(inputs)} inputs; give X_sample with the columns of fit."
         )
-    columns = []
+    columns, strings = [], []
     slots = iter(encoder.category_slots())
     for variable, is_categorical in zip(inputs, categorical):
         is_string = isinstance(variable.type, StringTensorType)
@@ -60,8 +61,11 @@ def encode_features(scope, container, estimator, inputs):
             )
         name = variable.onnx_name
         if is_categorical:
+            strings.append(name)
             name = _slots(scope, container, name, *next(slots))
         columns.append(_cast(scope, container, name, variable.raw_name))
+    for lookup in encoder.statistic_lookups():
+        columns.append(_statistic(scope, container, strings[lookup.column], lookup))
     if len(columns) == 1:
         return columns[0]
     features = scope.get_unique_variable_name("features")
@@ -88,6 +92,23 @@ def _slots(scope, container, name, categories, slots, unknown, missing):
         name=scope.get_unique_operator_name("LabelEncoder"),
     )
     return codes
+
+
+def _statistic(scope, container, name, lookup):
+    """Float32 target statistics (a :class:`StatisticLookup`) of the strings in input ``name``."""
+    values = scope.get_unique_variable_name(f"{name}_statistic")
+    container.add_node(
+        "LabelEncoder",
+        [name],
+        [values],
+        op_domain="ai.onnx.ml",
+        op_version=2,
+        keys_strings=input_strings(lookup.categories).tolist() + [MISSING_STRING],
+        values_floats=[float(v) for v in lookup.values] + [float(lookup.missing)],
+        default_float=float(lookup.default),
+        name=scope.get_unique_operator_name("LabelEncoder"),
+    )
+    return values
 
 
 def _cast(scope, container, name, stem):
