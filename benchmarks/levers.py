@@ -86,6 +86,7 @@ LEVERS = {
     "robust_smooth": ({}, _robust_smooth),
     "per_task_es": ({"early_stopping": "per_task"}, None),
     "ensemble3": ({"ensemble_size": 3}, None),
+    "target_encoding": ({"target_encoding": "auto"}, None),
 }
 
 
