@@ -166,9 +166,14 @@ def render(header, rows, fmt="md"):
     return [rule, line(header), rule] + [line(r) for r in rows] + [rule]
 
 
-def tables(reference_records, records, config="defaults", fmt="md"):
+def tables(reference_records, records, config="defaults", fmt="md", compact=False):
+    """Per data set, every reference and the estimator per task; then the overall figures.
+
+    With ``compact``, one table over all data sets instead, with the best reference
+    only (narrow enough for the docs page).
+    """
     out = []
-    gaps, ranks, timing = [], {}, []
+    gaps, ranks, timing, compact_rows = [], {}, [], []
     mine_all = [r for r in records if r["config"] == config]
     names = [n for n in datasets.DATASETS
              if any(r["dataset"] == n for r in reference_records + mine_all)]
@@ -181,7 +186,8 @@ def tables(reference_records, records, config="defaults", fmt="md"):
         heads = [REFERENCE_NAMES[lib] for lib in libraries]
         seeds = sorted({r["seed"] for r in refs} | {r["seed"] for r in mine})
         title = f"{name} (seeds {', '.join(map(str, seeds))})"
-        out += ["", title] + (["-" * len(title)] if fmt == "rst" else []) + [""]
+        if not compact:
+            out += ["", title] + (["-" * len(title)] if fmt == "rst" else []) + [""]
         header = (["task"] + heads
                   + ["best", config, "per task", f"{config} − best", "per task − shared"])
         rows = []
@@ -214,7 +220,10 @@ def tables(reference_records, records, config="defaults", fmt="md"):
             both = sorted(set(shared) & set(alone))
             row.append(_fmt(mean_se([alone[s] - shared[s] for s in both])) if both else "")
             rows.append(row)
-        out += render(header, rows, fmt)
+            compact_rows.append([name, task, best or "",
+                                 f"{means[best][0]:.4f}" if best else "", row[-4], *row[-2:]])
+        if not compact:
+            out += render(header, rows, fmt)
         shared_fit = [r["fit_s"] for r in mine if r["mode"] == "shared"]
         cat = {}
         for r in refs:
@@ -222,6 +231,9 @@ def tables(reference_records, records, config="defaults", fmt="md"):
                 cat[r["seed"]] = cat.get(r["seed"], 0.0) + r["fit_s"]
         if shared_fit and cat:
             timing.append((name, np.mean(shared_fit), np.mean(list(cat.values()))))
+    if compact:
+        out += [""] + render(["data set", "task", "best", "its score", config, "− best",
+                              "alone − shared"], compact_rows, fmt)
     title = f"Overall ({config}, shared fit, against the best reference per task)"
     out += ["", title] + (["-" * len(title)] if fmt == "rst" else []) + [""]
     if gaps:
@@ -253,11 +265,13 @@ def main():
     parser.add_argument("--tables", action="store_true", help="print tables and stop")
     parser.add_argument("--config", default="defaults", help="configuration in --tables")
     parser.add_argument("--format", default="md", choices=("md", "rst"), help="of --tables")
+    parser.add_argument("--compact", action="store_true", help="--tables as one narrow table")
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--references", default=str(references.OUT))
     args = parser.parse_args()
     if args.tables:
-        print(tables(read(args.references), read(args.out), args.config, args.format))
+        print(tables(read(args.references), read(args.out), args.config, args.format,
+                     args.compact))
         return
     if args.params and not args.name:
         parser.error("--params needs --name")
