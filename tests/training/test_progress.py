@@ -148,9 +148,12 @@ def test_worker_processes_of_a_search_print_only_when_asked():
     assert run.stdout == ""
     silent, asked = run.stderr.split("searched with verbose=0\n")
     assert silent == ""
-    bars = [line for line in _lines(asked) if line.startswith("2 tasks: 100%|")]
-    # Four fits in the workers (2 candidates x 2 folds), then the refit here.
-    assert len(bars) == 5, asked
+    # Four fits in the workers (2 candidates x 2 folds), then the refit here. The
+    # workers share one pipe, so their redraws may interleave and split a line; each fit's
+    # summary is a single write, counted wherever it lands.
+    assert asked.count("validation (3 rows):") == 4, asked
+    assert asked.count("validation (6 rows):") == 1, asked
+    assert asked.count("2 tasks: 100%|") >= 5, asked
     assert _lines(asked)[-1] == "searched with verbose=1"
 
 
