@@ -29,7 +29,8 @@ lint: venv
 
 # The documentation site, offline, warnings as errors; open docs/_build/html/index.html.
 # The examples run during the build (one torch thread each) so the gallery shows
-# their figures; SPHINXOPTS="-D plot_gallery=0" skips them for a quick text build.
+# their figures, two at a time; SPHINXOPTS="-D plot_gallery=0" skips them for a
+# quick text build.
 SPHINXOPTS ?=
 docs: venv
 	$(PIP) -e ".[docs]"

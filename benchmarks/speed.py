@@ -224,6 +224,10 @@ def alternate(runs, repeats, device):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+#: The trunks of the fit and predict tables (issue 28 measures (64,) and (128, 128)).
+TRUNKS = [(64,), (128, 128)]
+
+
 def bench_fit(args, device):
     X, Y = make_data(args.rows)
     # Warm up every implementation (kernels, allocator, imports) on a small slice.
@@ -231,7 +235,7 @@ def bench_fit(args, device):
     for fit in FITTERS.values():
         fit(small_X, small_Y, (64,), 256, 1, device)
     rows = []
-    for trunk in [(64,), (128, 64)]:
+    for trunk in TRUNKS:
         for batch_size in [256, 1024]:
             runs = {
                 name: functools.partial(fit, X, Y, trunk, batch_size, args.epochs, device)
@@ -259,7 +263,7 @@ def bench_fit(args, device):
 def bench_predict(args, device):
     X, Y = make_data(args.rows)
     rows = []
-    for trunk in [(64,), (128, 64)]:
+    for trunk in TRUNKS:
         est = fit_estimator(X[:4096], {k: v[:4096] for k, v in Y.items()}, trunk, 256, 1, device)
         model = fit_plain(X[:4096], {k: v[:4096] for k, v in Y.items()}, trunk, 256, 1, device)
         predict_estimator(est, X[:PREDICT_BATCH], device)

@@ -116,6 +116,9 @@ sphinx_gallery_conf = {
     "thumbnail_size": (320, 224),
     # Its summary page loads scripts from a CDN; the site must work offline.
     "write_computation_times": False,
+    # The examples run one torch thread each (the Makefile's OMP_NUM_THREADS=1): two at a
+    # time use both cores of a 2-core machine.
+    "parallel": 2,
 }
 
 # -- API reference: one page per public module, from its __all__ --------------------
