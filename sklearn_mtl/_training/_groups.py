@@ -9,10 +9,12 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-#: A partition is chosen over sharing every task only when its gain in affinity
-#: exceeds this many standard errors (over held-out chunks).
-SPLIT_Z = 2.0
+#: A partition is chosen over sharing every task only when the lower end of a
+#: two-sided interval of this confidence for its gain in affinity, over the
+#: held-out chunks (Student's t: few chunks), is above 0.
+SPLIT_CONFIDENCE = 0.95
 
 #: Up to this many tasks every partition is scored; beyond, a greedy search.
 EXHAUSTIVE_TASKS = 8
@@ -89,13 +91,15 @@ def _partitions(n):
             yield (*labels, label)
 
 
-def choose_groups(affinity, names, z=SPLIT_Z):
+def choose_groups(affinity, names, confidence=SPLIT_CONFIDENCE):
     """The partition of ``names`` that the affinity clearly supports over sharing.
 
     Each partition is scored by its gain in affinity onto the tasks from
     their groups (:func:`group_score`) over one group of every task, on each
-    held-out chunk; the chosen one has the largest lower bound ``mean - z *
-    SE`` of that gain over chunks, and sharing every task (gain 0) wins ties.
+    held-out chunk; the chosen one has the largest lower bound ``mean - t *
+    SE`` of that gain over the chunks (``t`` Student's quantile for
+    ``confidence`` and ``n_chunks - 1`` degrees of freedom: 3.18 for 4 chunks
+    at 0.95), and sharing every task (gain 0) wins ties.
     So a task that helps no other stands alone, and tasks stay together
     unless the held-out evidence clearly says otherwise. Every partition is scored for
     up to :data:`EXHAUSTIVE_TASKS` tasks; beyond, tasks are moved one at a
@@ -107,6 +111,7 @@ def choose_groups(affinity, names, z=SPLIT_Z):
     """
     affinity = np.nan_to_num(np.asarray(affinity, dtype=float))
     n_chunks, n_tasks = affinity.shape[0], len(names)
+    z = stats.t.ppf((1 + confidence) / 2, max(n_chunks - 1, 1))
     base = group_score(affinity, np.zeros(n_tasks, dtype=int))
 
     def bound(labels):
