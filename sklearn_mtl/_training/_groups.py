@@ -96,14 +96,15 @@ def choose_groups(affinity, names, confidence=SPLIT_CONFIDENCE):
 
     Each partition is scored by its gain in affinity onto the tasks from
     their groups (:func:`group_score`) over one group of every task, on each
-    held-out chunk; the chosen one has the largest lower bound ``mean - t *
-    SE`` of that gain over the chunks (``t`` Student's quantile for
-    ``confidence`` and ``n_chunks - 1`` degrees of freedom: 3.18 for 4 chunks
-    at 0.95), and sharing every task (gain 0) wins ties.
+    held-out chunk. A partition is supported when the lower bound ``mean - t
+    * SE`` of its gain over the chunks is above 0 (``t`` Student's quantile
+    for ``confidence`` and ``n_chunks - 1`` degrees of freedom: 3.18 for 4
+    chunks at 0.95); the chosen one is the supported partition of largest
+    mean gain, else one group of every task.
     So a task that helps no other stands alone, and tasks stay together
     unless the held-out evidence clearly says otherwise. Every partition is scored for
     up to :data:`EXHAUSTIVE_TASKS` tasks; beyond, tasks are moved one at a
-    time between groups while the bound grows.
+    time between groups while the gain grows.
 
     Returns
     -------
@@ -114,36 +115,37 @@ def choose_groups(affinity, names, confidence=SPLIT_CONFIDENCE):
     z = stats.t.ppf((1 + confidence) / 2, max(n_chunks - 1, 1))
     base = group_score(affinity, np.zeros(n_tasks, dtype=int))
 
-    def bound(labels):
-        gain = group_score(affinity, labels) - base
-        se = gain.std(ddof=1) / np.sqrt(n_chunks) if n_chunks > 1 else 0.0
-        return gain.mean() - z * se
+    def gain(labels):
+        """The mean gain if its lower bound is above 0, else 0 (not supported)."""
+        gains = group_score(affinity, labels) - base
+        se = gains.std(ddof=1) / np.sqrt(n_chunks) if n_chunks > 1 else 0.0
+        return gains.mean() if gains.mean() - z * se > 0 else 0.0
 
-    best, best_bound = (0,) * n_tasks, 0.0
+    best, best_gain = (0,) * n_tasks, 0.0
     if n_tasks <= EXHAUSTIVE_TASKS:
         candidates = _partitions(n_tasks)
     else:
-        candidates = _greedy(bound, n_tasks)
+        candidates = _greedy(gain, n_tasks)
     for labels in candidates:
-        value = bound(labels)
-        if value > best_bound + 1e-12:
-            best, best_bound = labels, value
+        value = gain(labels)
+        if value > best_gain + 1e-12:
+            best, best_gain = labels, value
     groups = {}
     for name, label in zip(names, best):
         groups.setdefault(label, []).append(name)
     return list(groups.values())
 
 
-def _greedy(bound, n_tasks):
-    """Partitions visited by moving one task at a time while ``bound`` grows."""
-    labels, current = [0] * n_tasks, bound([0] * n_tasks)
+def _greedy(gain, n_tasks):
+    """Partitions visited by moving one task at a time while ``gain`` grows."""
+    labels, current = [0] * n_tasks, gain([0] * n_tasks)
     while True:
         moves = (
             labels[:t] + [label] + labels[t + 1 :]
             for t, label in itertools.product(range(n_tasks), range(max(labels) + 2))
             if label != labels[t]
         )
-        scored = [(bound(move), move) for move in moves]
+        scored = [(gain(move), move) for move in moves]
         value, move = max(scored, key=lambda pair: pair[0])
         if value <= current + 1e-12:
             return
