@@ -45,15 +45,6 @@ class MultiTaskLoss(nn.Module):
     def forward(self, outputs, y, w):
         if w is None:
             return self._unmasked(outputs, y)
-        per_cell = self.cell_losses(outputs, y, w)
-        n_tasks = len(self.task_names)
-        loss_sums = per_cell.new_zeros(n_tasks).index_add(0, self.owner, per_cell.sum(dim=0))
-        weight_sums = w.new_zeros(n_tasks).index_add(0, self.owner, w.sum(dim=0))
-        denominators = torch.where(weight_sums > 0, weight_sums, torch.ones_like(weight_sums))
-        return loss_sums / denominators, weight_sums
-
-    def cell_losses(self, outputs, y, w):
-        """Each entry's weighted loss, ``(batch, n_columns)``, 0 where ``w`` is 0."""
         labelled = w > 0
         per_cell = []
         for name, task, columns in zip(self.task_names, self.task_types, self.slices):
@@ -67,22 +58,13 @@ class MultiTaskLoss(nn.Module):
             per_cell.append(loss.reshape(len(y), -1))
         per_cell = torch.cat(per_cell, dim=1)
         # Selected, not multiplied by 0: an unlabelled entry's loss may overflow (0 x inf = NaN).
-        return torch.where(labelled, per_cell * w, torch.zeros_like(per_cell))
-
-    def chunk_losses(self, outputs, y, w, chunks):
-        """Each task's loss over each chunk of rows, ``(n_chunks, n_tasks)``; NaN if unlabelled.
-
-        ``chunks`` is a ``(n_chunks, batch)`` 0/1 matrix of the rows of each
-        chunk; ``w`` may be None (every entry weighs 1).
-        """
-        w = torch.ones_like(y) if w is None else w
+        per_cell = torch.where(labelled, per_cell * w, torch.zeros_like(per_cell))
         n_tasks = len(self.task_names)
-        loss_sums = chunks @ self.cell_losses(outputs, y, w)
-        weight_sums = chunks @ w
-        shape = (len(chunks), n_tasks)
-        loss_sums = loss_sums.new_zeros(shape).index_add(1, self.owner, loss_sums)
-        weight_sums = weight_sums.new_zeros(shape).index_add(1, self.owner, weight_sums)
-        return torch.where(weight_sums > 0, loss_sums / weight_sums, torch.nan)
+        loss_sums = per_cell.new_zeros(n_tasks).index_add(0, self.owner, per_cell.sum(dim=0))
+        weight_sums = w.new_zeros(n_tasks).index_add(0, self.owner, w.sum(dim=0))
+        denominators = torch.where(weight_sums > 0, weight_sums, torch.ones_like(weight_sums))
+        return loss_sums / denominators, weight_sums
+
 
     def _unmasked(self, outputs, y):
         """Each task's mean loss when every entry is labelled and weighs 1."""

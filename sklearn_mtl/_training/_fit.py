@@ -51,7 +51,7 @@ def train_groups(settings, X, layout, encoded, weights):
         "while training them together",
         settings.verbose,
     )
-    measure = LookaheadAffinity(settings.lr)
+    measure = LookaheadAffinity(settings.lr, settings.seed)
     net = train(shared, X, layout, encoded, weights, extra_callbacks=[("lookahead", measure)])
     affinity, groups = measure.affinity_, measure.groups_
     if len(groups) == 1 and settings.early_stopping:

@@ -16,7 +16,7 @@ from scipy import stats
 #: held-out chunks (Student's t: few chunks), is above 0.
 SPLIT_CONFIDENCE = 0.95
 
-#: Up to this many tasks every partition is scored; beyond, a greedy search.
+#: Up to this many tasks every partition is scored; beyond, those of greedy merges.
 EXHAUSTIVE_TASKS = 8
 
 
@@ -65,10 +65,11 @@ def check_task_groups(task_groups, names):
 
 
 def group_score(affinity, labels):
-    """Total affinity onto each task from its group, per chunk (TAG's objective).
+    """Total affinity onto each task from its group, per block and chunk (TAG's objective).
 
-    ``affinity`` is ``(n_chunks, n_tasks, n_tasks)``, ``[c, i, j]`` the
-    lookahead affinity of task ``i`` onto task ``j`` on held-out chunk ``c``;
+    ``affinity`` is ``(n_blocks, n_chunks, n_tasks, n_tasks)``, ``[b, c, i,
+    j]`` the lookahead affinity of task ``i`` onto task ``j`` on held-out
+    chunk ``c`` in measurement block ``b``;
     ``labels[t]`` is task ``t``'s group. Each task scores the mean affinity
     onto it from the other tasks of its group (0 alone), so a task that helps
     no other lowers the score of the group it joins.
@@ -77,8 +78,21 @@ def group_score(affinity, labels):
     together = (labels[:, None] == labels[None, :]).astype(float)
     np.fill_diagonal(together, 0.0)
     members = together.sum(axis=0)
-    onto = (affinity * together).sum(axis=1)
-    return (onto / np.maximum(members, 1.0)).sum(axis=1)
+    onto = (affinity * together).sum(axis=-2)
+    return (onto / np.maximum(members, 1.0)).sum(axis=-1)
+
+
+def standard_error(values):
+    """Standard error of the mean of ``(n_blocks, n_chunks)`` values with crossed noise.
+
+    Blocks of steps and chunks of held-out rows are two independent sources
+    of noise: the variance of the mean is bounded by that of the block means
+    over the blocks plus that of the chunk means over the chunks.
+    """
+    n_blocks, n_chunks = values.shape
+    return np.sqrt(
+        values.mean(axis=1).var(ddof=1) / n_blocks + values.mean(axis=0).var(ddof=1) / n_chunks
+    )
 
 
 def _partitions(n):
@@ -95,40 +109,47 @@ def choose_groups(affinity, names, confidence=SPLIT_CONFIDENCE):
     """The partition of ``names`` that the affinity clearly supports over sharing.
 
     Each partition is scored by its gain in affinity onto the tasks from
-    their groups (:func:`group_score`) over one group of every task, on each
-    held-out chunk. A partition is supported when the lower bound ``mean - t
-    * SE`` of its gain over the chunks is above 0 (``t`` Student's quantile
-    for ``confidence`` and ``n_chunks - 1`` degrees of freedom: 3.18 for 4
-    chunks at 0.95); the chosen one is the supported partition of largest
-    mean gain, else one group of every task.
+    their groups (:func:`group_score`) over one group of every task, per
+    block of measurements and chunk of held-out rows. A partition is
+    supported when the lower bound ``mean - t * SE`` of its gain is above 0
+    (:func:`standard_error`; ``t`` Student's quantile for ``confidence`` and
+    ``min(n_blocks, n_chunks) - 1`` degrees of freedom: 3.18 for 4 at 0.95);
+    the chosen one is the supported partition of largest mean gain, else one
+    group of every task.
     So a task that helps no other stands alone, and tasks stay together
     unless the held-out evidence clearly says otherwise. Every partition is scored for
-    up to :data:`EXHAUSTIVE_TASKS` tasks; beyond, tasks are moved one at a
-    time between groups while the gain grows.
+    up to :data:`EXHAUSTIVE_TASKS` tasks; beyond, those met on the way from
+    one group per task to one of all, merging the pair of groups of highest
+    mean affinity first. Of equal gains, the fewest groups win.
 
     Returns
     -------
     groups : list of list of str
     """
-    affinity = np.nan_to_num(np.asarray(affinity, dtype=float))
-    n_chunks, n_tasks = affinity.shape[0], len(names)
-    z = stats.t.ppf((1 + confidence) / 2, max(n_chunks - 1, 1))
+    affinity = np.asarray(affinity, dtype=float)
+    # A block never measured says nothing; a task unlabelled in a chunk, no affinity.
+    affinity = np.nan_to_num(affinity[~np.isnan(affinity).all(axis=(1, 2, 3))])
+    n_blocks, n_chunks = affinity.shape[:2]
+    n_tasks = len(names)
+    if min(n_blocks, n_chunks) < 2:
+        return [list(names)]
+    z = stats.t.ppf((1 + confidence) / 2, min(n_blocks, n_chunks) - 1)
     base = group_score(affinity, np.zeros(n_tasks, dtype=int))
 
     def gain(labels):
         """The mean gain if its lower bound is above 0, else 0 (not supported)."""
         gains = group_score(affinity, labels) - base
-        se = gains.std(ddof=1) / np.sqrt(n_chunks) if n_chunks > 1 else 0.0
-        return gains.mean() if gains.mean() - z * se > 0 else 0.0
+        return gains.mean() if gains.mean() - z * standard_error(gains) > 0 else 0.0
 
     best, best_gain = (0,) * n_tasks, 0.0
     if n_tasks <= EXHAUSTIVE_TASKS:
         candidates = _partitions(n_tasks)
     else:
-        candidates = _greedy(gain, n_tasks)
+        candidates = [tuple(range(n_tasks)), *_merges(affinity.mean(axis=(0, 1)))]
     for labels in candidates:
         value = gain(labels)
-        if value > best_gain + 1e-12:
+        tie = abs(value - best_gain) <= 1e-12 and len(set(labels)) < len(set(best))
+        if value > best_gain + 1e-12 or (value > 0 and tie):
             best, best_gain = labels, value
     groups = {}
     for name, label in zip(names, best):
@@ -136,30 +157,33 @@ def choose_groups(affinity, names, confidence=SPLIT_CONFIDENCE):
     return list(groups.values())
 
 
-def _greedy(gain, n_tasks):
-    """Partitions visited by moving one task at a time while ``gain`` grows."""
-    labels, current = [0] * n_tasks, gain([0] * n_tasks)
-    while True:
-        moves = (
-            labels[:t] + [label] + labels[t + 1 :]
-            for t, label in itertools.product(range(n_tasks), range(max(labels) + 2))
-            if label != labels[t]
-        )
-        scored = [(gain(move), move) for move in moves]
-        value, move = max(scored, key=lambda pair: pair[0])
-        if value <= current + 1e-12:
-            return
-        labels, current = move, value
+def _merges(mean_affinity):
+    """Partitions from one group per task to one of all, merging the closest groups first.
+
+    Average linkage on the symmetrised affinity: the pair of groups whose
+    tasks' mean affinity to each other is highest merges next.
+    """
+    both = mean_affinity + mean_affinity.T
+    groups = [[t] for t in range(len(both))]
+    while len(groups) > 1:
+        pairs = itertools.combinations(range(len(groups)), 2)
+        g, h = max(pairs, key=lambda p: both[np.ix_(groups[p[0]], groups[p[1]])].mean())
+        groups = [*(x for k, x in enumerate(groups) if k not in (g, h)), groups[g] + groups[h]]
+        labels = np.empty(len(both), dtype=int)
+        for label, group in enumerate(groups):
+            labels[group] = label
         yield tuple(labels)
 
 
 def affinity_frame(affinity, names):
-    """The mean over chunks of ``(n_chunks, n_tasks, n_tasks)`` affinity as a DataFrame.
+    """The mean of ``(n_blocks, n_chunks, n_tasks, n_tasks)`` affinity as a DataFrame.
 
     Row ``i``, column ``j``: the affinity of task ``i`` onto task ``j``; the
-    standard error over chunks is in ``attrs["standard_error"]`` (a DataFrame too).
+    standard error over blocks and chunks (each pair of them one value) is in
+    ``attrs["standard_error"]``, a DataFrame too.
     """
     affinity = np.asarray(affinity, dtype=float)
+    affinity = affinity.reshape(-1, *affinity.shape[-2:])
     index = pd.Index(names, name="step_on")
     columns = pd.Index(names, name="loss_of")
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
