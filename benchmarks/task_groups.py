@@ -17,7 +17,7 @@ are JSON lines in ``benchmarks/results/task_groups.jsonl``; a rerun skips what
 is there. Run from the repository root, one thread, in the background::
 
     nohup python benchmarks/task_groups.py > task_groups.log 2>&1 &
-    python benchmarks/task_groups.py --tables          # per task, mean ± SE
+    python benchmarks/task_groups.py --tables          # per task, mean ± SE (--format rst)
     python benchmarks/task_groups.py --figure          # docs/_static/images/task_groups.png
 """
 
@@ -144,8 +144,7 @@ def summary(records):
             better = max(("shared", "separate"), key=lambda m: stats[m][0])
             best = stats[better][0]
             diffs = [
-                modes["auto"][s]["scores"][task] - modes[better][s]["scores"][task]
-                for s in seeds
+                modes["auto"][s]["scores"][task] - modes[better][s]["scores"][task] for s in seeds
             ]
             rows.append(
                 dict(
@@ -164,34 +163,60 @@ def summary(records):
 
 
 def _groups_text(auto):
-    """The groups chosen most often, as ``a+b | c``; ``shared`` for one group."""
-    texts = [
-        "shared" if len(a["groups"]) == 1 else " | ".join("+".join(g) for g in a["groups"])
-        for a in auto
-    ]
-    return max(set(texts), key=texts.count)
+    """The partitions chosen when split: the one chosen most often and its count."""
+    texts = [" | ".join("+".join(g) for g in a["groups"]) for a in auto if len(a["groups"]) > 1]
+    if not texts:
+        return "-"
+    if len(set(texts)) == len(texts) > 1:
+        return f"{len(texts)} different partitions"
+    top = max(set(texts), key=texts.count)
+    return f"{top} ({texts.count(top)})"
 
 
-def tables(records):
-    lines = [
-        "| data set | task | shared | auto | separate | auto - best | split | cost |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    fmt = lambda m_se: f"{m_se[0]:.3f} ± {m_se[1]:.3f}"  # noqa: E731
+def tables(records, fmt="md"):
+    """Per task: each mode, auto minus the better; per data set: split, cost, groups."""
+    cell = lambda m_se: f"{m_se[0]:.3f} ± {m_se[1]:.3f}"  # noqa: E731
+    header = ["data set", "task", "shared", "auto", "separate", "auto - better", "split"]
+    rows, per_dataset = [], {}
     for row in summary(records):
-        s = row["stats"]
-        lines.append(
-            f"| {row['dataset']} | {row['task']} | {fmt(s['shared'])} | {fmt(s['auto'])} | "
-            f"{fmt(s['separate'])} | {row['auto_minus_best'][0]:+.3f} ± "
-            f"{row['auto_minus_best'][1]:.3f} | {row['split']} | {row['cost'][0]:.2f}x |"
+        s, diff = row["stats"], row["auto_minus_best"]
+        rows.append(
+            [
+                row["dataset"],
+                row["task"],
+                cell(s["shared"]),
+                cell(s["auto"]),
+                cell(s["separate"]),
+                f"{diff[0]:+.3f} ± {diff[1]:.3f}",
+                row["split"],
+            ]
         )
-    print("\n".join(lines))
+        per_dataset[row["dataset"]] = [
+            row["dataset"],
+            row["split"],
+            f"{row['cost'][0]:.2f} ± {row['cost'][1]:.2f}",
+            row["groups"],
+        ]
+    print(render(header, rows, fmt))
     print()
-    groups = {}
-    for row in summary(records):
-        groups[row["dataset"]] = row["groups"]
-    for name, text in groups.items():
-        print(f"{name}: {text}")
+    print(
+        render(
+            ["data set", "split", "cost (x shared)", "groups when split (seeds)"],
+            list(per_dataset.values()),
+            fmt,
+        )
+    )
+
+
+def render(header, rows, fmt):
+    """A Markdown table, or an RST simple table."""
+    if fmt == "md":
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    rule = "  ".join("=" * w for w in widths)
+    line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([rule, line(header), rule, *map(line, rows), rule])
 
 
 def figure(records, path=FIGURE):
@@ -243,11 +268,12 @@ def main():
     parser.add_argument("--datasets", nargs="*", default=list(SEEDS))
     parser.add_argument("--tables", action="store_true")
     parser.add_argument("--figure", action="store_true")
+    parser.add_argument("--format", choices=["md", "rst"], default="md")
     args = parser.parse_args()
     if args.tables or args.figure:
         records = read(OUT)
         if args.tables:
-            tables(records)
+            tables(records, args.format)
         if args.figure:
             figure(records)
         return
