@@ -24,6 +24,10 @@ N_MEASUREMENTS = 60
 #: At most this many held-out rows are scored, a chunk at each measurement.
 MAX_ROWS = 2048
 
+#: Fewer measurements than this (a fit shorter than the measured steps) are
+#: too few to tell a split from noise: every task then shares.
+MIN_MEASUREMENTS = 16
+
 #: Training rows drawn for each lookahead step: more than a batch, so that the
 #: step's direction varies less from one measurement to the next.
 STEP_ROWS = 256
@@ -47,7 +51,8 @@ class LookaheadAffinity(Callback):
     steps (:func:`choose_groups`).
     :data:`N_MEASUREMENTS` steps are measured, evenly over the first
     :data:`MEASURED_STEPS`; at the end of the epoch where they end (or of
-    training, if sooner), the groups are chosen (:func:`choose_groups`), and
+    training, if sooner), the groups are chosen (:func:`choose_groups`; one
+    group of every task after fewer than :data:`MIN_MEASUREMENTS`), and
     training stops there unless they are one group of every task: its
     network is then the one to keep.
 
@@ -111,13 +116,18 @@ class LookaheadAffinity(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         if self.groups_ is None and self.step_ >= MEASURED_STEPS:
-            self.groups_ = choose_groups(self.affinity_, net.task_names)
+            self.groups_ = self._choose(net.task_names)
             if len(self.groups_) > 1:
                 raise KeyboardInterrupt  # skorch's way for a callback to stop training
 
     def on_train_end(self, net, **kwargs):
         if self.groups_ is None:
-            self.groups_ = choose_groups(self.affinity_, net.task_names)
+            self.groups_ = self._choose(net.task_names)
+
+    def _choose(self, names):
+        if self.measured_ < MIN_MEASUREMENTS:
+            return [list(names)]
+        return choose_groups(self.affinity_, names)
 
     @property
     def affinity_(self):
