@@ -30,7 +30,7 @@ MIN_MEASUREMENTS = 16
 
 #: Training rows drawn for each lookahead step: more than a batch, so that the
 #: step's direction varies less from one measurement to the next.
-STEP_ROWS = 256
+STEP_ROWS = 128
 
 
 class LookaheadAffinity(Callback):

@@ -203,7 +203,7 @@ def lookahead_affinity(estimator, X, Y, **fit_params):
     Notes
     -----
     Cost: about one fit. The measurements cover the first 300 optimiser
-    steps (60 of them, each ``n_tasks`` backward passes on 256 rows and
+    steps (60 of them, each ``n_tasks`` backward passes on 128 rows and
     ``n_tasks + 1`` forward passes over at most 2,048 validation rows), and
     the clone's fit goes on with the groups chosen; the matrix is read from
     it. See :ref:`task-groups` for how it decides.
