@@ -7,7 +7,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._features import FeatureEncoder
-from ._lifecycle import check_pickle_version, pickle_version, unfitted_on_error
+from ._lifecycle import VersionedPickleMixin, unfitted_on_error
 from ._params import PARAMETER_CONSTRAINTS, NestedParamsMixin
 from ._predictor import Predictor, has_quantile_task
 from ._tasks import (
@@ -20,10 +20,10 @@ from ._tasks import (
     task_sample_weights,
     wrap_like,
 )
-from ._training import report_validation_scores, settle, train
+from ._training import report_validation_scores, settle, train_groups
 
 
-class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
+class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator):
     """Learn several supervised tasks over the same rows with one neural network.
 
     A shared body (hard parameter sharing by default) feeds one head per task.
@@ -93,6 +93,13 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         ``"mmoe"``, ``"cgc"``, ``"ple"``, ``"cross_stitch"``) or an instance
         (cloned at fit). Hyper-parameters are addressable as
         ``architecture__<name>``, e.g. ``architecture__n_experts``.
+
+    task_groups : list of list of str, "auto" or None, default=None
+        Which tasks share a body: every task (None); per group of a partition,
+        e.g. ``[["income", "marital"], ["hours"]]``, one body each built by
+        ``architecture``, in one network and one fit; or (``"auto"``) groups
+        that the tasks' lookahead affinity on held-out rows, measured while
+        training them together (TAG), clearly supports. See :ref:`task-groups`.
 
     numeric_embedding : str, BaseNumericEmbedding instance or None, default="auto"
         Embedding of each numeric column before the body (every architecture
@@ -207,6 +214,9 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
     best_epochs_ : dict of str -> int or None
         With early stopping, task -> the epoch (1-based) whose network it
         predicts with; None without.
+    task_groups_, task_affinity_ : list of list of str, DataFrame or None
+        The partition trained; with ``"auto"``, the lookahead affinity (row
+        ``i``, column ``j``: how a step on ``i`` lowered ``j``'s held-out loss).
     weighting_, architecture_, numeric_embedding_ : objects
         The strategy, architecture and numeric embedding (or None) used in fit.
     device_ : str
@@ -255,6 +265,7 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         class_weight=None,
         weighting="static",
         architecture="shared",
+        task_groups=None,
         numeric_embedding="auto",
         ensemble_size="auto",
         categorical_features="from_dtype",
@@ -284,6 +295,7 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         self.class_weight = class_weight
         self.weighting = weighting
         self.architecture = architecture
+        self.task_groups = task_groups
         self.numeric_embedding = numeric_embedding
         self.ensemble_size = ensemble_size
         self.categorical_features = categorical_features
@@ -302,15 +314,6 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    def __getstate__(self):
-        return {**super().__getstate__(), **pickle_version()}
-
-    def __setstate__(self, state):
-        super().__setstate__(check_pickle_version(self, state))
-        # skorch maps a CUDA-trained net to the CPU when CUDA is missing on load.
-        if "net_" in state:
-            self.device_ = str(self.net_.device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -356,7 +359,7 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         encoded = fit_targets(targets, self.tasks, self.losses, self.standardize_targets)
         X = self._feature_encoder.fit_transform(X, sample_weight, encoded, settings.seed)
         weights = row_weights(encoded, sample_weight, self.class_weight)
-        net = train(settings, X, self._feature_encoder.layout_, encoded, weights)
+        net = train_groups(settings, X, self._feature_encoder.layout_, encoded, weights)
         self._record_fit(net, settings, encoded, targets)
         if settings.verbose == 1:
             report_validation_scores(self._predictor, X, targets)
@@ -379,9 +382,8 @@ class MultiTaskEstimator(NestedParamsMixin, BaseEstimator):
         self.net_ = net
         self._predictor = Predictor(encoded.tasks, net)
         self.tasks_ = {name: task.type_name for name, task in encoded.tasks.items()}
-        self.classes_ = {
-            name: task.classes_ for name, task in encoded.tasks.items() if task.is_classifier
-        }
+        self.classes_ = {n: t.classes_ for n, t in encoded.tasks.items() if t.is_classifier}
+        self.task_groups_, self.task_affinity_ = net.task_groups_, net.task_affinity_
         self.is_categorical_ = self._feature_encoder.categorical_mask
         self._target_container = (targets.container, targets.keys)
         self.weighting_ = settings.weighting

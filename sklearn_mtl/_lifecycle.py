@@ -49,6 +49,19 @@ def check_pickle_version(estimator, state):
     return state
 
 
+class VersionedPickleMixin:
+    """Pickle the package's version with the estimator; warn when loading another's."""
+
+    def __getstate__(self):
+        return {**super().__getstate__(), **pickle_version()}
+
+    def __setstate__(self, state):
+        super().__setstate__(check_pickle_version(self, state))
+        # skorch maps a CUDA-trained net to the CPU when CUDA is missing on load.
+        if "net_" in state:
+            self.device_ = str(self.net_.device)
+
+
 def unfitted_on_error(fit):
     """Leave the estimator unfitted, not half-fitted, when ``fit`` raises.
 

@@ -28,6 +28,7 @@ PARAMETER_CONSTRAINTS = {
     "class_weight": [StrOptions({"balanced"}), dict, None],
     "weighting": [StrOptions(set(WEIGHTINGS)), HasMethods(["initialize", "backward"])],
     "architecture": [StrOptions(set(ARCHITECTURES)), HasMethods(["build"])],
+    "task_groups": [StrOptions({"auto"}), list, tuple, None],
     "numeric_embedding": [StrOptions({"auto", *EMBEDDINGS}), HasMethods(["build"]), None],
     "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
     "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],

@@ -2,7 +2,8 @@
 
 - ``_settings``: :func:`settle`, the parameters as a frozen :class:`Settings`
   (every ``"auto"`` decided in one place);
-- ``_fit``: :func:`train`, the network built and trained;
+- ``_fit``: :func:`train`, the network built and trained (per task group:
+  ``_groups`` checks or chooses them, ``_lookahead`` measures affinity);
 - ``_engine``: the private skorch ``NeuralNet``; ``_callbacks``: when to stop,
   how the learning rate moves; ``_progress``: the ``verbose=1`` progress line;
 - ``_data``: batches; ``_plan``: data-parallel hooks; ``_threads``: torch's
@@ -22,9 +23,11 @@ from ._data import (
     make_dataset,
 )
 from ._engine import DivergenceError, MultiTaskNet
-from ._fit import build_network, train
+from ._fit import build_network, train, train_groups
+from ._groups import affinity_frame, choose_groups
+from ._lookahead import LookaheadAffinity
 from ._plan import DATA_PARALLEL, ONE_PROCESS, DataParallelPlan, current_plan
-from ._progress import report_validation_scores
+from ._progress import announce, report_validation_scores
 from ._settings import (
     LARGE_FIT_ROWS,
     STRATEGY_PARAMS,
@@ -44,6 +47,7 @@ __all__ = [
     "PLATEAU_FACTOR",
     "STRATEGY_PARAMS",
     "BatchIterator",
+    "LookaheadAffinity",
     "DataParallelPlan",
     "DivergenceError",
     "MappedData",
@@ -52,7 +56,10 @@ __all__ = [
     "Settings",
     "TensorData",
     "auto_batch_size",
+    "affinity_frame",
+    "announce",
     "build_network",
+    "choose_groups",
     "check_validation_split",
     "current_plan",
     "inference_batches",
@@ -65,4 +72,5 @@ __all__ = [
     "settle",
     "torch_thread_budget",
     "train",
+    "train_groups",
 ]

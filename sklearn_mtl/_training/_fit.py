@@ -5,19 +5,71 @@ dropout) comes from one stream seeded by the settings' seed and forked from
 the caller's, so that a fit neither depends on nor disturbs the global torch seed.
 """
 
+import dataclasses
+
 import torch
 
 from .._features import numeric_sample, statistics_rows
-from .._nn import FeatureLayer, MemberInputs, MultiTaskLoss, MultiTaskNetwork
+from .._nn import FeatureLayer, GroupedBody, MemberInputs, MultiTaskLoss, MultiTaskNetwork
 from ._callbacks import training_callbacks
 from ._data import RandomSplit, check_validation_split, make_dataset
 from ._engine import MultiTaskNet
+from ._groups import affinity_frame
+from ._lookahead import LookaheadAffinity
 from ._plan import shared_seed
-from ._progress import EPOCH_TABLE
+from ._progress import EPOCH_TABLE, announce
 from ._threads import limit_torch_threads
 
 
-def train(settings, X, layout, encoded, weights):
+def train_groups(settings, X, layout, encoded, weights):
+    """Train with the settings' ``task_groups``, choosing them first when ``"auto"``.
+
+    ``"auto"`` trains every task in one group while measuring the lookahead
+    affinity (:class:`LookaheadAffinity`) on the early-stopping validation
+    rows (held out for it even without early stopping) over its first steps,
+    chooses the groups there, and trains them unless that first network
+    already is the answer: one group, trained as ``settings`` ask, and then
+    trained to the end.
+
+    Returns
+    -------
+    net : MultiTaskNet
+        With ``task_groups_`` (the partition trained, a list of lists of task
+        names) and ``task_affinity_`` (with ``"auto"``, the lookahead affinity
+        as a DataFrame, :func:`affinity_frame`; else None).
+    """
+    names = list(encoded.names)
+    if settings.task_groups != "auto":
+        groups = [names] if settings.task_groups is None else settings.task_groups
+        net = train(settings, X, layout, encoded, weights)
+        return _record_groups(net, groups, None, names)
+    shared = dataclasses.replace(
+        settings, task_groups=None, early_stopping=settings.early_stopping or "joint"
+    )
+    announce(
+        f"task_groups='auto': measuring the lookahead affinity of {len(names)} tasks "
+        "while training them together",
+        settings.verbose,
+    )
+    measure = LookaheadAffinity(settings.lr, settings.seed)
+    net = train(shared, X, layout, encoded, weights, extra_callbacks=[("lookahead", measure)])
+    affinity, groups = measure.affinity_, measure.groups_
+    if len(groups) == 1 and settings.early_stopping:
+        announce("task_groups='auto': every task shares; keeping that network", settings.verbose)
+        return _record_groups(net, groups, affinity, names)
+    announce(f"task_groups='auto': training the groups {groups}", settings.verbose)
+    grouped = dataclasses.replace(settings, task_groups=groups if len(groups) > 1 else None)
+    net = train(grouped, X, layout, encoded, weights)
+    return _record_groups(net, groups, affinity, names)
+
+
+def _record_groups(net, groups, affinity, names):
+    net.task_groups_ = [list(group) for group in groups]
+    net.task_affinity_ = None if affinity is None else affinity_frame(affinity, names)
+    return net
+
+
+def train(settings, X, layout, encoded, weights, extra_callbacks=()):
     """Build the network and its engine from ``settings`` and train them.
 
     Parameters
@@ -32,6 +84,8 @@ def train(settings, X, layout, encoded, weights):
         The fitted tasks and their encoded targets.
     weights : ndarray of shape (n_samples, n_columns)
         Row weights (:func:`~sklearn_mtl._tasks.row_weights`), 0 where unlabelled.
+    extra_callbacks : list of (str, Callback), default=()
+        Callbacks added to those the settings ask for.
 
     Returns
     -------
@@ -51,26 +105,31 @@ def train(settings, X, layout, encoded, weights):
             weighting=settings.weighting,
             base_weights=torch.tensor(settings.task_weights, dtype=torch.float32, device=device),
             device=settings.device,
-            **_engine_params(settings, shared_seed(settings.seed), weights),
+            **_engine_params(settings, shared_seed(settings.seed), weights, extra_callbacks),
         )
         net.fit(make_dataset(X, encoded.y, weights, settings.device))
     return net
 
 
 def build_network(settings, X, layout, tasks):
-    """The input layer, the architecture's body and one head per task."""
+    """The input layer, the architecture's body (one per task group) and one head per task."""
     embedding = settings.numeric_embedding
     values = None
     if embedding is not None and len(layout.numeric):
         values = numeric_sample(X, layout.numeric, statistics_rows(X.shape[0]))
     inputs = FeatureLayer(layout, embedding, values)
-    body = settings.architecture.build(
-        inputs.out_features,
-        list(tasks),
-        hidden_layer_sizes=settings.hidden_layer_sizes,
-        activation=settings.activation,
-        dropout=settings.dropout,
-    )
+    groups = settings.task_groups or [list(tasks)]
+    bodies = [
+        settings.architecture.build(
+            inputs.out_features,
+            list(group),
+            hidden_layer_sizes=settings.hidden_layer_sizes,
+            activation=settings.activation,
+            dropout=settings.dropout,
+        )
+        for group in groups
+    ]
+    body = bodies[0] if len(bodies) == 1 else GroupedBody(bodies, groups)
     members = None
     if settings.ensemble_size > 1:
         # TabM's choice: random signs on raw inputs, normal values after an embedding.
@@ -90,7 +149,7 @@ def build_network(settings, X, layout, tasks):
     )
 
 
-def _engine_params(settings, seed, weights):
+def _engine_params(settings, seed, weights, extra_callbacks=()):
     """The engine's batch order, optimiser, validation split and callbacks.
 
     ``seed`` is the same in every process of a data-parallel fit, so that all
@@ -113,7 +172,7 @@ def _engine_params(settings, seed, weights):
         params["train_split"] = split = RandomSplit(settings.validation_fraction, seed)
         split.check_labelled(weights)
         n_train -= check_validation_split(settings.validation_fraction, n_samples)
-    callbacks = training_callbacks(settings, n_train)
+    callbacks = [*training_callbacks(settings, n_train), *extra_callbacks]
     if callbacks:
         params["callbacks"] = callbacks
     return params

@@ -21,6 +21,12 @@ EPOCH_TABLE = 2
 LINE_WIDTH = 79
 
 
+def announce(message, verbose, file=None):
+    """Print one line about what a fit is doing, from ``verbose=1`` (process 0 only)."""
+    if verbose >= 1 and current_plan().rank == 0:
+        print(message, file=file or sys.stderr, flush=True)
+
+
 class ProgressLine(Callback):
     """One line per fit: epochs run, time elapsed and left, the loss watched.
 

@@ -19,6 +19,7 @@ from ..architectures import ARCHITECTURES, BaseArchitecture
 from ..embeddings import EMBEDDINGS, BaseNumericEmbedding
 from ..weighting import WEIGHTINGS, BaseWeighting
 from ._data import check_validation_split
+from ._groups import check_task_groups
 
 #: From this many rows of fit, ``numeric_embedding="auto"`` is ``"periodic"`` and
 #: ``ensemble_size="auto"`` is :data:`ENSEMBLE_SIZE`; below, None and 1. On a few
@@ -54,7 +55,9 @@ class Settings:
     resolved, strategies as fresh objects (a registry name made, an instance
     cloned), and: ``device`` (a string), ``seed`` (an int drawn from
     ``random_state``), ``task_weights`` (one static weight per task, in task
-    order) and ``early_stopping`` (False, ``"joint"`` or ``"per_task"``).
+    order), ``early_stopping`` (False, ``"joint"`` or ``"per_task"``) and
+    ``task_groups`` (None for one group of every task, a tuple of tuples of
+    task names, or ``"auto"``).
     """
 
     device: str
@@ -78,6 +81,7 @@ class Settings:
     n_iter_no_change: int
     tol: float
     verbose: int
+    task_groups: object = None
 
 
 def settle(params, n_samples, task_names):
@@ -130,6 +134,7 @@ def settle(params, n_samples, task_names):
         n_iter_no_change=params["n_iter_no_change"],
         tol=params["tol"],
         verbose=params["verbose"],
+        task_groups=check_task_groups(params.get("task_groups"), list(task_names)),
     )
 
 

@@ -12,6 +12,21 @@ from .._tasks import TargetDict
 _TASK_TYPES = ("regression", "binary", "multiclass", "count", "ordinal", "multilabel")
 
 
+def _cluster_coefficients(rng, n_features, clusters, correlation):
+    """Unit vectors, one column per task: cosine ``correlation`` within a cluster, 0 across.
+
+    Each cluster of ``clusters`` (sizes, in task order) gets its own block of
+    an orthonormal basis, so tasks of different clusters are orthogonal.
+    """
+    basis, _ = np.linalg.qr(rng.normal(size=(n_features, sum(clusters) + len(clusters))))
+    columns, start = [], 0
+    for size in clusters:
+        block = basis[:, start : start + size + 1]
+        columns.append(_coefficients_in(block, size, correlation))
+        start += size + 1
+    return np.hstack(columns)
+
+
 def _task_coefficients(rng, n_features, n_tasks, correlation):
     """Unit vectors, one column per task, with pairwise cosine ``correlation``.
 
@@ -22,6 +37,11 @@ def _task_coefficients(rng, n_features, n_tasks, correlation):
     task directions.
     """
     basis, _ = np.linalg.qr(rng.normal(size=(n_features, n_tasks + 1)))
+    return _coefficients_in(basis, n_tasks, correlation)
+
+
+def _coefficients_in(basis, n_tasks, correlation):
+    """``n_tasks`` unit vectors of pairwise cosine ``correlation`` in the span of ``basis``."""
     common = np.sqrt(max(correlation, 0.0))
     rest = (1 - correlation) * np.eye(n_tasks) + min(correlation, 0.0)
     values, vectors = np.linalg.eigh(rest)
@@ -42,6 +62,7 @@ def _task_coefficients(rng, n_features, n_tasks, correlation):
         "n_sinusoids": [Interval(numbers.Integral, 0, None, closed="left")],
         "n_classes": [Interval(numbers.Integral, 2, None, closed="left")],
         "coef": ["boolean"],
+        "clusters": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -57,6 +78,7 @@ def make_multitask(
     n_sinusoids=10,
     n_classes=3,
     coef=False,
+    clusters=None,
 ):
     """Generate tasks whose relatedness is set by one number, as in MMoE §4.1.
 
@@ -108,6 +130,13 @@ def make_multitask(
         Classes of multiclass and ordinal tasks, labels of multilabel tasks.
     coef : bool, default=False
         Also return the task weight vectors.
+    clusters : list of int, default=None
+        Sizes of clusters of related tasks, in task order, summing to
+        ``n_tasks``: tasks of one cluster have pairwise cosine ``correlation``
+        (which must then be at least 0), tasks of different clusters are
+        orthogonal, hence unrelated in their linear parts. A cluster of one is
+        a task unrelated to every other. None: one cluster of every task.
+        ``n_features`` must be at least ``n_tasks + len(clusters)``.
 
     Returns
     -------
@@ -162,7 +191,15 @@ def make_multitask(
             "opposed pairwise."
         )
     rng = check_random_state(random_state)
-    weights = _task_coefficients(rng, n_features, n_tasks, float(correlation))
+    if clusters is None:
+        weights = _task_coefficients(rng, n_features, n_tasks, float(correlation))
+    else:
+        weights = _cluster_coefficients(
+            rng,
+            n_features,
+            _check_clusters(clusters, n_tasks, n_features, correlation),
+            float(correlation),
+        )
     alphas, betas = rng.normal(size=n_sinusoids), rng.normal(size=n_sinusoids)
     X = rng.normal(size=(n_samples, n_features))
     Y = TargetDict()
@@ -174,6 +211,27 @@ def make_multitask(
     if coef:
         return X, Y, weights
     return X, Y
+
+
+def _check_clusters(clusters, n_tasks, n_features, correlation):
+    """``clusters`` as a list of positive ints; raise unless they fit the tasks."""
+    sizes = [int(size) for size in clusters]
+    if any(size < 1 for size in sizes) or sum(sizes) != n_tasks:
+        raise ValueError(
+            f"clusters={list(clusters)} must be positive sizes summing to n_tasks={n_tasks}, "
+            f"e.g. clusters=[{n_tasks - 1}, 1]."
+        )
+    if n_features < n_tasks + len(sizes):
+        raise ValueError(
+            f"n_features={n_features} must be at least n_tasks + len(clusters) = "
+            f"{n_tasks + len(sizes)} to make the clusters orthogonal; add features."
+        )
+    if correlation < 0:
+        raise ValueError(
+            f"correlation={correlation!r} must be at least 0 with clusters; tasks of "
+            "different clusters are already unrelated."
+        )
+    return sizes
 
 
 def _label(task_type, value, n_classes, rng):

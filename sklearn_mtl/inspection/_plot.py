@@ -163,6 +163,79 @@ def plot_task_affinity(affinity, *, ax=None, cmap="RdBu_r", annotate=True):
     return ax
 
 
+def plot_lookahead_affinity(affinity, *, groups=None, ax=None, cmap="RdBu_r", annotate=True):
+    """Draw a lookahead-affinity matrix as a heatmap, tasks ordered and boxed by group.
+
+    The colour scale is symmetric around 0 and spans the largest absolute
+    value off the diagonal (a task's affinity onto itself is larger and says
+    nothing about sharing): red where a step on the row's task lowered the
+    column's task's held-out loss, blue where it raised it.
+
+    Parameters
+    ----------
+    affinity : pandas.DataFrame of shape (n_tasks, n_tasks)
+        The result of :func:`lookahead_affinity`, or an estimator's
+        ``task_affinity_`` after ``task_groups="auto"``.
+    groups : list of list of str, default=None
+        Tasks in the order to draw them, a box around each group; None uses
+        ``affinity.attrs["groups"]`` when there, else one group.
+    ax : matplotlib Axes, default=None
+        Where to draw; None makes a new figure.
+    cmap : str or Colormap, default="RdBu_r"
+        A diverging colormap.
+    annotate : bool, default=True
+        Write each value, scaled by the power of ten shown in the title.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    See Also
+    --------
+    lookahead_affinity : Computes the matrix.
+    plot_task_affinity : The same for gradient cosine similarity.
+    """
+    values = np.asarray(affinity, dtype=float)
+    if values.ndim != 2 or values.shape[0] != values.shape[1] or not hasattr(affinity, "loc"):
+        raise ValueError(
+            "affinity must be a square DataFrame of tasks (the result of "
+            f"lookahead_affinity); got {type(affinity).__name__} of shape {values.shape}."
+        )
+    if groups is None:
+        groups = affinity.attrs.get("groups") or [list(affinity.columns)]
+    order = [task for group in groups for task in group]
+    values = affinity.loc[order, order].to_numpy(dtype=float)
+    off = values[~np.eye(len(values), dtype=bool)]
+    scale = np.nanmax(np.abs(off)) if np.isfinite(off).any() and len(off) else 1.0
+    scale = scale if scale > 0 else 1.0
+    power = int(np.floor(np.log10(scale)))
+    ax = _axes(ax)
+    image = ax.imshow(values, cmap=cmap, vmin=-scale, vmax=scale)
+    ax.set_xticks(range(len(order)), order, rotation=45, ha="right")
+    ax.set_yticks(range(len(order)), order)
+    ax.set_xlabel("held-out loss of")
+    ax.set_ylabel("step on")
+    if annotate:
+        for i in range(len(values)):
+            for j in range(len(values)):
+                if np.isfinite(values[i, j]):
+                    text = f"{values[i, j] / 10.0**power:.1f}"
+                    color = "white" if abs(values[i, j]) > 0.6 * scale else "black"
+                    ax.text(j, i, text, ha="center", va="center", color=color, fontsize=8)
+    start = 0
+    for group in groups:
+        size = len(group)
+        ax.add_patch(
+            _pyplot().Rectangle(
+                (start - 0.5, start - 0.5), size, size, fill=False, edgecolor="black", lw=2
+            )
+        )
+        start += size
+    ax.figure.colorbar(image, ax=ax, label="1 - L_after / L_before")
+    ax.set_title(f"Lookahead affinity (values x 1e{power})")
+    return ax
+
+
 def _check_tasks(final, tasks):
     if tasks is None:
         return list(final.tasks_)

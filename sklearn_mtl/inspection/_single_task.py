@@ -7,7 +7,7 @@ import pandas as pd
 import tqdm
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 
 from .._pipeline import split_final_estimator, transform
@@ -16,6 +16,9 @@ from ..metrics import task_scorer
 
 #: Verdicts of :func:`compare_single_task`.
 HELPS, HURTS, UNCLEAR = "helps", "hurts", "no clear difference"
+
+#: The job of the grouped clone, besides the multi-task one (None) and single tasks.
+GROUPED = object()
 
 
 @validate_params(
@@ -26,13 +29,23 @@ HELPS, HURTS, UNCLEAR = "helps", "hurts", "no clear difference"
         "cv": ["cv_object"],
         "scoring": [None, str, callable, dict],
         "threshold": [Interval(numbers.Real, 0, None, closed="left")],
+        "task_groups": [None, StrOptions({"auto"}), list, tuple],
         "n_jobs": [numbers.Integral, None],
         "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
 def compare_single_task(
-    estimator, X, Y, cv=5, scoring=None, *, threshold=2.0, n_jobs=None, verbose=0
+    estimator,
+    X,
+    Y,
+    cv=5,
+    scoring=None,
+    *,
+    threshold=2.0,
+    task_groups=None,
+    n_jobs=None,
+    verbose=0,
 ):
     """Cross-validate a multi-task model against the same model trained on each task alone.
 
@@ -78,9 +91,20 @@ def compare_single_task(
         Number of standard errors the mean difference must exceed for a verdict
         other than "no clear difference" (see Notes).
 
+    task_groups : list of list of str or "auto", default=None
+        Also compare a grouping of the tasks: per fold, a clone with this
+        ``task_groups`` (see :class:`~sklearn_mtl.MultiTaskEstimator`), while
+        the multi-task clone then shares every task (``task_groups=None``).
+        Adds the columns ``grouped`` (mean test score), ``grouped_difference``
+        and ``grouped_difference_se`` (per fold, grouped minus the better on
+        average of ``multi_task`` and ``single_task``) and ``grouped_verdict``
+        (the same rule); ``comparison.attrs["groups"]`` holds each fold's
+        partition.
+
     n_jobs : int, default=None
         Number of fits run in parallel (``(1 + n_tasks) * n_folds`` fits in
-        all). None means 1 unless in a :func:`joblib.parallel_backend` context.
+        all, one more per fold with ``task_groups``). None means 1 unless in a
+        :func:`joblib.parallel_backend` context.
 
     verbose : int, default=0
         If positive, one progress line (tqdm, on stderr) over all the fits,
@@ -103,6 +127,7 @@ def compare_single_task(
     See Also
     --------
     task_affinity : Which tasks' gradients agree on the shared parameters.
+    lookahead_affinity : How a step on one task changes another's held-out loss.
     sklearn.model_selection.cross_validate : Cross-validation of one model.
 
     Notes
@@ -161,15 +186,23 @@ def compare_single_task(
         jobs.append((None, train, test))
         for name in names:
             jobs.append((name, train[labelled[name][train]], test))
+        if task_groups is not None:
+            jobs.append((GROUPED, train, test))
+    models = {None: clone(estimator)}
+    if task_groups is not None:
+        models[None].set_params(**{prefix + "task_groups": None})
+        models[GROUPED] = clone(estimator).set_params(**{prefix + "task_groups": task_groups})
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_fit_and_score)(
-            _single_task_clone(estimator, final, prefix, task) if task else clone(estimator),
+            clone(models[task])
+            if task in models
+            else _single_task_clone(estimator, final, prefix, task),
             X,
             labels,
             train,
             test,
             scorers,
-            [task] if task else names,
+            names if task in models else [task],
         )
         for task, train, test in jobs
     )
@@ -177,46 +210,61 @@ def compare_single_task(
         results = tqdm.tqdm(results, desc="compare_single_task", total=len(jobs), unit="fit")
     results = list(results)
 
-    n_folds = len(folds)
     per_fold = {name: {"multi_task": [], "single_task": []} for name in names}
-    task_types = {}
-    for (task, _, _), (scores, types) in zip(jobs, results):
-        key = "single_task" if task else "multi_task"
+    task_types, groups = {}, []
+    for (task, _, _), (scores, types, fold_groups) in zip(jobs, results):
+        key = {None: "multi_task", GROUPED: "grouped"}.get(task, "single_task")
         for name, score in scores.items():
-            per_fold[name][key].append(score)
+            per_fold[name].setdefault(key, []).append(score)
         task_types.update(types)
+        if task == GROUPED:
+            groups.append(fold_groups)
     rows = []
     for name in names:
         multi = np.asarray(per_fold[name]["multi_task"])
         single = np.asarray(per_fold[name]["single_task"])
-        diff = multi - single
-        std = float(diff.std(ddof=1))
-        se = std / np.sqrt(n_folds)
-        mean = float(diff.mean())
-        if mean > threshold * se:
-            verdict = HELPS
-        elif mean < -threshold * se:
-            verdict = HURTS
-        else:
-            verdict = UNCLEAR
-        rows.append(
-            {
-                "task": name,
-                "metric": _metric_name(scorers[name], task_types[name]),
-                "multi_task": float(multi.mean()),
-                "single_task": float(single.mean()),
-                "difference": mean,
-                "difference_std": std,
-                "difference_se": se,
-                "verdict": verdict,
-            }
-        )
+        mean, std, se, verdict = _paired(multi - single, threshold)
+        row = {
+            "task": name,
+            "metric": _metric_name(scorers[name], task_types[name]),
+            "multi_task": float(multi.mean()),
+            "single_task": float(single.mean()),
+            "difference": mean,
+            "difference_std": std,
+            "difference_se": se,
+            "verdict": verdict,
+        }
+        if task_groups is not None:
+            grouped = np.asarray(per_fold[name]["grouped"])
+            better = multi if multi.mean() >= single.mean() else single
+            g_mean, _, g_se, g_verdict = _paired(grouped - better, threshold)
+            row.update(
+                grouped=float(grouped.mean()),
+                grouped_difference=g_mean,
+                grouped_difference_se=g_se,
+                grouped_verdict=g_verdict,
+            )
+        rows.append(row)
     comparison = pd.DataFrame(rows).set_index("task")
+    if task_groups is not None:
+        comparison.attrs["groups"] = groups
     comparison.attrs["fold_scores"] = {
         name: {key: [float(s) for s in values] for key, values in scores.items()}
         for name, scores in per_fold.items()
     }
     return comparison
+
+
+def _paired(diff, threshold):
+    """Mean, standard deviation, standard error and verdict of per-fold differences."""
+    std = float(diff.std(ddof=1))
+    se = std / np.sqrt(len(diff))
+    mean = float(diff.mean())
+    if mean > threshold * se:
+        return mean, std, se, HELPS
+    if mean < -threshold * se:
+        return mean, std, se, HURTS
+    return mean, std, se, UNCLEAR
 
 
 def _task_scorers(scoring, names):
@@ -241,9 +289,9 @@ def _single_task_clone(estimator, final, prefix, task):
     """A clone of ``estimator`` whose multi-task step learns ``task`` only.
 
     Its per-task parameters (``tasks``, ``losses``, a ``class_weight`` dict)
-    keep only ``task``'s entry; ``task_weights`` is reset.
+    keep only ``task``'s entry; ``task_weights`` and ``task_groups`` are reset.
     """
-    params = {f"{prefix}task_weights": None}
+    params = {f"{prefix}task_weights": None, f"{prefix}task_groups": None}
     for name in ("tasks", "losses", "class_weight"):
         value = getattr(final, name)
         if isinstance(value, dict):
@@ -259,4 +307,4 @@ def _fit_and_score(model, X, Y, train, test, scorers, names):
     X_test = transform(preprocessors, _safe_indexing(X, test))
     Y_test = Y.take(test)
     scores = {name: task_scorer(name, scorers[name])(final, X_test, Y_test) for name in names}
-    return scores, {name: final.tasks_[name] for name in names}
+    return scores, {name: final.tasks_[name] for name in names}, final.task_groups_

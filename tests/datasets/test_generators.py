@@ -110,3 +110,31 @@ def test_reproducible():
 def test_bad_arguments_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_multitask(**kwargs)
+
+
+def test_clusters_relate_tasks_within_and_not_across():
+    X, Y, w = make_multitask(
+        50, 12, 5, clusters=[2, 2, 1], correlation=0.9, random_state=0, coef=True
+    )
+    cosine = w.T @ w
+    labels = np.array([0, 0, 1, 1, 2])
+    same = labels[:, None] == labels[None, :]
+    np.testing.assert_allclose(np.diag(cosine), 1.0)
+    np.testing.assert_allclose(cosine[same & ~np.eye(5, dtype=bool)], 0.9)
+    np.testing.assert_allclose(cosine[~same], 0.0, atol=1e-12)
+    assert list(Y) == [f"task_{i}" for i in range(5)]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(clusters=[2, 2]), "summing to n_tasks=5"),
+        (dict(clusters=[4, 0, 1]), "positive sizes"),
+        (dict(clusters=[2, 2, 1], n_features=7), "at least n_tasks \\+ len\\(clusters\\) = 8"),
+        (dict(clusters=[2, 2, 1], correlation=-0.1), "at least 0 with clusters"),
+    ],
+)
+def test_bad_clusters_are_refused(kwargs, message):
+    params = {**dict(n_samples=20, n_features=12, n_tasks=5, random_state=0), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        make_multitask(**params)
