@@ -113,8 +113,21 @@ def tiny(tasks, **params):
     return MultiTaskEstimator(tasks, **{**base, **params})
 
 
-@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
-@pytest.mark.parametrize("in_pipeline", [False, True], ids=["estimator", "pipeline"])
+# Each architecture exports on its own and behind a scaler: the fast suite keeps one
+# pipeline (the scaler's graph is the same before any body); the others run with -m slow.
+_ARCHITECTURE_CASES = [
+    pytest.param(
+        name,
+        in_pipeline,
+        id=f"{'pipeline' if in_pipeline else 'estimator'}-{name}",
+        marks=[pytest.mark.slow] if in_pipeline and name != "shared" else [],
+    )
+    for in_pipeline in (False, True)
+    for name in sorted(ARCHITECTURES)
+]
+
+
+@pytest.mark.parametrize(("architecture", "in_pipeline"), _ARCHITECTURE_CASES)
 def test_every_architecture_and_task_type(every_type, architecture, in_pipeline):
     X, Y, tasks = every_type
     model = tiny(tasks, architecture=architecture)
@@ -130,8 +143,15 @@ def test_network_options(every_type, options):
     assert_onnx_matches(tiny(tasks, **options).fit(X, Y), X)
 
 
-@pytest.mark.parametrize("ensemble_size", [1, 3])
-@pytest.mark.parametrize("in_pipeline", [False, True], ids=["estimator", "pipeline"])
+@pytest.mark.parametrize(
+    ("ensemble_size", "in_pipeline"),
+    [
+        pytest.param(3, False, id="estimator-3"),
+        pytest.param(1, True, id="pipeline-1"),
+        pytest.param(1, False, id="estimator-1", marks=pytest.mark.slow),
+        pytest.param(3, True, id="pipeline-3", marks=pytest.mark.slow),
+    ],
+)
 def test_quantile_heads(rng, ensemble_size, in_pipeline):
     X = rng.normal(size=(300, 5)).astype(np.float32)
     Y = {
