@@ -77,38 +77,43 @@ def encode_features(scope, container, estimator, inputs):
 
 def _slots(scope, container, name, categories, slots, unknown, missing):
     """Slot numbers (int64) of the strings in input ``name``."""
-    keys = input_strings(categories).tolist() + [MISSING_STRING]
     values = [int(s) for s in slots] + [missing]
-    codes = scope.get_unique_variable_name(f"{name}_slots")
-    container.add_node(
-        "LabelEncoder",
-        [name],
-        [codes],
-        op_domain="ai.onnx.ml",
-        op_version=2,
-        keys_strings=keys,
-        values_int64s=values,
-        default_int64=unknown,
-        name=scope.get_unique_operator_name("LabelEncoder"),
-    )
-    return codes
+    return _lookup(scope, container, name, "slots", categories, int64s=values, default=unknown)
 
 
 def _statistic(scope, container, name, lookup):
     """Float32 target statistics (a :class:`StatisticLookup`) of the strings in input ``name``."""
-    values = scope.get_unique_variable_name(f"{name}_statistic")
+    values = [float(v) for v in lookup.values] + [float(lookup.missing)]
+    return _lookup(
+        scope,
+        container,
+        name,
+        "statistic",
+        lookup.categories,
+        floats=values,
+        default=float(lookup.default),
+    )
+
+
+def _lookup(scope, container, name, stem, categories, default, **values):
+    """A LabelEncoder of the strings in input ``name``: each category's value, missing last.
+
+    ``values`` is one of ``int64s=`` or ``floats=``, the values of
+    ``categories`` then of a missing value; any other string gets ``default``.
+    """
+    ((kind, mapped),) = values.items()
+    out = scope.get_unique_variable_name(f"{name}_{stem}")
     container.add_node(
         "LabelEncoder",
         [name],
-        [values],
+        [out],
         op_domain="ai.onnx.ml",
         op_version=2,
-        keys_strings=input_strings(lookup.categories).tolist() + [MISSING_STRING],
-        values_floats=[float(v) for v in lookup.values] + [float(lookup.missing)],
-        default_float=float(lookup.default),
+        keys_strings=input_strings(categories).tolist() + [MISSING_STRING],
+        **{f"values_{kind}": mapped, f"default_{kind[:-1]}": default},
         name=scope.get_unique_operator_name("LabelEncoder"),
     )
-    return values
+    return out
 
 
 def _cast(scope, container, name, stem):
