@@ -105,3 +105,14 @@ def test_threads_build_each_best_epoch_s_network_once(fitted, monkeypatch):
     with ThreadPoolExecutor(N_THREADS) as pool:
         list(pool.map(work, range(N_THREADS)))
     assert len(restored) == n_copies  # not once per thread
+
+
+def test_the_finite_check_passes_large_finite_outputs_and_names_the_bad_rows():
+    # Finite outputs whose sum overflows float32 are accepted (the one-reduction
+    # shortcut falls back to the exact check); NaN and inf rows are named.
+    large = torch.full((4, 2), 3e38)
+    _predictor.check_finite_outputs({"t": large})
+    bad = large.clone()
+    bad[1, 0], bad[3, 1] = float("nan"), float("-inf")
+    with pytest.raises(ValueError, match=r"task 't' are NaN or infinite on rows \[1, 3\]"):
+        _predictor.check_finite_outputs({"t": bad})
