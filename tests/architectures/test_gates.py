@@ -75,16 +75,18 @@ def test_mmoe_output_is_the_gate_weighted_mixture_of_experts():
 
 
 @pytest.mark.parametrize("name", GATED)
-def test_gate_weights_is_the_mean_of_the_row_gates(name, mixed_data, monkeypatch):
+@pytest.mark.parametrize("ensemble_size", [1, 3])
+def test_gate_weights_is_the_mean_of_the_row_gates(name, ensemble_size, mixed_data, monkeypatch):
+    # With an ensemble the body reads each row once per member: the mean is over both.
     X, _ = mixed_data
-    est = fitted(mixed_data, GATED[name])
+    est = fitted(mixed_data, GATED[name], ensemble_size=ensemble_size)
     frame = gate_weights(est, X)
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.index) == ["task_0", "task_1", "task_2"]
     np.testing.assert_allclose(frame.sum(axis=1), 1.0, rtol=1e-6)
     module = est.net_.module_
     with torch.no_grad():
-        inputs = module.inputs(torch.as_tensor(X, dtype=torch.float32))
+        inputs = module.body_inputs(torch.as_tensor(X, dtype=torch.float32))
         experts, rows = module.body.gate_weights(inputs)[-1]
     assert list(frame.columns) == experts
     for task, g in rows.items():

@@ -155,9 +155,10 @@ def test_trains_every_task_type(name, every_type_data, fast):
 
 @pytest.mark.parametrize("name", GRADIENT_LEVEL)
 def test_trains_without_shared_parameters(name, mixed_data, fast):
-    # hidden_layer_sizes=() under hard sharing: no shared parameter, nothing to combine.
+    # hidden_layer_sizes=() under hard sharing and one member (an ensemble's
+    # per-member scalings are shared): no shared parameter, nothing to combine.
     X, Y = mixed_data
-    params = dict(fast, hidden_layer_sizes=())
+    params = dict(fast, hidden_layer_sizes=(), ensemble_size=1)
     est = MultiTaskEstimator(weighting=name, **params).fit(X, Y)
     for task in est.tasks_:
         assert np.isfinite(est.history_[:, f"train_loss_{task}"]).all()
