@@ -112,6 +112,36 @@ def test_count_loss_is_the_half_poisson_deviance():
     assert float(task.loss(torch.log(y.clamp_min(1e-9))[:, None], y).abs().max()) < 1e-6
 
 
+def test_counts_over_an_exposure_fit_rates_weighted_by_it():
+    # Claims over policy years from 0.05 to 2: the rate (count / exposure) with
+    # the exposure as that task's weight is the Poisson fit of the counts with
+    # log(exposure) as offset (e * d(y / e, mu) = d(y, e * mu)); the other task
+    # keeps weight 1. Ignoring the exposure explains far less of the counts.
+    rng = np.random.RandomState(0)
+    n = 1500
+    X = rng.normal(size=(n, 3))
+    exposure = rng.uniform(0.05, 2.0, n)
+    rate = np.exp(0.6 * X[:, 0] - 0.4 * X[:, 1])
+    claims = rng.poisson(rate * exposure)
+    other = X[:, 2] + rng.normal(0, 0.3, n)
+    train, test = slice(0, 1000), slice(1000, None)
+    params = dict(tasks={"claims": "count"}, hidden_layer_sizes=(16,), max_epochs=25,
+                  random_state=0)
+    rates = MultiTaskEstimator(**params).fit(
+        X[train], {"claims": claims[train] / exposure[train], "other": other[train]},
+        sample_weight={"claims": exposure[train]},
+    )
+    naive = MultiTaskEstimator(**params).fit(
+        X[train], {"claims": claims[train], "other": other[train]}
+    )
+    expected = rates.predict(X[test])["claims"] * exposure[test]
+    d2 = d2_tweedie_score(claims[test], expected, power=1)
+    oracle = d2_tweedie_score(claims[test], rate[test] * exposure[test], power=1)
+    ignored = d2_tweedie_score(claims[test], naive.predict(X[test])["claims"], power=1)
+    assert d2 > oracle - 0.08 and d2 > ignored + 0.1
+    assert 0.85 < expected.sum() / claims[test].sum() < 1.15
+
+
 # --------------------------------------------------------------------------- ordinal
 
 
