@@ -140,6 +140,7 @@ LEVERS = {
     "target_encoding": ({"target_encoding": "auto"}, None),
     "patience8": ({"n_iter_no_change": 8}, None),
     "bag5": ({}, lambda: _bagged(5, 0.2)),
+    "heads32": ({"head_hidden_sizes": (32,)}, None),
 }
 
 
