@@ -125,6 +125,24 @@ def _bagged(n_members, validation_fraction):
     sklearn_mtl.MultiTaskEstimator = Bagged
 
 
+def _member_scaling(init):
+    """Ensemble members' input scalings initialised with ``init`` ("ones", "normal")."""
+    import tabm
+
+    import sklearn_mtl._training._fit as fit
+    from sklearn_mtl._nn._ensemble import MemberInputs
+
+    class Patched(MemberInputs):
+        def __init__(self, k, feature_widths, scaling_init):
+            super().__init__(k, feature_widths, scaling_init)
+            self.scaling = tabm.ElementwiseAffine(
+                (k, sum(feature_widths)), bias=False, scaling_init=init,
+                scaling_init_chunks=None if init == "ones" else list(feature_widths),
+            )
+
+    fit.MemberInputs = Patched
+
+
 #: Lever name -> (estimator parameters, patch applied before fitting, or None).
 LEVERS = {
     "base": ({}, None),
@@ -141,6 +159,8 @@ LEVERS = {
     "patience8": ({"n_iter_no_change": 8}, None),
     "bag5": ({}, lambda: _bagged(5, 0.2)),
     "heads32": ({"head_hidden_sizes": (32,)}, None),
+    "ens3_ones": ({"ensemble_size": 3}, lambda: _member_scaling("ones")),
+    "ens3_normal": ({"ensemble_size": 3}, lambda: _member_scaling("normal")),
 }
 
 
