@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: venv demo test test-slow test-all lint docs docs-check
+.PHONY: venv demo test test-slow lint docs docs-check
 
 venv:
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -15,13 +15,17 @@ demo: venv
 	$(PIP) -e .
 	$(PY) examples/quickstart.py
 
+# The suites run on one worker per CPU (at most 4; pytest-xdist): on 2 cores the
+# fast suite takes about 170 s instead of 270 s. Plain `pytest` runs in one process.
+XDIST := -n auto --maxprocesses=4 --dist worksteal
+
 test: venv
 	$(PIP) -e ".[test]"
-	$(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
 
 test-slow: venv
 	$(PIP) -e ".[test]"
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m slow $(XDIST)
 
 lint: venv
 	$(PIP) -e ".[test]"
