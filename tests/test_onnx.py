@@ -443,3 +443,35 @@ def test_onnx_inputs_errors():
         onnx_inputs(model, X)
     with pytest.raises(ValueError, match=r"inputs are the columns \['n', 's'\]"):
         onnx_inputs(model, X[["s"]])
+
+
+def test_repeated_exports_reuse_the_operator_table_and_give_the_same_graph(every_type):
+    # torch's exporter asks onnxscript for its operator table on every export;
+    # to_onnx builds it once per process and restores torch's function after.
+    import importlib
+
+    from torch.onnx._internal._lazy_import import onnxscript_apis
+
+    from sklearn_mtl._onnx import _network
+
+    X, Y, tasks = every_type
+    est = tiny(tasks, max_epochs=1).fit(X, Y)
+    first = to_onnx(est, X[:5])
+    apis = importlib.import_module(onnxscript_apis.__name__)
+    original, builds = apis.get_torchlib_ops, []
+
+    def counted():
+        builds.append(1)
+        return original()
+
+    apis.get_torchlib_ops = counted
+    try:
+        _network._OPERATOR_TABLE.clear()
+        again = [to_onnx(est, X[:5]) for _ in range(2)]
+        assert len(builds) == 1, "the operator table was built for each export"
+        assert apis.get_torchlib_ops is counted, "torch's function was not restored"
+    finally:
+        apis.get_torchlib_ops = original
+    for graph in again:
+        graph.graph.name = first.graph.name  # a fresh uuid per export
+        assert graph.SerializeToString() == first.SerializeToString()
