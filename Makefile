@@ -16,7 +16,7 @@ demo: venv
 	$(PY) examples/quickstart.py
 
 # The suites run on one worker per CPU (at most 4; pytest-xdist): on 2 cores the
-# fast suite takes about 170 s instead of 270 s. Plain `pytest` runs in one process.
+# fast suite takes 170-200 s instead of 270 s. Plain `pytest` runs in one process.
 XDIST := -n auto --maxprocesses=4 --dist worksteal
 
 test: venv

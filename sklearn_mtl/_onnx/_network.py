@@ -131,12 +131,13 @@ def _operator_table_once():
     """Let torch's exporter build onnxscript's operator table once per process.
 
     ``torch.onnx.export`` asks onnxscript for its table of ATen operators on every
-    call, and onnxscript rebuilds it each time (0.6 s of the 1.3-2.2 s of a small
-    export); the table depends only on the installed onnxscript. For the
-    duration of the export, the function torch calls returns the first call's
-    table; it is restored afterwards (exports run one at a time, so that two
-    threads cannot restore each other's substitute). Where torch or onnxscript
-    is laid out differently, the export runs as it is.
+    call, and onnxscript rebuilds it each time (about 0.3 s of the 1.1-1.4 s of
+    a repeated small export); the table depends only on the installed
+    onnxscript. For the duration of the export, the function torch calls
+    returns the first call's table; it is restored afterwards (exports run one
+    at a time, so that two threads cannot restore each other's substitute).
+    Where torch or onnxscript is laid out differently, the export runs as it
+    is.
     """
     try:
         from torch.onnx._internal._lazy_import import onnxscript_apis
