@@ -251,6 +251,16 @@ def test_raw_columns_of_every_kind(rng):
     assert_onnx_matches(est, X_new, X_sample=X[:5])
 
 
+def test_a_missing_value_in_a_numeric_column_complete_in_fit(rng):
+    # Issue 28: predict skips its NaN pass on finite batches; the graph must keep it.
+    X, Y = make_multitask(300, 5, 2, ["regression", "binary"], random_state=0)
+    est = tiny(None).fit(X, Y)
+    X_missing = X.copy()
+    X_missing[::4, 1] = np.nan
+    assert np.isfinite(est.predict(X_missing)["task_0"]).all()
+    assert_onnx_matches(est, X_missing.astype(np.float32), X_sample=X[:5].astype(np.float32))
+
+
 def test_missing_values_and_a_category_spelled_nan(rng):
     # Issue 26: a missing value fit never saw went to the rare slot in predict and
     # to no slot in the graph; a category "nan" was read as a missing value.

@@ -16,6 +16,11 @@ from .._features import CLIP
 ONE_HOT_MAX_SLOTS = 64
 
 
+#: Whether torch is tracing the network for an export, whose graph must keep
+#: every branch (``torch.compiler.is_compiling``, torch 2.3 and later).
+_tracing = getattr(torch.compiler, "is_compiling", lambda: False)
+
+
 def embedding_width(n_slots):
     """Width of the embedding of a categorical column with ``n_slots`` slots.
 
@@ -112,7 +117,10 @@ class NumericInputs(nn.Module):
         z = (x * self.scale).add_(self.offset)
         if self.missing is not None or not training:
             # Training batches are rows of fit, where these columns had no NaN.
-            z = torch.nan_to_num_(z, nan=0.0, posinf=CLIP, neginf=-CLIP)
+            # At predict, a finite sum (one read, where the replacement reads
+            # and writes) shows that there is nothing to replace.
+            if training or _tracing() or not torch.isfinite(z.sum()):
+                z = torch.nan_to_num_(z, nan=0.0, posinf=CLIP, neginf=-CLIP)
         return z.clamp_(-CLIP, CLIP)
 
     def _with_indicators(self, z, x):

@@ -1,0 +1,38 @@
+"""The input layer: what it computes at predict, whichever path it takes."""
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_mtl._features import CLIP
+from sklearn_mtl._nn._inputs import NumericInputs
+
+
+def reference(layer, x):
+    """The layer's definition at predict: standardise, NaN as the mean, clip."""
+    z = x * layer.scale + layer.offset
+    return torch.nan_to_num(z, nan=0.0, posinf=CLIP, neginf=-CLIP).clamp(-CLIP, CLIP)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["finite", "nan in a column complete in fit", "infinity", "finite values whose sum overflows"],
+)
+def test_predict_skips_the_nan_pass_only_where_nothing_needs_it(case):
+    # Issue 28: a finite batch skips nan_to_num_; every other batch must not.
+    rng = np.random.RandomState(0)
+    layer = NumericInputs(4, np.arange(4), rng.normal(size=4), rng.uniform(0.5, 2, 4), [])
+    layer.eval()
+    x = torch.as_tensor(rng.normal(size=(50, 4)) * 5, dtype=torch.float32)
+    if case == "nan in a column complete in fit":
+        x[::3, 1] = float("nan")
+    elif case == "infinity":
+        x[::4, 2], x[1::4, 2] = float("inf"), -float("inf")
+    elif case == "finite values whose sum overflows":
+        x[:, 0] = 3e38
+    with torch.inference_mode():
+        got = layer(x)
+    assert torch.isfinite(got).all()
+    assert torch.equal(got, reference(layer, x))
+    if case == "nan in a column complete in fit":
+        assert (got[::3, 1] == 0).all()  # the mean of fit
