@@ -104,7 +104,10 @@ def _winsorised_moments(values, weights):
     # moments: fewer rows (evenly spread over the random sample).
     every = max(1, values.shape[1] // QUANTILE_ROWS)
     q1, median, q3 = _weighted_quartiles(values[:, ::every], weights[::every])
-    spread = np.where(q3 > q1, (q3 - q1) / IQR_PER_STD, _weighted_moments(values, weights)[1])
+    spread = (q3 - q1) / IQR_PER_STD
+    tied = ~(q3 > q1)
+    if tied.any():
+        spread[tied] = _weighted_moments(values[tied], weights)[1]
     with np.errstate(invalid="ignore"):
         low, high = median - CLIP * spread, median + CLIP * spread
         return _weighted_moments(np.clip(values, low[:, None], high[:, None]), weights)

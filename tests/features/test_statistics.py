@@ -1,0 +1,61 @@
+"""Numeric columns' centre and scale: outliers clipped, tied quartiles, weights as copies."""
+
+import numpy as np
+
+from sklearn_mtl._features._statistics import CLIP, IQR_PER_STD, numeric_statistics
+
+
+def statistics(X, sample_weight=None):
+    weights = np.ones(len(X)) if sample_weight is None else sample_weight
+    return numeric_statistics(X, np.arange(X.shape[1]), weights)
+
+
+def clipped_moments(column, spread):
+    """The definition: clip at CLIP spreads of the median, then mean and 1 / std."""
+    median = np.quantile(column, 0.5, method="inverted_cdf")
+    clipped = np.clip(column, median - CLIP * spread, median + CLIP * spread)
+    return clipped.mean(), 1 / clipped.std()
+
+
+def test_an_outlier_is_clipped_at_robust_spreads_of_the_median():
+    rng = np.random.RandomState(0)
+    column = rng.normal(3.0, 2.0, 1001)
+    column[0] = 1e6
+    center, scale, missing = statistics(column[:, None])
+    q1, q3 = np.quantile(column, [0.25, 0.75], method="inverted_cdf")
+    expected = clipped_moments(column, (q3 - q1) / IQR_PER_STD)
+    np.testing.assert_allclose([center[0], scale[0]], expected, rtol=1e-5)
+    assert abs(center[0] - 3.0) < 0.2 and abs(1 / scale[0] - 2.0) < 0.2
+    assert len(missing) == 0
+
+
+def test_tied_quartiles_fall_back_to_the_standard_deviation():
+    # 90 % zeros: the quartiles coincide, so the spread is the column's std.
+    rng = np.random.RandomState(1)
+    sparse = np.where(rng.rand(2000) < 0.9, 0.0, rng.exponential(10.0, 2000))
+    sparse[0] = 1e4
+    varied = rng.normal(size=2000)
+    center, scale, _ = statistics(np.column_stack([sparse, varied]).astype(np.float32))
+    expected = clipped_moments(sparse.astype(np.float32).astype(np.float64), sparse.std())
+    np.testing.assert_allclose([center[0], scale[0]], expected, rtol=1e-4)
+    assert np.isfinite(scale).all() and (scale > 0).all()
+
+
+def test_a_weight_counts_as_copies_and_missing_values_are_left_out():
+    rng = np.random.RandomState(2)
+    X = rng.normal(size=(300, 3)).astype(np.float32)
+    X[::10, 2] = np.nan
+    weights = rng.randint(0, 4, 300).astype(float)
+    copies = np.repeat(X, weights.astype(int), axis=0)
+    weighted, repeated = statistics(X, weights), statistics(copies)
+    np.testing.assert_allclose(weighted[0], repeated[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(weighted[1], repeated[1], rtol=1e-5)
+    assert list(weighted[2]) == [2]
+
+
+def test_zero_one_columns_keep_their_values():
+    rng = np.random.RandomState(3)
+    X = np.column_stack([rng.rand(500) < 0.05, rng.normal(5, 3, 500)]).astype(np.float32)
+    center, scale, _ = statistics(X)
+    assert (center[0], scale[0]) == (0.0, 1.0)
+    assert abs(center[1] - 5) < 0.5
