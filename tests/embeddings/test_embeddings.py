@@ -68,6 +68,24 @@ def test_periodic_single_scale():
     assert abs(float(module.periodic.weight.detach().std()) - 3.0 * 0.986) < 0.05  # cut at 3 sd
 
 
+@pytest.mark.parametrize("lite", [False, True])
+def test_periodic_evaluation_path_is_rtdls_function(lite):
+    # Issue 28: predict skips rtdl's concatenation; training runs rtdl's own pass.
+    import rtdl_num_embeddings
+
+    torch.manual_seed(0)
+    module = PeriodicEmbedding(n_frequencies=6, d_embedding=5, lite=lite).build(
+        torch.randn(200, 3)
+    )
+    x = torch.randn(64, 3).clamp(-CLIP, CLIP)
+    reference = rtdl_num_embeddings.PeriodicEmbeddings.forward(module, x)
+    assert torch.equal(module.train()(x), reference)
+    with torch.inference_mode():
+        evaluated = module.eval()(x)
+    assert evaluated.shape == reference.shape == (64, 3, 5)
+    torch.testing.assert_close(evaluated, reference.detach(), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("bad", [(0.0, 1.0), (2.0, 1.0), ("a", "b"), (1.0,)])
 def test_periodic_bad_scale(bad):
     with pytest.raises(ValueError, match="frequency_scale must be a positive number or a pair"):
