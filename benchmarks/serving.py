@@ -21,7 +21,7 @@ the same). Milliseconds per call, the median of ``--repeats`` rounds, each
 round the mean of a call repeated for about ``--seconds``. Models missing from
 the environment (``pip install "sklearn_mtl[benchmark]"``) are left out.
 
-    python benchmarks/serving.py              # about two minutes
+    python benchmarks/serving.py              # about ten minutes on 2 cores (CatBoost fits)
 """
 
 import argparse

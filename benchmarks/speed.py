@@ -21,6 +21,13 @@ slows every column alike. Sections:
     Linux ``/proc``), and on CUDA the peak allocated device memory, relative to
     the float32 size of X ("X" in the column names); X given as float32 and,
     as users often pass it, as float64 (which fit converts to float32).
+``defaults``
+    What each default adds to the plain network the other sections train:
+    the periodic embedding, three ensemble members, weight decay with the
+    plateau schedule, early stopping (its cost per epoch: held-out rows, a
+    validation pass, the best epoch's copy), then all of them (``dropout``
+    resolves to 0 from 1,000 rows). Trunk and batch size at their defaults;
+    fit seconds per epoch and predict throughput, alternating as above.
 
 Data: ``make_multitask`` with 50 features and three tasks (regression,
 binary, 3-class). Run ``python benchmarks/speed.py --help`` for the options;
@@ -106,6 +113,9 @@ PLAIN = dict(
     numeric_embedding=None, ensemble_size=1, dropout=0.0, weight_decay=0.0, early_stopping=False,
     lr_schedule="constant",
 )
+
+#: The estimator's default parameters.
+DEFAULTS = MultiTaskEstimator().get_params()
 
 
 def fit_estimator(X, Y, trunk, batch_size, epochs, device):
@@ -342,6 +352,61 @@ def memory_probe(n, device, dtype):
     print(json.dumps(result))
 
 
+#: What the defaults add to the plain network, one at a time, then all of them
+#: (``"auto"`` as it resolves on ``--rows`` rows; batch and trunk at their defaults).
+DEFAULT_STEPS = {
+    "plain network": PLAIN,
+    "+ periodic embedding": {**PLAIN, "numeric_embedding": "auto"},
+    "+ 3 ensemble members": {**PLAIN, "ensemble_size": "auto"},
+    "+ weight decay, plateau schedule": {
+        **PLAIN, "weight_decay": DEFAULTS["weight_decay"], "lr_schedule": "plateau"
+    },
+    "+ early stopping": {**PLAIN, "early_stopping": True},
+    "defaults": {},
+}
+
+
+def bench_defaults(args, device):
+    """Fit (per epoch) and predict throughput of each step from the plain network to the defaults.
+
+    ``max_epochs=--epochs`` for every row, so that early stopping's cost per
+    epoch (the held-out rows, a validation pass, the best epoch's copy) is
+    measured, not the number of epochs it chooses.
+    """
+    X, Y = make_data(args.rows)
+    small_X, small_Y = X[:2048], {k: v[:2048] for k, v in Y.items()}
+
+    def fit(params, X, Y):
+        est = MultiTaskEstimator(max_epochs=args.epochs, device=str(device), random_state=0, **params)
+        est.fit(X, Y)
+        sync(device)
+        return est
+
+    fitted = {}
+    for name, params in DEFAULT_STEPS.items():
+        fit(params, small_X, small_Y)  # warm-up
+        fitted[name] = fit(params, X, Y)
+    fits = {name: functools.partial(fit, params, X, Y) for name, params in DEFAULT_STEPS.items()}
+    fit_seconds = alternate(fits, args.repeats, device)
+    predicts = {name: functools.partial(est.predict, X) for name, est in fitted.items()}
+    predict_seconds = alternate(predicts, max(5 * args.repeats, 15), device)
+    rows = []
+    for name in DEFAULT_STEPS:
+        est = fitted[name]
+        per_epoch = fit_seconds[name] / args.epochs
+        row = {
+            "network": name,
+            "batch": est.net_.batch_size,
+            "fit s / epoch": round(per_epoch, 3),
+            "x plain": round(per_epoch * args.epochs / fit_seconds["plain network"], 2),
+            "predict (rows/s)": round(args.rows / predict_seconds[name]),
+            "x plain predict": round(predict_seconds[name] / predict_seconds["plain network"], 2),
+        }
+        rows.append(row)
+        print_row(row)
+    return rows
+
+
 def bench_memory(args, device):
     rows = []
     large = 4 * args.rows
@@ -428,8 +493,8 @@ def main():
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     parser.add_argument(
         "--sections",
-        default="fit,predict,scaling,memory",
-        help="comma-separated subset of fit,predict,scaling,memory",
+        default="fit,predict,scaling,memory,defaults",
+        help="comma-separated subset of fit,predict,scaling,memory,defaults",
     )
     parser.add_argument("--skip-skorch", action="store_true", help="leave skorch out")
     parser.add_argument("--memory-probe", type=int, help=argparse.SUPPRESS)
@@ -449,6 +514,7 @@ def main():
         "predict": ("Predict throughput", bench_predict),
         "scaling": ("Fit time against rows (trunk (64,), batch 256)", bench_scaling),
         "memory": ("Peak memory of fit (trunk (128, 64), batch 256, 1 epoch)", bench_memory),
+        "defaults": ("From the plain network to the defaults", bench_defaults),
     }
     for name in args.sections.split(","):
         title, bench = sections[name]
