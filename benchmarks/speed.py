@@ -356,12 +356,12 @@ def memory_probe(n, device, dtype):
 #: (``"auto"`` as it resolves on ``--rows`` rows; batch and trunk at their defaults).
 DEFAULT_STEPS = {
     "plain network": PLAIN,
-    "+ periodic embedding": {**PLAIN, "numeric_embedding": "auto"},
-    "+ 3 ensemble members": {**PLAIN, "ensemble_size": "auto"},
-    "+ weight decay, plateau schedule": {
+    "with periodic embedding": {**PLAIN, "numeric_embedding": "auto"},
+    "with 3 ensemble members": {**PLAIN, "ensemble_size": "auto"},
+    "with weight decay, plateau": {
         **PLAIN, "weight_decay": DEFAULTS["weight_decay"], "lr_schedule": "plateau"
     },
-    "+ early stopping": {**PLAIN, "early_stopping": True},
+    "with early stopping": {**PLAIN, "early_stopping": True},
     "defaults": {},
 }
 
@@ -377,7 +377,9 @@ def bench_defaults(args, device):
     small_X, small_Y = X[:2048], {k: v[:2048] for k, v in Y.items()}
 
     def fit(params, X, Y):
-        est = MultiTaskEstimator(max_epochs=args.epochs, device=str(device), random_state=0, **params)
+        est = MultiTaskEstimator(
+            max_epochs=args.epochs, device=str(device), random_state=0, **params
+        )
         est.fit(X, Y)
         sync(device)
         return est
