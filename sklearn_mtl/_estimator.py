@@ -123,11 +123,14 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         Categories in fewer rows of fit (a fraction if below 1) share a slot
         with those first seen at predict.
 
-    target_encoding : {"auto", "all"} or None, default=None
+    target_encoding : {"auto", "all"} or None, default="auto"
         Also give the network each task's target statistics of categorical
         columns (a category's smoothed mean target, cross-fitted in fit as
-        scikit-learn's ``TargetEncoder`` does): for columns with more than 64
-        categories (``"auto"``), for every one, or for none.
+        scikit-learn's ``TargetEncoder`` does). ``"auto"``: for a column at
+        least half of whose rows in fit are in categories of fewer than 5
+        rows, too rare to learn a slot of their own (an id of a person or a
+        shop seen a few times each); ``"all"``: for every categorical column;
+        None: for none. See :ref:`raw_data`.
 
     standardize_targets : bool, default=True
         Standardise regression targets (zero mean, unit variance over labelled
@@ -270,7 +273,7 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         ensemble_size="auto",
         categorical_features="from_dtype",
         min_frequency=5,
-        target_encoding=None,
+        target_encoding="auto",
         standardize_targets=True,
         max_epochs=100,
         batch_size="auto",

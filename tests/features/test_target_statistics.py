@@ -40,7 +40,7 @@ def fitted():
 def test_statistics_of_a_many_category_column_are_learned(fitted):
     X, Y = id_frame()
     test = slice(1000, None)
-    baseline = model().fit(X[:1000], {t: y[:1000] for t, y in Y.items()})
+    baseline = model(target_encoding=None).fit(X[:1000], {t: y[:1000] for t, y in Y.items()})
     with_statistics = r2_score(Y["level"][test], fitted.predict(X[test])["level"])
     without = r2_score(Y["level"][test], baseline.predict(X[test])["level"])
     # 300 categories of about 3 rows each: the slot embedding barely learns them.
@@ -51,9 +51,28 @@ def test_auto_leaves_columns_of_few_categories_alone():
     X, Y = id_frame(n=400, n_ids=20)
     est = model(target_encoding="auto", max_epochs=1).fit(X, Y)
     assert est._feature_encoder.statistic_lookups() == []
+    assert MultiTaskEstimator().target_encoding == "auto"
     est = model(target_encoding="all", max_epochs=1).fit(X, Y)
     lookups = est._feature_encoder.statistic_lookups()
     assert [(lookup.column, len(lookup.categories)) for lookup in lookups] == [(0, 20), (0, 20)]
+
+
+def test_auto_picks_columns_whose_rows_are_mostly_in_rare_categories(rng):
+    # Issue 31: ids seen a few times each get statistics; many categories of many
+    # rows each (the former rule: more than 64) keep their slots alone.
+    n = 2000
+    X = pd.DataFrame(
+        {
+            "person": [f"p{i}" for i in rng.randint(700, size=n)],  # ~3 rows each
+            "shop": [f"s{i}" for i in rng.randint(100, size=n)],  # ~20 rows each
+            "half": np.where(np.arange(n) < n // 2, "common", [f"h{i}" for i in range(n)]),
+            "x": rng.normal(size=n),
+        }
+    )
+    Y = {"y": rng.normal(size=n)}
+    est = model(max_epochs=1).fit(X, Y)
+    assert sorted({lookup.column for lookup in est._feature_encoder.statistic_lookups()}) == [0, 2]
+    assert model(max_epochs=1, min_frequency=1).fit(X, Y)._feature_encoder.statistic_lookups()
 
 
 def test_a_rows_statistic_in_fit_does_not_read_its_own_label():
