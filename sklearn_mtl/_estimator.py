@@ -124,13 +124,10 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         with those first seen at predict.
 
     target_encoding : {"auto", "all"} or None, default="auto"
-        Also give the network each task's target statistics of categorical
-        columns (a category's smoothed mean target, cross-fitted in fit as
-        scikit-learn's ``TargetEncoder`` does). ``"auto"``: for a column at
-        least half of whose rows in fit are in categories of fewer than 5
-        rows, too rare to learn a slot of their own (an id of a person or a
-        shop seen a few times each); ``"all"``: for every categorical column;
-        None: for none. See :ref:`raw_data`.
+        Each task's target statistics (a category's smoothed mean target,
+        cross-fitted as scikit-learn's ``TargetEncoder`` does) as extra inputs:
+        for a column half of whose rows or more are in categories of under 5
+        rows (``"auto"``: ids seen a few times each), every one, or none.
 
     standardize_targets : bool, default=True
         Standardise regression targets (zero mean, unit variance over labelled

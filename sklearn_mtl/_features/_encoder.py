@@ -17,27 +17,13 @@ from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils.validation import validate_data
 
 from ._statistics import numeric_statistics
-from ._target_statistics import TargetStatistics
+from ._target_statistics import RARE_ROWS_SHARE, TargetStatistics, rare_rows_share
 from ._validation import FEW_ROWS, check_column_order, validate_features
 
 #: Slot numbers are stored in float32, exact up to this many slots.
 MAX_SLOTS = 2**24
 
 _UNKNOWN, _MISSING = -1, -2
-
-#: Under ``target_encoding="auto"``, a categorical column gets target statistics
-#: when at least :data:`RARE_ROWS_SHARE` of its rows in fit (missing values aside)
-#: are in categories of fewer than :data:`RARE_CATEGORY_ROWS` rows: categories too
-#: rare for a slot of their own to learn (the estimator's ``min_frequency`` pools
-#: them into one), so that the column's slots carry little of what it says (an id
-#: of a person, a shop, a patient seen a few times each). On the 15 public data
-#: sets of ``docs/benchmarks/per_task_references.rst`` this selects one column,
-#: ``rwm5yr``'s person id (2.5 rows per level, all in such categories), whose two
-#: count tasks gain 0.154 and 0.170 of Poisson D^2; the rule it replaces (more than
-#: 64 categories) also selected ``flights60k``'s tail number (15 rows per level, 3 %
-#: of its rows in rare ones) and lost up to 0.032 there.
-RARE_CATEGORY_ROWS = 5
-RARE_ROWS_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -172,8 +158,9 @@ class FeatureEncoder:
     target_encoding : {"auto", "all"} or None, default=None
         Which categorical columns also get each task's target statistics
         (:class:`TargetStatistics`), as numeric columns after those of ``X``:
-        those whose rows are mostly in rare categories (see
-        :data:`RARE_ROWS_SHARE`), every one, or none.
+        those whose rows are mostly in rare categories
+        (:func:`~sklearn_mtl._features._target_statistics.rare_rows_share`),
+        every one, or none.
 
     Attributes
     ----------
@@ -433,16 +420,6 @@ class EncodedRows:
     def __array__(self, dtype=None, copy=None):
         encoded = self.encoder.encode(self.frame)
         return encoded if dtype is None else encoded.astype(dtype, copy=False)
-
-
-def rare_rows_share(values):
-    """The share of a column's values in categories of fewer than :data:`RARE_CATEGORY_ROWS` rows.
-
-    Missing values are left out; a column without any value gives 0.
-    """
-    counts = pd.Series(values.ravel()).value_counts(dropna=True).to_numpy()
-    total = counts.sum()
-    return float(counts[counts < RARE_CATEGORY_ROWS].sum() / total) if total else 0.0
 
 
 def category_strings(column):

@@ -75,6 +75,17 @@ def test_auto_picks_columns_whose_rows_are_mostly_in_rare_categories(rng):
     assert model(max_epochs=1, min_frequency=1).fit(X, Y)._feature_encoder.statistic_lookups()
 
 
+def test_a_class_of_fewer_rows_than_folds_cross_fits_without_strata(rng):
+    # Issue 31: with statistics on by default, StratifiedKFold(5) refused a class of
+    # 3 rows; such a task now takes plain folds.
+    n = 60
+    X = pd.DataFrame({"id": [f"c{i}" for i in rng.randint(30, size=n)], "x": rng.normal(size=n)})
+    Y = {"rare": np.where(np.arange(n) < 3, "yes", "no"), "level": rng.normal(size=n)}
+    est = model(max_epochs=1).fit(X, Y)
+    assert len(est._feature_encoder.statistic_lookups()) == 2
+    assert set(est.predict(X)["rare"]) <= {"yes", "no"}
+
+
 def test_a_rows_statistic_in_fit_does_not_read_its_own_label():
     X, Y = id_frame(n=600, n_ids=150)
     strings = [X["person"].astype(str).to_numpy(dtype=object)]
