@@ -155,6 +155,8 @@ LEVERS = {
     "robust_smooth": ({}, _robust_smooth),
     "per_task_es": ({"early_stopping": "per_task"}, None),
     "ensemble3": ({"ensemble_size": 3}, None),
+    # Recorded with the former "auto" (every column over 64 categories); "auto" is
+    # now the default, with the rule of _features._target_statistics.
     "target_encoding": ({"target_encoding": "auto"}, None),
     "patience8": ({"n_iter_no_change": 8}, None),
     "bag5": ({}, lambda: _bagged(5, 0.2)),
