@@ -12,9 +12,9 @@ import inspect
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PrintLog
+from skorch.callbacks import Callback, EpochTimer, PrintLog
 
-from ..weighting import GradientWeighting
+from ..weighting import BaseWeighting, GradientWeighting
 from ._data import INFERENCE_BATCH_SIZE, BatchIterator
 from ._plan import ONE_PROCESS, current_plan
 from ._progress import ProgressLine
@@ -72,7 +72,12 @@ class MultiTaskNet(NeuralNet):
         self.plan_ = current_plan()
         self.weighting.initialize(self.task_names, self.base_weights, self.device)
         self.generator_ = torch.Generator().manual_seed(self.seed)
-        return super().initialize()
+        self.step_end_hook_ = _overrides(self.weighting, BaseWeighting, "on_step_end")
+        super().initialize()
+        # Gradient strategies on a shared body read its representation.
+        gradients = isinstance(self.weighting, GradientWeighting)
+        self.represent_first_ = gradients and self.module_.body_is_shared
+        return self
 
     def initialize_module(self):
         super().initialize_module()
@@ -122,17 +127,19 @@ class MultiTaskNet(NeuralNet):
         return BatchIterator(dataset, size, False, None, shard, self.device)
 
     def train_step(self, batch, **fit_params):
-        # Without skorch's closure and step accumulator: AdamW never re-evaluates the loss.
-        self._zero_grad_optimizer()
+        # Without skorch's closure and step accumulator (AdamW never re-evaluates
+        # the loss) and its loop over named optimizers: the net has one.
+        self.optimizer_.zero_grad()
         step = self.train_step_single(batch, **fit_params)
-        self._step_optimizer(None)
-        X, y, w = batch
-        self.weighting.on_step_end(lambda: self.criterion_(self.module_(X), y, w)[0].detach())
+        self.optimizer_.step()
+        if self.step_end_hook_:
+            X, y, w = batch
+            self.weighting.on_step_end(lambda: self.criterion_(self.module_(X), y, w)[0].detach())
         return step
 
     def train_step_single(self, batch, **fit_params):
         X, y, w = batch
-        if isinstance(self.weighting, GradientWeighting) and self.module_.body_is_shared:
+        if self.represent_first_:
             representation = self.module_.represent(X)
             outputs = self.module_.forward_heads(representation)
         else:
@@ -145,11 +152,9 @@ class MultiTaskNet(NeuralNet):
             network=self.module_,
             representation=representation,
         )
-        losses = losses.detach()
         return {
-            "loss": (weights * losses).sum(),
             "y_pred": outputs,
-            "task_losses": losses,
+            "task_losses": losses.detach(),
             "weight_sums": weight_sums,
             "weights": weights,
         }
@@ -174,12 +179,15 @@ class MultiTaskNet(NeuralNet):
         steps = {"task_losses": [], "weight_sums": [], "weights": []}
         # Once per epoch rather than per batch: it walks every submodule.
         self._set_training(training)
+        begin, end = self._batch_hooks("on_batch_begin"), self._batch_hooks("on_batch_end")
         for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
+            for hook in begin:
+                hook(self, batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             for key, kept in steps.items():
                 kept.append(step.get(key))
-            self.notify("on_batch_end", batch=batch, training=training, **step)
+            for hook in end:
+                hook(self, batch=batch, training=training, **step)
         batch_count = len(steps["task_losses"])
         weight_sums = torch.stack(steps["weight_sums"]).to(device)
         loss_sums = (torch.stack(steps["task_losses"]).to(device) * weight_sums).sum(dim=0)
@@ -213,10 +221,20 @@ class MultiTaskNet(NeuralNet):
             base = self.base_weights.cpu()
             history.record("valid_loss", float((base * task_losses)[labelled].sum()))
 
+    def _batch_hooks(self, name):
+        """What ``notify(name, ...)`` calls, less the callbacks' empty hooks: it runs per batch."""
+        callbacks = [cb for _, cb in self.callbacks_ if _overrides(cb, Callback, name)]
+        return [getattr(self, name), *(getattr(cb, name) for cb in callbacks)]
+
     def best_epochs(self):
         """Task -> its best validation epoch (1-based), or None without early stopping."""
         callback = dict(getattr(self, "callbacks_", [])).get("early_stopping")
         return None if callback is None else callback.task_best_epochs(self.task_names)
+
+
+def _overrides(instance, base, name):
+    """Whether ``instance``'s class defines method ``name`` other than ``base``'s."""
+    return getattr(type(instance), name) is not getattr(base, name)
 
 
 def make_fast_optimizer(optimizer, args, kwargs):

@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 from sklearn_mtl import MultiTaskEstimator
 from sklearn_mtl._nn import MultiTaskLoss, MultiTaskNetwork
@@ -116,9 +117,11 @@ def reference_fit(network, criterion, data, base_weights, seed, lr, epochs, batc
     return np.array(history)
 
 
-def test_fast_path_matches_unoptimised_reference(rng):
+@pytest.mark.parametrize("task_weights", [[1.0, 0.5, 2.0], [1.0, 1.0, 1.0]])
+def test_fast_path_matches_unoptimised_reference(rng, task_weights):
+    # Unit weights take StaticWeighting's sum without the multiply.
     X, y, w = mixed_problem(rng)
-    net = build_net(X.shape[1], seed=3)
+    net = build_net(X.shape[1], seed=3, base_weights=torch.tensor(task_weights))
     reference = copy.deepcopy(net.module)
     net.fit(make_dataset(X, y, w, "cpu"))
     expected = reference_fit(
@@ -137,6 +140,24 @@ def test_fast_path_matches_unoptimised_reference(rng):
     for fast, slow in zip(net.module_.parameters(), reference.parameters()):
         torch.testing.assert_close(fast, slow, rtol=1e-4, atol=1e-5)
     assert net.history[-1, "train_batch_count"] == 5
+
+
+def test_batch_hooks_run_per_batch_and_skip_only_empty_ones(rng):
+    calls = []
+
+    class BatchEnd(Callback):
+        def on_batch_end(self, net, batch=None, training=None, **kwargs):
+            calls.append((training, sorted(kwargs)))
+
+    X, y, w = mixed_problem(rng)
+    net = build_net(X.shape[1], seed=3, callbacks=[("batch_end", BatchEnd())])
+    net.fit(make_dataset(X, y, w, "cpu"))
+    assert len(calls) == 3 * 5 and all(training for training, _ in calls)
+    assert calls[0][1] == ["task_losses", "weight_sums", "weights", "y_pred"]
+    # The net's own hook still opens each batch's row of the history.
+    assert len(net.history[-1, "batches"]) == 5
+    assert net._batch_hooks("on_batch_begin") == [net.on_batch_begin]
+    assert len(net._batch_hooks("on_batch_end")) == 2
 
 
 def test_fit_uses_a_fused_or_foreach_optimizer(rng):
