@@ -103,10 +103,10 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
 
     numeric_embedding : str, BaseNumericEmbedding instance or None, default="auto"
         Embedding of each numeric column before the body (every architecture
-        reads it): ``"periodic"`` or ``"piecewise_linear"`` (see
+        reads it): ``"mixed"``, ``"periodic"`` or ``"piecewise_linear"`` (see
         :mod:`sklearn_mtl.embeddings`), an instance (cloned at fit), or None
         for the scaled values. Addressable as ``numeric_embedding__<name>``.
-        ``"auto"``: ``"periodic"`` from 1,000 rows of fit, None below.
+        ``"auto"``: ``"mixed"`` from 1,000 rows of fit, None below.
 
     ensemble_size : int or "auto", default="auto"
         Members of an efficient ensemble (TabM-mini): each row goes through

@@ -101,8 +101,9 @@ def assert_onnx_matches(model, X, X_sample=None):
 
 @pytest.fixture(scope="module")
 def every_type():
-    """A tiny problem with a task of each type, some labels missing."""
+    """A tiny problem with a task of each type, some labels missing, a discrete column."""
     X, Y = make_multitask(240, 8, len(TASK_TYPES), TASK_TYPES, correlation=0.8, random_state=0)
+    X[:, 7] = np.round(X[:, 7] * 3)  # a few dozen values: "mixed" embeds it piecewise-linearly
     rng = np.random.RandomState(0)
     Y["task_0"] = np.where(rng.rand(240) < 0.2, np.nan, Y["task_0"])
     return X.astype(np.float32), Y, {"task_3": "count", "task_4": "ordinal"}

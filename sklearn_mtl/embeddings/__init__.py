@@ -9,13 +9,21 @@ See :ref:`numeric-embeddings`.
 """
 
 from ._base import BaseNumericEmbedding
+from .mixed import MixedEmbedding
 from .periodic import PeriodicEmbedding
 from .piecewise_linear import PiecewiseLinearEmbedding
 
 #: Registry: name accepted by ``numeric_embedding=`` -> class.
 EMBEDDINGS = {
+    "mixed": MixedEmbedding,
     "periodic": PeriodicEmbedding,
     "piecewise_linear": PiecewiseLinearEmbedding,
 }
 
-__all__ = ["EMBEDDINGS", "BaseNumericEmbedding", "PeriodicEmbedding", "PiecewiseLinearEmbedding"]
+__all__ = [
+    "EMBEDDINGS",
+    "BaseNumericEmbedding",
+    "MixedEmbedding",
+    "PeriodicEmbedding",
+    "PiecewiseLinearEmbedding",
+]

@@ -17,6 +17,7 @@ from sklearn_mtl.datasets import make_multitask
 from sklearn_mtl.embeddings import (
     EMBEDDINGS,
     BaseNumericEmbedding,
+    MixedEmbedding,
     PeriodicEmbedding,
     PiecewiseLinearEmbedding,
 )
@@ -90,6 +91,33 @@ def test_periodic_evaluation_path_is_rtdls_function(lite):
 def test_periodic_bad_scale(bad):
     with pytest.raises(ValueError, match="frequency_scale must be a positive number or a pair"):
         PeriodicEmbedding(frequency_scale=bad).build(torch.randn(10, 2))
+
+
+def test_mixed_embeds_discrete_columns_piecewise_and_the_others_periodically():
+    torch.manual_seed(0)
+    day, level = torch.randint(1, 32, (500,)).float(), torch.randint(0, 5, (500,)).float()
+    values = torch.stack([day, torch.randn(500), level, torch.randn(500)], dim=1)
+    module = MixedEmbedding(max_discrete_values=31, d_embedding=4).build(values)
+    assert module.discrete_columns.tolist() == [0, 2]
+    assert module.continuous_columns.tolist() == [1, 3]
+    assert isinstance(module.continuous, type(PeriodicEmbedding().build(values)))
+    x = values[:9]
+    out = module(x)
+    assert out.shape == (9, 4, 4)
+    torch.testing.assert_close(out[:, [0, 2]], module.discrete(x[:, [0, 2]]))
+    torch.testing.assert_close(out[:, [1, 3]], module.continuous(x[:, [1, 3]]))
+    # 31 distinct days are one more than 30.
+    assert MixedEmbedding(max_discrete_values=30).build(values).discrete_columns.tolist() == [2]
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_mixed_with_columns_of_one_kind_is_that_embedding(discrete):
+    torch.manual_seed(0)
+    values = torch.randint(0, 6, (300, 3)).float() if discrete else torch.randn(300, 3)
+    module = MixedEmbedding(d_embedding=4).build(values)
+    alone, absent = (module.discrete, module.continuous)[:: 1 if discrete else -1]
+    assert absent is None
+    torch.testing.assert_close(module(values[:5]), alone(values[:5]))
 
 
 def test_piecewise_bins_are_quantiles_and_handle_constant_and_binary_columns():
