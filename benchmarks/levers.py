@@ -151,6 +151,7 @@ LEVERS = {
     "beta2": ({}, lambda: _adam_betas(0.95)),
     "pwl": ({"numeric_embedding": "piecewise_linear"}, None),
     "periodic": ({"numeric_embedding": "periodic"}, None),
+    "mixed": ({"numeric_embedding": "mixed"}, None),
     "log_skewed": ({}, lambda: setattr(datasets, "load", _log_skewed(datasets.load))),
     "robust_smooth": ({}, _robust_smooth),
     "per_task_es": ({"early_stopping": "per_task"}, None),

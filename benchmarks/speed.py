@@ -23,7 +23,8 @@ slows every column alike. Sections:
     as users often pass it, as float64 (which fit converts to float32).
 ``defaults``
     What each default adds to the plain network the other sections train:
-    the periodic embedding, three ensemble members, weight decay with the
+    the numeric embedding (``"mixed"``, on these continuous columns the
+    periodic one), three ensemble members, weight decay with the
     plateau schedule, early stopping (its cost per epoch: held-out rows, a
     validation pass, the best epoch's copy), then all of them (``dropout``
     resolves to 0 from 1,000 rows). Trunk and batch size at their defaults;
@@ -356,7 +357,7 @@ def memory_probe(n, device, dtype):
 #: (``"auto"`` as it resolves on ``--rows`` rows; batch and trunk at their defaults).
 DEFAULT_STEPS = {
     "plain network": PLAIN,
-    "with periodic embedding": {**PLAIN, "numeric_embedding": "auto"},
+    "with numeric embedding": {**PLAIN, "numeric_embedding": "auto"},
     "with 3 ensemble members": {**PLAIN, "ensemble_size": "auto"},
     "with weight decay, plateau": {
         **PLAIN, "weight_decay": DEFAULTS["weight_decay"], "lr_schedule": "plateau"
