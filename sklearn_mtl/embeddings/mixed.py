@@ -89,8 +89,9 @@ class MixedEmbedding(BaseNumericEmbedding):
 
     def build(self, values):
         self._validate_params()
-        counts = torch.tensor([len(torch.unique(column)) for column in values.T])
-        discrete = counts <= self.max_discrete_values
+        ordered = values.sort(dim=0).values
+        distinct = 1 + (ordered[1:] != ordered[:-1]).sum(dim=0)
+        discrete = distinct <= self.max_discrete_values
         piecewise = PiecewiseLinearEmbedding(self.n_bins, d_embedding=self.d_embedding)
         periodic = PeriodicEmbedding(
             self.n_frequencies,
