@@ -130,6 +130,7 @@ PUBLIC_MODULES = {
     "sklearn_mtl.uncertainty": "Uncertainty: prediction intervals and sets",
     "sklearn_mtl.weighting": "Task-weighting strategies",
     "sklearn_mtl.architectures": "Architectures",
+    "sklearn_mtl.embeddings": "Numeric embeddings",
     "sklearn_mtl.datasets": "Datasets",
     "sklearn_mtl.parallel": "Parallel and distributed training",
 }
