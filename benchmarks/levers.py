@@ -162,6 +162,9 @@ LEVERS = {
     "patience8": ({"n_iter_no_change": 8}, None),
     "bag5": ({}, lambda: _bagged(5, 0.2)),
     "heads32": ({"head_hidden_sizes": (32,)}, None),
+    "cosine": ({"lr_schedule": "cosine"}, None),
+    "cosine_all_epochs": ({"lr_schedule": "cosine", "early_stopping": False}, None),
+    "lr1e3": ({"lr": 1e-3}, None),
     "ens3_ones": ({"ensemble_size": 3}, lambda: _member_scaling("ones")),
     "ens3_normal": ({"ensemble_size": 3}, lambda: _member_scaling("normal")),
 }
