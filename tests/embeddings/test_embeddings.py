@@ -242,10 +242,13 @@ def test_unknown_name_is_refused(mixed_data):
         tiny(numeric_embedding="fourier").fit(X, Y)
 
 
-def test_pickle_and_reproducible(mixed_data):
+@pytest.mark.parametrize("name", NAMES)
+def test_pickle_and_reproducible(mixed_data, name):
     X, Y = mixed_data
-    first = tiny(numeric_embedding="periodic").fit(X, Y)
-    second = tiny(numeric_embedding="periodic").fit(X, Y)
+    X = X.copy()
+    X[:, 0] = np.round(X[:, 0] * 2)  # a discrete column, for "mixed"
+    first = tiny(numeric_embedding=name).fit(X, Y)
+    second = tiny(numeric_embedding=name).fit(X, Y)
     loaded = pickle.loads(pickle.dumps(first))
     for task in Y:
         np.testing.assert_array_equal(first.predict(X)[task], second.predict(X)[task])
