@@ -65,12 +65,14 @@ class MixedEmbedding(BaseNumericEmbedding):
     torch.Size([5, 2, 8])
     """
 
+    # The two embeddings' own constraints, which their builds check again.
     _parameter_constraints = {
         "max_discrete_values": [Interval(numbers.Integral, 1, None, closed="left")],
-        "d_embedding": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
-        "n_frequencies": [Interval(numbers.Integral, 1, None, closed="left")],
-        "frequency_scale": PeriodicEmbedding._parameter_constraints["frequency_scale"],
+        "n_bins": PiecewiseLinearEmbedding._parameter_constraints["n_bins"],
+        **{
+            name: PeriodicEmbedding._parameter_constraints[name]
+            for name in ("d_embedding", "n_frequencies", "frequency_scale")
+        },
     }
 
     def __init__(
