@@ -7,7 +7,7 @@ import torch
 
 from ._nn import restore
 from ._tasks import class_probabilities, scored_rows
-from ._training import inference_batches, limit_torch_threads
+from ._training import INFERENCE_BATCH_SIZE, inference_batches, limit_torch_threads
 
 #: Held while a copy of a network is made for a best epoch's parameters.
 _COPYING = threading.Lock()
@@ -74,18 +74,19 @@ class Predictor:
     def outputs(self, X, tasks=None):
         """Raw outputs for encoded ``X`` (array, memory map or encoded rows), task -> CPU tensor.
 
-        One forward pass per batch of ``INFERENCE_BATCH_SIZE`` rows under
-        ``torch.inference_mode()`` for all ``tasks`` (default: every task) that
+        One forward pass per batch of rows (the net's ``inference_rows_``,
+        measured in fit: 256 to 8,192) under ``torch.inference_mode()`` for all ``tasks`` (default: every task) that
         share a network state; the outputs stay on the device until the last
         batch, then move to the host once per task.
         """
         tasks = list(self.tasks) if tasks is None else list(tasks)
         device = self.net.device
+        rows = getattr(self.net, "inference_rows_", None) or INFERENCE_BATCH_SIZE
         outputs = {}
         with limit_torch_threads(), torch.inference_mode():
             for epoch, state, names in self.task_states(tasks):
                 network = self._network(epoch, state)
-                chunks = [network(batch) for batch in inference_batches(X, device)]
+                chunks = [network(batch) for batch in inference_batches(X, device, rows)]
                 for name in names:
                     outputs[name] = torch.cat([out[name] for out in chunks]).float().cpu()
         check_finite_outputs(outputs)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
-from sklearn_mtl import MultiTaskEstimator, TargetDict, _predictor, for_task
+from sklearn_mtl import MultiTaskEstimator, TargetDict, _predictor, _training, for_task
+from sklearn_mtl._training import _data
 from sklearn_mtl.datasets import make_multitask
 
 N_THREADS = 4
@@ -116,3 +117,35 @@ def test_the_finite_check_passes_large_finite_outputs_and_names_the_bad_rows():
     bad[1, 0], bad[3, 1] = float("nan"), float("-inf")
     with pytest.raises(ValueError, match=r"task 't' are NaN or infinite on rows \[1, 3\]"):
         _predictor.check_finite_outputs({"t": bad})
+
+
+def _fit_small(**params):
+    X, Y = make_multitask(600, 6, 3, ["regression", "binary", "multiclass"], random_state=0)
+    base = dict(hidden_layer_sizes=(16,), max_epochs=2, early_stopping=False, random_state=0)
+    return MultiTaskEstimator(**{**base, **params}).fit(X, Y), X
+
+
+def test_inference_batches_are_fewer_rows_for_a_wide_network():
+    # A narrow network predicts 8,192 rows per pass; a periodic embedding of six
+    # columns with three members (96 x 6 x 3 floats of its widest output per row,
+    # and more inside) fewer, a power of two, at least 256.
+    narrow, _ = _fit_small(numeric_embedding=None, ensemble_size=1)
+    wide, _ = _fit_small(numeric_embedding="periodic", ensemble_size=3)
+    assert narrow.net_.inference_rows_ == _training.INFERENCE_BATCH_SIZE
+    rows = wide.net_.inference_rows_
+    assert _data.MIN_INFERENCE_BATCH_SIZE <= rows < narrow.net_.inference_rows_
+    assert rows & (rows - 1) == 0
+    # The probe leaves no hook behind and the network as predict finds it.
+    module = wide.net_.module_
+    assert not any(m._forward_hooks for m in module.modules())
+
+
+def test_predictions_do_not_depend_on_the_inference_batch_size():
+    est, X = _fit_small(numeric_embedding="periodic", ensemble_size=3)
+    X = np.tile(X, (2, 1))  # 1,200 rows: several batches of 256
+    est.net_.inference_rows_ = _data.MIN_INFERENCE_BATCH_SIZE
+    batched = est.predict_proba(X)
+    est.net_.inference_rows_ = _training.INFERENCE_BATCH_SIZE  # one pass
+    whole = est.predict_proba(X)
+    for task in whole:
+        np.testing.assert_allclose(batched[task], whole[task], rtol=1e-5, atol=1e-6)

@@ -11,8 +11,16 @@ import torch
 
 from .._features import is_memmap
 
-#: Rows per forward pass at prediction, validation and inspection time.
+#: The most rows per forward pass at prediction, validation and inspection time.
 INFERENCE_BATCH_SIZE = 8192
+
+#: The fewest rows per forward pass that :func:`inference_batch_size` chooses:
+#: below it the per-batch cost of calling the modules dominates.
+MIN_INFERENCE_BATCH_SIZE = 256
+
+#: Bytes that the widest module output of one inference batch may take: about a
+#: core's L2 cache, so that each layer reads its input back from the cache.
+INFERENCE_BATCH_BYTES = 1 << 21
 
 #: Training data moves to a CUDA device once per fit when it takes at most this
 #: share of the device's free memory; otherwise it stays on the host and each
@@ -208,26 +216,61 @@ def _pinned_copy(tensor, index=None):
     return torch.index_select(tensor, 0, index, out=out)
 
 
-def inference_batches(X, device):
-    """Consecutive batches of ``INFERENCE_BATCH_SIZE`` rows of ``X`` as float32 tensors.
+def inference_batches(X, device, batch_size=INFERENCE_BATCH_SIZE):
+    """Consecutive batches of ``batch_size`` rows of ``X`` as float32 tensors.
 
     ``X`` is a validated array, a memory map or encoded rows of a DataFrame (the
     last two read one batch at a time); the batches are delivered on ``device``.
     """
     if not isinstance(X, np.ndarray):
         # Rows encoded when read (the feature encoder's EncodedRows), a batch at a time.
-        for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
-            yield torch.from_numpy(X[start : start + INFERENCE_BATCH_SIZE]).to(device)
+        for start in range(0, X.shape[0], batch_size):
+            yield torch.from_numpy(X[start : start + batch_size]).to(device)
         return
     if is_memmap(X):
         features = MappedRows(X, None, device)
     else:
         features = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
-        if len(features) <= INFERENCE_BATCH_SIZE:  # most calls of a service: one batch
+        if len(features) <= batch_size:  # most calls of a service: one batch
             yield features.to(device)
             return
-    for (batch,) in iter_batches((features,), INFERENCE_BATCH_SIZE, device):
+    for (batch,) in iter_batches((features,), batch_size, device):
         yield batch
+
+
+def inference_batch_size(network, n_features, device):
+    """Rows per forward pass of ``network`` at inference: a power of two, 256 to 8,192.
+
+    As many as keep the widest output of any of its modules within
+    ``INFERENCE_BATCH_BYTES``, measured by one forward pass of a row of zeros
+    (``n_features`` wide, a valid encoded row) in evaluation mode. A small
+    network reads 8,192 rows at a time, where calling its modules costs least
+    per row; a wide one (a numeric embedding, ensemble members) fewer, whose
+    outputs then stay in the cache: at the defaults, 256 rows predict about
+    twice as fast as 8,192. Registers hooks on the network: call it only
+    where nothing else runs the network (in fit).
+    """
+    widest = 0
+
+    def record(module, args, output):
+        nonlocal widest
+        parts = output.values() if isinstance(output, dict) else [output]
+        for part in parts:
+            if isinstance(part, torch.Tensor):
+                widest = max(widest, part.numel() * part.element_size())
+
+    training = network.training
+    handles = [module.register_forward_hook(record) for module in network.modules()]
+    try:
+        with torch.inference_mode():
+            network.eval()(torch.zeros(1, n_features, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        network.train(training)
+    rows = max(1, INFERENCE_BATCH_BYTES // max(widest, 1))
+    power = 1 << (rows.bit_length() - 1)
+    return int(min(INFERENCE_BATCH_SIZE, max(MIN_INFERENCE_BATCH_SIZE, power)))
 
 
 class BatchIterator:

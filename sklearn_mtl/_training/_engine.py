@@ -15,7 +15,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
 from ..weighting import BaseWeighting, GradientWeighting
-from ._data import INFERENCE_BATCH_SIZE, BatchIterator
+from ._data import BatchIterator, inference_batch_size
 from ._plan import ONE_PROCESS, current_plan
 from ._progress import ProgressLine
 
@@ -73,6 +73,7 @@ class MultiTaskNet(NeuralNet):
         self.weighting.initialize(self.task_names, self.base_weights, self.device)
         self.generator_ = torch.Generator().manual_seed(self.seed)
         self.step_end_hook_ = _overrides(self.weighting, BaseWeighting, "on_step_end")
+        self.inference_rows_ = None
         super().initialize()
         # Gradient strategies on a shared body read its representation.
         gradients = isinstance(self.weighting, GradientWeighting)
@@ -91,7 +92,9 @@ class MultiTaskNet(NeuralNet):
 
     def fit(self, X, y=None, **fit_params):
         try:
-            return super().fit(X, y, **fit_params)
+            super().fit(X, y, **fit_params)
+            self.inference_rows(X.X.shape[1])
+            return self
         except BaseException:
             # skorch ends its callbacks only when training runs its course (or
             # on Ctrl-C); an error must still end the progress line.
@@ -123,8 +126,15 @@ class MultiTaskNet(NeuralNet):
             return BatchIterator(
                 dataset, self.batch_size, True, self.generator_, shard, self.device
             )
-        size = max(self.batch_size, INFERENCE_BATCH_SIZE)
+        size = self.inference_rows(dataset.X.shape[1])
         return BatchIterator(dataset, size, False, None, shard, self.device)
+
+    def inference_rows(self, n_features):
+        """Rows per forward pass at inference (:func:`inference_batch_size`), once per fit."""
+        if getattr(self, "inference_rows_", None) is None:
+            network = self.plan_.unwrap(self.module_)
+            self.inference_rows_ = inference_batch_size(network, n_features, self.device)
+        return self.inference_rows_
 
     def train_step(self, batch, **fit_params):
         # Without skorch's closure and step accumulator (AdamW never re-evaluates

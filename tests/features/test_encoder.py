@@ -13,7 +13,6 @@ from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
 from sklearn_mtl._features import _encoder
-from sklearn_mtl._training import _data
 from sklearn_mtl.architectures import ARCHITECTURES
 from sklearn_mtl.inspection import compare_single_task, gate_weights, task_affinity
 from sklearn_mtl.weighting import WEIGHTINGS
@@ -312,7 +311,7 @@ def test_a_frame_is_encoded_once_per_fit_and_by_batches_at_predict(monkeypatch):
     est = fit(X, Y, max_epochs=5, early_stopping=True)
     assert calls == [N]  # once, whatever the number of epochs
     calls.clear()
-    monkeypatch.setattr(_data, "INFERENCE_BATCH_SIZE", 256)
+    est.net_.inference_rows_ = 256  # rows per forward pass, measured in fit
     est.predict(X)
     assert calls == [256, 256, N - 512]
 
