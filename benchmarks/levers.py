@@ -45,8 +45,8 @@ def _adam_betas(beta2):
 
     engine_params = fit._engine_params
 
-    def patched(settings, seed, n_samples):
-        params = engine_params(settings, seed, n_samples)
+    def patched(settings, seed, weights, extra_callbacks=()):
+        params = engine_params(settings, seed, weights, extra_callbacks)
         params["optimizer__betas"] = (0.9, beta2)
         return params
 
@@ -80,19 +80,24 @@ def _robust_smooth():
     raw_features.apply_variant({"robust": 1.0, "smooth": 3.0}, None, None)
 
 
-def _bagged(n_members, validation_fraction):
-    """Fit ``n_members`` estimators, each validated on its own random share, and average.
+def _bagged(n_members, validation_fraction, folds=False):
+    """Fit ``n_members`` estimators, each validated on its own share, and average.
 
-    What RealMLP's ``n_cv`` and AutoGluon's bagging do with disjoint folds,
-    approximated by independent splits: every row trains most members, and the
+    What RealMLP's ``n_cv`` and AutoGluon's bagging do. With ``folds`` the
+    shares are those of a shuffled ``KFold`` of ``n_members`` folds seeded by
+    ``random_state`` (member i trains on the other folds and stops early on
+    fold i: :func:`_kfold_split`); without, each member draws its own random
+    ``validation_fraction``. Either way every row trains most members, and the
     average of the members is an ensemble. Classifiers average probabilities.
     """
     import sklearn_mtl
 
     estimator = sklearn_mtl.MultiTaskEstimator
+    fold_of_fit = _kfold_split() if folds else None
 
     class Bagged:
         def __init__(self, random_state=0, **params):
+            self.random_state = random_state
             self.members = [
                 estimator(random_state=random_state * 100 + i,
                           validation_fraction=validation_fraction, **params)
@@ -100,7 +105,9 @@ def _bagged(n_members, validation_fraction):
             ]
 
         def fit(self, X, Y):
-            for member in self.members:
+            for i, member in enumerate(self.members):
+                if fold_of_fit is not None:
+                    fold_of_fit.update(fold=i, n_folds=n_members, seed=self.random_state)
                 member.fit(X, Y)
             first = self.members[0]
             self.classes_, self.tasks_ = first.classes_, first.tasks_
@@ -123,6 +130,67 @@ def _bagged(n_members, validation_fraction):
             return out
 
     sklearn_mtl.MultiTaskEstimator = Bagged
+
+
+def _kfold_split():
+    """Early stopping on one fold of a shuffled ``KFold`` instead of a random share.
+
+    The estimator takes no explicit validation rows, so the fit's ``RandomSplit``
+    is patched: its rows are those of fold ``fold`` of ``n_folds`` (seeded by
+    ``seed``) of the returned dict, which the caller sets before each fit. Every
+    user of the split (the engine, the labelled-rows check, the progress report)
+    reads it through ``rows``, so they all see the fold.
+    """
+    from sklearn.model_selection import KFold
+
+    import sklearn_mtl._training._fit as fit
+
+    current = {}
+
+    class KFoldSplit(fit.RandomSplit):
+        def rows(self, n):
+            splits = KFold(current["n_folds"], shuffle=True, random_state=current["seed"])
+            train, valid = list(splits.split(np.arange(n)))[current["fold"]]
+            return np.sort(train), np.sort(valid)
+
+    fit.RandomSplit = KFoldSplit
+    return current
+
+
+def _quantile_normal(load, max_rows=1000):
+    """``datasets.load`` with numeric feature columns mapped to normal quantiles.
+
+    Below ``max_rows`` training rows, scikit-learn's ``QuantileTransformer(
+    output_distribution="normal")`` for each numeric column of more than two
+    values, as TabM's examples prepare inputs: fitted on the training rows plus
+    noise of 1e-5 standard deviations (without it, the many rows tied at a
+    discrete column's smallest value all map to -5.2), with ``n_quantiles`` the
+    rows over 30 within [10, 1000]; NaN kept, the test rows transformed alike.
+    """
+    from sklearn.preprocessing import QuantileTransformer
+
+    def patched(name, seed):
+        X, Y, Xt, Yt, tasks = load(name, seed)
+        if len(X) >= max_rows:
+            return X, Y, Xt, Yt, tasks
+        X, Xt = X.copy(), Xt.copy()
+        noise = np.random.default_rng(seed)
+        for column in X.columns:
+            values = X[column]
+            if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+                continue
+            if values.dropna().nunique() <= 2:
+                continue
+            train = X[[column]].to_numpy(dtype=float)
+            quantiles = QuantileTransformer(
+                n_quantiles=max(min(len(X) // 30, 1000), 10), output_distribution="normal",
+                subsample=None, random_state=0,
+            ).fit(train + noise.normal(0.0, 1e-5 * np.nanstd(train), train.shape))
+            X[column] = quantiles.transform(train)[:, 0]
+            Xt[column] = quantiles.transform(Xt[[column]].to_numpy(dtype=float))[:, 0]
+        return X, Y, Xt, Yt, tasks
+
+    return patched
 
 
 def _member_scaling(init):
@@ -167,6 +235,29 @@ LEVERS = {
     "lr1e3": ({"lr": 1e-3}, None),
     "ens3_ones": ({"ensemble_size": 3}, lambda: _member_scaling("ones")),
     "ens3_normal": ({"ensemble_size": 3}, lambda: _member_scaling("normal")),
+    # The defaults again on 2026-12-06, beside the levers below (base_now holds an
+    # earlier commit's runs of these data sets and seeds).
+    "base_1206": ({}, None),
+    # bag5 again, beside base_1206 and the k-fold bagging.
+    "bag5_1206": ({}, lambda: _bagged(5, 0.2)),
+    # Cross-fit bagging: member i trains on 4 of 5 (2 of 3) folds, stops on the fifth.
+    "bag5_kfold": ({}, lambda: _bagged(5, 0.2, folds=True)),
+    "bag3_kfold": ({}, lambda: _bagged(3, 1 / 3, folds=True)),
+    # Numeric columns to normal quantiles (fitted on the training rows) below 1,000 rows.
+    "quantile": ({}, lambda: setattr(datasets, "load", _quantile_normal(datasets.load))),
+    # Dropout 0 and 0.2, not 0.1 (below 1,000 rows); weight decay 1e-2 and 1e-1, not 3e-4.
+    "dropout0": ({"dropout": 0.0}, None),
+    "dropout02": ({"dropout": 0.2}, None),
+    "wd1e2": ({"weight_decay": 1e-2}, None),
+    "wd1e1": ({"weight_decay": 1e-1}, None),
+    # bag5 with dropout 0.2 (are the two gains additive?), and with 10 members.
+    "bag5_dropout02": ({"dropout": 0.2}, lambda: _bagged(5, 0.2)),
+    "bag10": ({}, lambda: _bagged(10, 0.2)),
+    # bag5 with log_skewed's inputs, and with 3 ensemble members in each fit.
+    "bag5_log_skewed": (
+        {}, lambda: (setattr(datasets, "load", _log_skewed(datasets.load)), _bagged(5, 0.2))
+    ),
+    "bag5_ens3": ({"ensemble_size": 3}, lambda: _bagged(5, 0.2)),
 }
 
 
