@@ -258,6 +258,11 @@ LEVERS = {
         {}, lambda: (setattr(datasets, "load", _log_skewed(datasets.load)), _bagged(5, 0.2))
     ),
     "bag5_ens3": ({"ensemble_size": 3}, lambda: _bagged(5, 0.2)),
+    # The estimator's own bagging (n_bags: each bag's validation_fraction is 0.1),
+    # beside the defaults at the same commit.
+    "base_bags": ({}, None),
+    "n_bags3": ({"n_bags": 3}, None),
+    "n_bags5": ({"n_bags": 5}, None),
 }
 
 

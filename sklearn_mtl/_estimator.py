@@ -20,7 +20,7 @@ from ._tasks import (
     task_sample_weights,
     wrap_like,
 )
-from ._training import report_validation_scores, settle, train_groups
+from ._training import report_validation_scores, settle, train_bags
 
 
 class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator):
@@ -114,6 +114,11 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         has its own heads; predictions average the members. ``"auto"``: 3
         from 1,000 rows of fit, 1 below. See :ref:`numeric-embeddings`.
 
+    n_bags : int, default=1
+        Networks fitted from their own seeds and early-stopping rows, their
+        predictions averaged (bagging, as RealMLP's ``n_cv``), for ``n_bags``
+        times the fit; ``net_``, ``history_`` and ``n_epochs_`` are the first's.
+
     categorical_features : "from_dtype", array-like or None, default="from_dtype"
         Which columns of ``X`` are categorical, as in HistGradientBoosting: a
         DataFrame's category, object and string columns (``"from_dtype"``),
@@ -167,16 +172,13 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         that long (see :ref:`early-stopping`).
 
     validation_fraction : float, default=0.1
-        Share of rows held out for early stopping: random by row, not
-        stratified, each row with all its labels; a task without a labelled
-        validation row is left out of ``valid_loss``, and a split without any
-        is refused (see :ref:`missing_labels`).
+        Share of rows held out for early stopping: random by row, not stratified,
+        each row with all its labels; a task without a labelled validation row
+        is left out of ``valid_loss``, a split without any refused (see :ref:`missing_labels`).
 
-    n_iter_no_change : int, default=4
-        Patience of early stopping, in epochs.
-
-    tol : float, default=1e-4
-        Smallest decrease of the validation loss that counts as improvement.
+    n_iter_no_change, tol : int, float, default=4, 1e-4
+        Patience of early stopping, in epochs, and the smallest decrease of the
+        validation loss that counts as improvement.
 
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Where to train. ``"auto"`` picks CUDA when available, else the CPU.
@@ -186,10 +188,9 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         split. With an int, fitting twice on CPU gives the same model.
 
     verbose : int, default=0
-        0: silent. 1: one progress line per fit on stderr (epochs, time
-        elapsed and left, the validation loss; why training stopped), then
-        each task's validation score. 2: skorch's table, a row per epoch with
-        each task's losses. See :ref:`progress`.
+        0: silent. 1: one progress line per fit on stderr (epochs, time elapsed
+        and left, the validation loss; why training stopped), then each task's
+        validation score. 2: skorch's table, a row per epoch. See :ref:`progress`.
 
     Attributes
     ----------
@@ -202,7 +203,7 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
     is_categorical_ : ndarray of bool or None
         Which features were categorical; None when none was.
     net_ : skorch.NeuralNet
-        The fitted skorch net (a private subclass).
+        The fitted skorch net (a private subclass; the first bag's).
     history_ : skorch.History
         Per epoch: ``train_loss``, ``train_loss_<task>``, ``weight_<task>``
         (mean weight in force), ``dur`` (s); with early stopping ``valid_loss``,
@@ -268,6 +269,7 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         task_groups=None,
         numeric_embedding="auto",
         ensemble_size="auto",
+        n_bags=1,
         categorical_features="from_dtype",
         min_frequency=5,
         target_encoding="auto",
@@ -298,6 +300,7 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         self.task_groups = task_groups
         self.numeric_embedding = numeric_embedding
         self.ensemble_size = ensemble_size
+        self.n_bags = n_bags
         self.categorical_features = categorical_features
         self.min_frequency = min_frequency
         self.target_encoding = target_encoding
@@ -322,8 +325,7 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         tags.target_tags.single_output = True
         tags.input_tags.sparse = True
         tags.input_tags.allow_nan = True
-        # Not a classifier (tasks may be regressions), but its classification
-        # tasks may have any number of classes.
+        # Not a classifier (tasks may be regressions); classification tasks have any number.
         tags.classifier_tags = ClassifierTags(multi_class=True)
         return tags
 
@@ -359,10 +361,10 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         encoded = fit_targets(targets, self.tasks, self.losses, self.standardize_targets)
         X = self._feature_encoder.fit_transform(X, sample_weight, encoded, settings.seed)
         weights = row_weights(encoded, sample_weight, self.class_weight)
-        net = train_groups(settings, X, self._feature_encoder.layout_, encoded, weights)
-        self._record_fit(net, settings, encoded, targets)
-        if settings.verbose == 1:
-            report_validation_scores(self._predictor, X, targets)
+        nets = train_bags(settings, X, self._feature_encoder.layout_, encoded, weights)
+        self._record_fit(nets, settings, encoded, targets)
+        if settings.verbose == 1:  # the first bag's validation rows: the others trained on them
+            report_validation_scores(Predictor(encoded.tasks, nets[:1]), X, targets)
         return self
 
     def _check_fit_data(self, X, y, sample_weight):
@@ -377,21 +379,19 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         settings = settle(self.get_params(deep=False), X.shape[0], targets.names)
         return X, targets, sample_weight, settings
 
-    def _record_fit(self, net, settings, encoded, targets):
+    def _record_fit(self, nets, settings, encoded, targets):
         """Set the fitted attributes."""
-        self.net_ = net
-        self._predictor = Predictor(encoded.tasks, net)
+        self.net_ = net = nets[0]
+        self._predictor = Predictor(encoded.tasks, nets)
         self.tasks_ = {name: task.type_name for name, task in encoded.tasks.items()}
         self.classes_ = {n: t.classes_ for n, t in encoded.tasks.items() if t.is_classifier}
         self.task_groups_, self.task_affinity_ = net.task_groups_, net.task_affinity_
         self.is_categorical_ = self._feature_encoder.categorical_mask
         self._target_container = (targets.container, targets.keys)
-        self.weighting_ = settings.weighting
-        self.architecture_ = settings.architecture
+        self.weighting_, self.architecture_ = settings.weighting, settings.architecture
         self.numeric_embedding_ = settings.numeric_embedding
         self.device_ = str(net.device)
-        self.history_ = net.history
-        self.n_epochs_ = len(net.history)
+        self.history_, self.n_epochs_ = net.history, len(net.history)
         self.best_epochs_ = net.best_epochs()
         self.task_weights_ = dict(zip(encoded.names, net.weighting.weights_.cpu().tolist()))
 
@@ -489,9 +489,8 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : dict, TargetDict, DataFrame or ndarray
-        sample_weight : array-like, DataFrame or dict, default=None
+        X, y, sample_weight
+            As :meth:`score_tasks` takes them.
 
         Returns
         -------

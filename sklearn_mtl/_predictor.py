@@ -5,7 +5,7 @@ import threading
 
 import torch
 
-from ._nn import restore
+from ._nn import average_members, restore
 from ._tasks import class_probabilities, scored_rows
 from ._training import INFERENCE_BATCH_SIZE, inference_batches, limit_torch_threads
 
@@ -14,39 +14,49 @@ _COPYING = threading.Lock()
 
 
 class Predictor:
-    """What predicting needs from a fit: the fitted tasks and the trained network.
+    """What predicting needs from a fit: the fitted tasks and the trained networks.
 
     Made at the end of ``fit`` (as HistGradientBoosting's grower makes its
-    predictor). It reads the network, never changes it, so that several
+    predictor). It reads the networks, never changes them, so that several
     threads may predict at once: after ``early_stopping="per_task"`` each
     best epoch's parameters live in a copy of the network of their own
-    (made on first use), not swapped in and out of the shared one.
+    (made on first use), not swapped in and out of the shared one. With
+    several bags (``n_bags``), each task's output is the average of the
+    bags' predictions (:func:`~sklearn_mtl._nn.average_members`: their mean
+    probabilities, values or expected counts) on its raw-output scale.
 
     Parameters
     ----------
     tasks : dict of str -> TaskType
         The fitted tasks, in order.
-    net : MultiTaskNet
-        The fitted engine (``net_``).
+    nets : list of MultiTaskNet
+        The fitted engines, one per bag (``net_`` is the first).
     """
 
-    def __init__(self, tasks, net):
+    def __init__(self, tasks, nets):
         self.tasks = tasks
-        self.net = net
-        net.module_.eval()
+        self.nets = list(nets)
+        for net in self.nets:
+            net.module_.eval()
+
+    @property
+    def net(self):
+        """The first bag's engine (the only one without bagging)."""
+        return self.nets[0]
 
     def __getstate__(self):
-        # The copies are rebuilt from the net, whose pickling maps devices.
+        # The copies are rebuilt from the nets, whose pickling maps devices.
         return {key: value for key, value in vars(self).items() if key != "_networks"}
 
-    def task_states(self, tasks=None):
-        """``(state, task names)`` pairs: which tasks predict with which network state.
+    def task_states(self, tasks=None, bag=0):
+        """``(epoch, state, task names)`` triples: which tasks predict with which state.
 
         ``state`` is None for the network's own parameters, else a
         :func:`~sklearn_mtl._nn.snapshot` kept by per-task early stopping
-        for the tasks whose best epoch it is. ``tasks`` defaults to every task.
+        for the tasks whose best epoch ``epoch`` it is. ``tasks`` defaults to
+        every task; ``bag`` picks the bag's net.
         """
-        net = self.net
+        net = self.nets[bag]
         tasks = list(self.tasks) if tasks is None else list(tasks)
         states = getattr(net, "task_states_", {})
         best = getattr(net, "best_epochs_", None) or {}
@@ -56,41 +66,44 @@ class Predictor:
             groups.setdefault(epoch if epoch in states else None, []).append(name)
         return [(epoch, states.get(epoch), names) for epoch, names in groups.items()]
 
-    def _network(self, epoch, state):
-        """The network holding ``state`` (the net's own for None), in evaluation mode."""
-        module = self.net.module_
+    def _network(self, bag, epoch, state):
+        """Bag ``bag``'s network holding ``state`` (the net's own for None), in evaluation mode."""
+        module = self.nets[bag].module_
         if state is None:
             # eval() walks every submodule: not on each call of a small predict.
             return module.eval() if module.training else module
         networks = self.__dict__.setdefault("_networks", {})
-        if epoch not in networks:
+        if (bag, epoch) not in networks:
             with _COPYING:  # threads that predict at once make one copy, not one each
-                if epoch not in networks:
+                if (bag, epoch) not in networks:
                     network = copy.deepcopy(module)
                     restore(network, state)
-                    networks[epoch] = network.eval()
-        return networks[epoch]
+                    networks[bag, epoch] = network.eval()
+        return networks[bag, epoch]
 
     def outputs(self, X, tasks=None):
         """Raw outputs for encoded ``X`` (array, memory map or encoded rows), task -> CPU tensor.
 
         One forward pass per batch of rows (the net's ``inference_rows_``,
-        measured in fit: 256 to 8,192) under ``torch.inference_mode()`` for all ``tasks`` (default: every task) that
-        share a network state; the outputs stay on the device until the last
-        batch, then move to the host once per task.
+        measured in fit: 256 to 8,192) under ``torch.inference_mode()`` for all
+        ``tasks`` (default: every task) that share a network state; the
+        outputs stay on the device until the last batch, then move to the
+        host once per task. With several bags, their average per task.
         """
         tasks = list(self.tasks) if tasks is None else list(tasks)
         device = self.net.device
         rows = getattr(self.net, "inference_rows_", None) or INFERENCE_BATCH_SIZE
-        outputs = {}
+        bags = {name: [] for name in tasks}
         with limit_torch_threads(), torch.inference_mode():
-            for epoch, state, names in self.task_states(tasks):
-                network = self._network(epoch, state)
-                chunks = [network(batch) for batch in inference_batches(X, device, rows)]
-                for name in names:
-                    outputs[name] = torch.cat([out[name] for out in chunks]).float().cpu()
+            for bag in range(len(self.nets)):
+                for epoch, state, names in self.task_states(tasks, bag):
+                    network = self._network(bag, epoch, state)
+                    chunks = [network(batch) for batch in inference_batches(X, device, rows)]
+                    for name in names:
+                        bags[name].append(torch.cat([out[name] for out in chunks]))
+            outputs = {name: average_bags(outs, self.tasks[name]) for name, outs in bags.items()}
         check_finite_outputs(outputs)
-        return {name: outputs[name] for name in tasks}
+        return outputs
 
     def predictions(self, X, tasks=None):
         """Predictions of ``tasks`` (default: all) in the user's terms, task -> array."""
@@ -118,6 +131,17 @@ class Predictor:
             y_pred = task.predict(outputs[task.name][torch.from_numpy(rows.mask)])
             scores[task.name] = float(task.score(rows.y_true, y_pred, rows.sample_weight))
         return scores
+
+
+def average_bags(outputs, task):
+    """The bags' raw outputs of ``task`` (each ``(n, ...)``) as one float32 CPU tensor.
+
+    One bag's output is returned as it is; several are averaged as an
+    ensemble's members are, by the task's link.
+    """
+    if len(outputs) == 1:
+        return outputs[0].float().cpu()
+    return average_members(torch.stack(outputs, dim=1), task.link).float().cpu()
 
 
 def has_quantile_task(estimator):

@@ -28,7 +28,7 @@ def network_options():
     """Options of the network besides its architecture, each to export on its own.
 
     Every string value the estimator's constraints allow for a numeric
-    embedding, and an efficient ensemble, once the estimator has them.
+    embedding, an efficient ensemble and bagging, once the estimator has them.
     """
     options = {
         "plain": {},
@@ -40,6 +40,8 @@ def network_options():
             options[f"numeric_embedding={value}"] = {"numeric_embedding": value}
     if "ensemble_size" in constraints:
         options["ensemble_size=3"] = {"ensemble_size": 3}
+    if "n_bags" in constraints:  # per-task early stopping: each bag's best epochs, averaged
+        options["n_bags=2"] = {"n_bags": 2, "early_stopping": "per_task"}
     return options
 
 

@@ -17,7 +17,7 @@ import torch
 from onnx import AttributeProto, helper, numpy_helper
 from torch import nn
 
-from .._nn import restore
+from .._nn import average_members, restore
 from .._tasks import ClassificationTask, CountTask, MultilabelTask, RegressionTask, level_weights
 
 #: ONNX opset of the exported graph: the lowest torch's exporter writes
@@ -70,25 +70,28 @@ class TaskPredictions(nn.Module):
     order, its class codes and probabilities (classification) or its values
     (regression, count; then a quantile head's quantiles). After
     ``early_stopping="per_task"``, each task reads a copy of the network
-    holding its own best epoch's parameters, as ``predict`` does.
+    holding its own best epoch's parameters, and with ``n_bags > 1`` the
+    average of every bag's network, as ``predict`` does.
 
     Parameters
     ----------
     estimator : MultiTaskEstimator
-        Fitted; read, not modified (the network is copied to the CPU).
+        Fitted; read, not modified (the networks are copied to the CPU).
     """
 
     def __init__(self, estimator):
         super().__init__()
         predictor = estimator._predictor
         self.networks = nn.ModuleList()
-        self.network_of = {}
-        for _, state, names in predictor.task_states():
-            network = copy.deepcopy(predictor.net.module_).cpu()
-            if state is not None:
-                restore(network, state)
-            self.network_of.update(dict.fromkeys(names, len(self.networks)))
-            self.networks.append(network)
+        self.networks_of = {name: [] for name in predictor.tasks}
+        for bag, net in enumerate(predictor.nets):
+            for _, state, names in predictor.task_states(bag=bag):
+                network = copy.deepcopy(net.module_).cpu()
+                if state is not None:
+                    restore(network, state)
+                for name in names:
+                    self.networks_of[name].append(len(self.networks))
+                self.networks.append(network)
         self.tasks = list(predictor.tasks.items())
         self.eval()
 
@@ -96,7 +99,9 @@ class TaskPredictions(nn.Module):
         outputs = [network(features) for network in self.networks]
         predictions = []
         for name, task in self.tasks:
-            predictions.extend(_decode(task, outputs[self.network_of[name]][name]))
+            bags = [outputs[i][name] for i in self.networks_of[name]]
+            output = bags[0] if len(bags) == 1 else average_members(torch.stack(bags, 1), task.link)
+            predictions.extend(_decode(task, output))
         return tuple(predictions)
 
 

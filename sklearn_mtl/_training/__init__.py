@@ -23,7 +23,7 @@ from ._data import (
     make_dataset,
 )
 from ._engine import DivergenceError, MultiTaskNet
-from ._fit import build_network, train, train_groups
+from ._fit import build_network, train, train_bags, train_groups
 from ._groups import affinity_frame, choose_groups
 from ._lookahead import LookaheadAffinity
 from ._plan import DATA_PARALLEL, ONE_PROCESS, DataParallelPlan, current_plan
@@ -72,5 +72,6 @@ __all__ = [
     "settle",
     "torch_thread_budget",
     "train",
+    "train_bags",
     "train_groups",
 ]

@@ -7,7 +7,9 @@ the caller's, so that a fit neither depends on nor disturbs the global torch see
 
 import dataclasses
 
+import numpy as np
 import torch
+from sklearn.base import clone
 
 from .._features import numeric_sample, statistics_rows
 from .._nn import FeatureLayer, GroupedBody, MemberInputs, MultiTaskLoss, MultiTaskNetwork
@@ -19,6 +21,29 @@ from ._lookahead import LookaheadAffinity
 from ._plan import shared_seed
 from ._progress import EPOCH_TABLE, announce
 from ._threads import limit_torch_threads
+
+
+def train_bags(settings, X, layout, encoded, weights):
+    """Train ``settings.n_bags`` networks (:func:`train_groups`), each from its own seed.
+
+    The first bag trains with the settings' seed, as a fit without bagging
+    does; bag ``b`` with a seed drawn from that seed and ``b``, so that its
+    initialisation, batch order and early-stopping validation rows are its
+    own: every row trains most bags, and their average is an ensemble (what
+    RealMLP's ``n_cv`` and AutoGluon's bagging do with disjoint folds).
+
+    Returns
+    -------
+    nets : list of MultiTaskNet
+    """
+    nets = [train_groups(settings, X, layout, encoded, weights)]
+    for bag in range(1, settings.n_bags):
+        announce(f"bag {bag + 1} of {settings.n_bags}", settings.verbose)
+        seed = int(np.random.SeedSequence([settings.seed, bag]).generate_state(1)[0] >> 1)
+        # A strategy holds its training state (weights, learned parameters): one each.
+        bag_settings = dataclasses.replace(settings, seed=seed, weighting=clone(settings.weighting))
+        nets.append(train_groups(bag_settings, X, layout, encoded, weights))
+    return nets
 
 
 def train_groups(settings, X, layout, encoded, weights):

@@ -59,7 +59,7 @@ class Settings:
     ``random_state``), ``task_weights`` (one static weight per task, in task
     order), ``early_stopping`` (False, ``"joint"`` or ``"per_task"``) and
     ``task_groups`` (None for one group of every task, a tuple of tuples of
-    task names, or ``"auto"``).
+    task names, or ``"auto"``) and ``n_bags``.
     """
 
     device: str
@@ -84,6 +84,7 @@ class Settings:
     tol: float
     verbose: int
     task_groups: object = None
+    n_bags: int = 1
 
 
 def settle(params, n_samples, task_names):
@@ -137,6 +138,7 @@ def settle(params, n_samples, task_names):
         tol=params["tol"],
         verbose=params["verbose"],
         task_groups=check_task_groups(params.get("task_groups"), list(task_names)),
+        n_bags=int(params.get("n_bags", 1)),
     )
 
 

@@ -196,7 +196,7 @@ def test_training_mode_is_set_per_epoch_not_left_stale(rng):
     modes = []
     net.module.register_forward_pre_hook(lambda module, args: modes.append(module.training))
     net.fit(make_dataset(X, y, w, "cpu"))
-    Predictor(dict.fromkeys(net.task_names), net).outputs(X)
+    Predictor(dict.fromkeys(net.task_names), [net]).outputs(X)
     # Two training batches, the end of fit's probe of the inference batch size, predict.
     assert modes == [True, True, False, False]
 
