@@ -489,8 +489,9 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
 
         Parameters
         ----------
-        X, y, sample_weight
-            As :meth:`score_tasks` takes them.
+        X : array-like of shape (n_samples, n_features)
+        y : dict, TargetDict, DataFrame or ndarray
+        sample_weight : array-like, DataFrame or dict, default=None
 
         Returns
         -------
