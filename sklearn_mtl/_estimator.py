@@ -26,11 +26,10 @@ from ._training import report_validation_scores, settle, train_bags
 class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator):
     """Learn several supervised tasks over the same rows with one neural network.
 
-    A shared body (hard parameter sharing by default) feeds one head per task.
-    Training minimises ``sum_t w_t * L_t``, each task's loss ``L_t`` averaged
-    over the rows labelled for that task; the weights ``w_t`` are fixed
-    (``task_weights``) or set by a dynamic ``weighting`` strategy. Training runs
-    through skorch on CPU or CUDA.
+    A shared body (hard parameter sharing by default) feeds one head per task. Training
+    minimises ``sum_t w_t * L_t``, each task's loss ``L_t`` averaged over the rows labelled
+    for that task; the weights ``w_t`` are fixed (``task_weights``) or set by a dynamic
+    ``weighting`` strategy. Training runs through skorch on CPU or CUDA.
 
     Targets may be a dict of 1-D arrays, a :class:`TargetDict`, a pandas
     DataFrame (one column per task), a 2-D array (one column per task, named
@@ -114,15 +113,16 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         has its own heads; predictions average the members. ``"auto"``: 3
         from 1,000 rows of fit, 1 below. See :ref:`numeric-embeddings`.
 
-    n_bags : int, default=1
+    n_bags : int or "auto", default="auto"
         Networks fitted from their own seeds and early-stopping rows, their
         predictions averaged (bagging, as RealMLP's ``n_cv``), for ``n_bags``
         times the fit; ``net_``, ``history_`` and ``n_epochs_`` are the first's.
+        ``"auto"``: 5 below 1,000 rows of fit, 1 from there.
 
     categorical_features : "from_dtype", array-like or None, default="from_dtype"
-        Which columns of ``X`` are categorical, as in HistGradientBoosting: a
-        DataFrame's category, object and string columns (``"from_dtype"``),
-        column names, indices or a boolean mask. See :ref:`raw_data`.
+        Which columns of ``X`` are categorical, as in HistGradientBoosting: a DataFrame's
+        category, object and string columns (``"from_dtype"``), column names, indices or a
+        boolean mask. See :ref:`raw_data`.
 
     min_frequency : int or float, default=5
         Categories in fewer rows of fit (a fraction if below 1) share a slot
@@ -269,7 +269,7 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         task_groups=None,
         numeric_embedding="auto",
         ensemble_size="auto",
-        n_bags=1,
+        n_bags="auto",
         categorical_features="from_dtype",
         min_frequency=5,
         target_encoding="auto",

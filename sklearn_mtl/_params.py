@@ -31,7 +31,7 @@ PARAMETER_CONSTRAINTS = {
     "task_groups": [StrOptions({"auto"}), list, tuple, None],
     "numeric_embedding": [StrOptions({"auto", *EMBEDDINGS}), HasMethods(["build"]), None],
     "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
-    "n_bags": [Interval(numbers.Integral, 1, None, closed="left")],
+    "n_bags": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
     "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
     "target_encoding": [StrOptions({"auto", "all"}), None],
     "min_frequency": [

@@ -93,14 +93,21 @@ class Predictor:
         tasks = list(self.tasks) if tasks is None else list(tasks)
         device = self.net.device
         rows = getattr(self.net, "inference_rows_", None) or INFERENCE_BATCH_SIZE
-        bags = {name: [] for name in tasks}
         with limit_torch_threads(), torch.inference_mode():
-            for bag in range(len(self.nets)):
-                for epoch, state, names in self.task_states(tasks, bag):
-                    network = self._network(bag, epoch, state)
-                    chunks = [network(batch) for batch in inference_batches(X, device, rows)]
-                    for name in names:
-                        bags[name].append(torch.cat([out[name] for out in chunks]))
+            networks = [
+                (self._network(bag, epoch, state), names)
+                for bag in range(len(self.nets))
+                for epoch, state, names in self.task_states(tasks, bag)
+            ]
+            # Each batch is read (and a DataFrame's rows encoded) once for every network.
+            chunks = [[] for _ in networks]
+            for batch in inference_batches(X, device, rows):
+                for kept, (network, _) in zip(chunks, networks):
+                    kept.append(network(batch))
+            bags = {name: [] for name in tasks}
+            for kept, (_, names) in zip(chunks, networks):
+                for name in names:
+                    bags[name].append(torch.cat([out[name] for out in kept]))
             outputs = {name: average_bags(outs, self.tasks[name]) for name, outs in bags.items()}
         check_finite_outputs(outputs)
         return outputs
@@ -134,14 +141,15 @@ class Predictor:
 
 
 def average_bags(outputs, task):
-    """The bags' raw outputs of ``task`` (each ``(n, ...)``) as one float32 CPU tensor.
+    """The bags' raw outputs of ``task`` (each ``(n, ...)``) as one CPU tensor.
 
-    One bag's output is returned as it is; several are averaged as an
-    ensemble's members are, by the task's link.
+    One bag's output is returned as it is (float32); several are averaged as
+    an ensemble's members are, by the task's link, in float64, so that the
+    average adds no rounding of its own to the probabilities.
     """
     if len(outputs) == 1:
         return outputs[0].float().cpu()
-    return average_members(torch.stack(outputs, dim=1), task.link).float().cpu()
+    return average_members(torch.stack(outputs, dim=1).double(), task.link).cpu()
 
 
 def has_quantile_task(estimator):

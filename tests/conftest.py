@@ -13,8 +13,8 @@ def _torch_threads():
 
 @pytest.fixture
 def fast():
-    """Small, fast estimator parameters for unit tests: a tiny network, few epochs."""
-    return dict(hidden_layer_sizes=(16,), max_epochs=3, batch_size=64, random_state=0)
+    """Small, fast estimator parameters for unit tests: one tiny network (no bags), few epochs."""
+    return dict(hidden_layer_sizes=(16,), max_epochs=3, batch_size=64, n_bags=1, random_state=0)
 
 
 @pytest.fixture

@@ -89,7 +89,12 @@ def test_threads_predict_what_one_thread_predicts(fitted, fresh):
 def test_threads_build_each_best_epoch_s_network_once(fitted, monkeypatch):
     est, X, _ = fitted
     est = pickle.loads(pickle.dumps(est))  # no copy built yet
-    n_copies = sum(state is not None for _, state, _ in est._predictor.task_states())
+    predictor = est._predictor
+    n_copies = sum(
+        state is not None
+        for bag in range(len(predictor.nets))
+        for _, state, _ in predictor.task_states(bag=bag)
+    )
     if not n_copies:
         pytest.skip("one network: nothing to copy")
     restored = []

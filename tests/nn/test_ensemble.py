@@ -22,6 +22,7 @@ def tiny(**params):
         max_epochs=2,
         batch_size=32,
         ensemble_size=3,
+        n_bags=1,  # the members of one network
         numeric_embedding=None,
         dropout=0.0,
         early_stopping=False,

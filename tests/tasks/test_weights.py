@@ -29,7 +29,9 @@ def noise_data(rng):
 
 
 def _fit(X, Y, **params):
-    base = dict(hidden_layer_sizes=(8,), max_epochs=15, batch_size=50, lr=1e-2, random_state=0)
+    # One network: each test reads the weights one fit trains with.
+    base = dict(hidden_layer_sizes=(8,), max_epochs=15, batch_size=50, lr=1e-2, n_bags=1,
+                random_state=0)
     return MultiTaskEstimator(**{**base, **params})
 
 

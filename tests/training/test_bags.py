@@ -37,7 +37,8 @@ def test_bags_predict_the_average_of_their_networks(bagged):
     for task in ("task_0", "task_3"):  # values and expected counts: their mean
         mean = np.mean([b.predictions(X)[task] for b in bags], axis=0)
         np.testing.assert_allclose(predicted[task], mean, rtol=1e-4, atol=1e-5)
-    assert predicted["task_2"].tolist() == est.classes_["task_2"][proba["task_2"].argmax(1)].tolist()
+    labels = est.classes_["task_2"][proba["task_2"].argmax(1)]
+    assert predicted["task_2"].tolist() == labels.tolist()
 
 
 def test_each_bag_has_its_own_seed_validation_rows_and_strategy(bagged):
@@ -47,7 +48,7 @@ def test_each_bag_has_its_own_seed_validation_rows_and_strategy(bagged):
     assert len(set(valid)) == 3
     assert len({id(net.weighting) for net in nets}) == 3
     # The first bag is the fit without bagging; the others differ from it.
-    single = MultiTaskEstimator(**params).fit(X, Y)
+    single = MultiTaskEstimator(n_bags=1, **params).fit(X, Y)
     first = _alone(est, 0).probabilities(X)["task_1"]
     np.testing.assert_array_equal(first, single.predict_proba(X)["task_1"])
     assert not np.allclose(_alone(est, 1).probabilities(X)["task_1"], first)
@@ -77,3 +78,14 @@ def test_five_bags_beat_one_network_on_held_out_rows():
         )
     assert scores[5][0] > scores[1][0] + 0.01, scores
     assert scores[5][1] > scores[1][1], scores
+
+
+def test_verbose_1_draws_a_line_per_bag(capfd):
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    MultiTaskEstimator(
+        hidden_layer_sizes=(4,), max_epochs=3, early_stopping=False, n_bags=3, verbose=1,
+        random_state=0,
+    ).fit(X, {"y": X[:, 0]})
+    lines = [line.rsplit("\r", 1)[-1] for line in capfd.readouterr().err.splitlines()]
+    assert [line for line in lines if line.startswith("bag ")] == ["bag 2 of 3", "bag 3 of 3"]
+    assert sum(line.startswith("y: 100%|") for line in lines) == 3

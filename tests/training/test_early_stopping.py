@@ -31,6 +31,7 @@ def stopping(early_stopping, **params):
         early_stopping=early_stopping,
         validation_fraction=0.25,
         n_iter_no_change=10,
+        n_bags=1,  # one network's epochs
         random_state=0,
     )
     return MultiTaskEstimator(**{**base, **params})

@@ -283,6 +283,7 @@ def test_verbose_early_stopping_prints_the_epoch_that_stops(
         tol=1.0,
         lr_schedule=lr_schedule,
         verbose=2,
+        n_bags=1,  # one network's table
         random_state=0,
     ).fit(X, {"y": X[:, 0]})
     assert est.n_epochs_ == rows and est.history_[-1, "epoch"] == rows

@@ -30,6 +30,7 @@ def _stopping_fit(**params):
         n_iter_no_change=2,
         tol=1.0,
         lr_schedule="constant",
+        n_bags=1,  # one fit, one line (bags: test_verbose_1_draws_a_line_per_bag)
         random_state=0,
     )
     return X, Y, MultiTaskEstimator(**{**defaults, **params}).fit(X, Y)
@@ -69,7 +70,8 @@ def test_verbose_1_shows_the_plateau_and_per_task_stopping(capfd, no_step_floor)
 def test_verbose_1_without_a_validation_split_runs_to_max_epochs(rng, capfd):
     X = rng.normal(size=(60, 3))
     est = MultiTaskEstimator(
-        hidden_layer_sizes=(4,), max_epochs=4, early_stopping=False, verbose=1, random_state=0
+        hidden_layer_sizes=(4,), max_epochs=4, early_stopping=False, verbose=1, n_bags=1,
+        random_state=0,
     ).fit(X, {"y": X[:, 0]})
     (bar,) = _lines(capfd.readouterr().err)
     assert bar.startswith("y: 100%|")

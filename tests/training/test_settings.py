@@ -27,12 +27,13 @@ def test_embedding_ensemble_and_no_dropout_from_a_thousand_rows(rng, n_samples):
     est = MultiTaskEstimator(hidden_layer_sizes=(4,), max_epochs=1, random_state=0)
     est.fit(X, {"y": X[:, 0]})
     large = n_samples >= LARGE_FIT_ROWS
+    assert len(est._predictor.nets) == (1 if large else 5)  # bags below a thousand
     assert isinstance(est.numeric_embedding_, MixedEmbedding) == large
     assert est.net_.module_.ensemble_size == (3 if large else 1)
     dropouts = [m.p for m in est.net_.module_.modules() if isinstance(m, torch.nn.Dropout)]
     assert dropouts == ([] if large else [0.1])  # one hidden layer
     assert est.numeric_embedding == "auto" and est.ensemble_size == "auto"
-    assert est.dropout == "auto"
+    assert est.dropout == "auto" and est.n_bags == "auto"
 
 
 @pytest.mark.parametrize("seed", [0, 1])
