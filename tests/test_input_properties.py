@@ -191,6 +191,7 @@ def problems(draw):
         standardize_targets=draw(st.booleans()),
         early_stopping=draw(st.booleans()),
         validation_fraction=0.25,
+        n_bags=draw(st.sampled_from([1, 2])),
         random_state=0,
     )
     Y, container = draw(targets(n))
@@ -341,6 +342,7 @@ def raw_frames(draw):
         hidden_layer_sizes=(8,),
         max_epochs=1,
         early_stopping=False,
+        n_bags=draw(st.sampled_from([1, 2])),
         random_state=draw(st.integers(0, 3)),
     )
     return pd.DataFrame(fit), pd.DataFrame(new), dtypes, params

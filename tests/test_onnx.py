@@ -112,7 +112,8 @@ def every_type():
 
 
 def tiny(tasks, **params):
-    base = dict(hidden_layer_sizes=(8,), max_epochs=2, batch_size=64, random_state=0)
+    # One network unless an option asks for bags (NETWORK_OPTIONS' "n_bags=2").
+    base = dict(hidden_layer_sizes=(8,), max_epochs=2, batch_size=64, n_bags=1, random_state=0)
     return MultiTaskEstimator(tasks, **{**base, **params})
 
 

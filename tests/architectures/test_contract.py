@@ -22,7 +22,8 @@ TASK_KINDS = ["regression", "binary", "multiclass", "count", "ordinal", "multila
 
 
 def tiny(**params):
-    base = dict(hidden_layer_sizes=(8,), max_epochs=2, batch_size=32, random_state=0)
+    # One network: the architecture's (bagging: tests/training/test_bags.py).
+    base = dict(hidden_layer_sizes=(8,), max_epochs=2, batch_size=32, n_bags=1, random_state=0)
     return MultiTaskEstimator(**{**base, **params})
 
 

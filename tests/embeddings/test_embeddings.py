@@ -32,6 +32,7 @@ def tiny(**params):
         max_epochs=2,
         batch_size=32,
         ensemble_size=1,
+        n_bags=1,
         early_stopping=False,
         random_state=0,
     )

@@ -21,7 +21,8 @@ from sklearn_mtl.model_selection import cross_val_predict
 
 
 def tiny(**params):
-    base = dict(hidden_layer_sizes=(16,), max_epochs=3, batch_size=64, random_state=0)
+    # One network: a task type's head and loss (bagging: tests/training/test_bags.py).
+    base = dict(hidden_layer_sizes=(16,), max_epochs=3, batch_size=64, n_bags=1, random_state=0)
     return MultiTaskEstimator(**{**base, **params})
 
 
