@@ -210,8 +210,8 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         ``valid_loss_<task>`` and, for ``"per_task"``, ``valid_loss_<task>_best``.
     task_weights_ : dict of str -> float
         The task weights in force at the end of training.
-    n_epochs_ : int
-        Number of epochs run.
+    n_epochs_, n_bags_ : int
+        Epochs run (by the first bag), and bags fitted (``n_bags`` resolved).
     best_epochs_ : dict of str -> int or None
         With early stopping, task -> the epoch (1-based) whose network it
         predicts with; None without.
@@ -391,7 +391,7 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         self.weighting_, self.architecture_ = settings.weighting, settings.architecture
         self.numeric_embedding_ = settings.numeric_embedding
         self.device_ = str(net.device)
-        self.history_, self.n_epochs_ = net.history, len(net.history)
+        self.history_, self.n_epochs_, self.n_bags_ = net.history, len(net.history), len(nets)
         self.best_epochs_ = net.best_epochs()
         self.task_weights_ = dict(zip(encoded.names, net.weighting.weights_.cpu().tolist()))
 

@@ -53,6 +53,7 @@ def test_each_bag_has_its_own_seed_validation_rows_and_strategy(bagged):
     np.testing.assert_array_equal(first, single.predict_proba(X)["task_1"])
     assert not np.allclose(_alone(est, 1).probabilities(X)["task_1"], first)
     assert est.net_ is nets[0] and est.n_epochs_ == len(nets[0].history)
+    assert est.n_bags_ == 3
 
 
 def test_bags_survive_pickling(bagged):

@@ -27,7 +27,7 @@ def test_embedding_ensemble_and_no_dropout_from_a_thousand_rows(rng, n_samples):
     est = MultiTaskEstimator(hidden_layer_sizes=(4,), max_epochs=1, random_state=0)
     est.fit(X, {"y": X[:, 0]})
     large = n_samples >= LARGE_FIT_ROWS
-    assert len(est._predictor.nets) == (1 if large else 5)  # bags below a thousand
+    assert est.n_bags_ == (1 if large else 5)  # bags below a thousand
     assert isinstance(est.numeric_embedding_, MixedEmbedding) == large
     assert est.net_.module_.ensemble_size == (3 if large else 1)
     dropouts = [m.p for m in est.net_.module_.modules() if isinstance(m, torch.nn.Dropout)]
