@@ -273,6 +273,7 @@ def test_absolute_error_loss_resists_outliers(rng):
             dropout=0.0,
             weight_decay=0.0,
             early_stopping=False,
+            n_bags=1,  # one network: the loss, not the average, resists
             losses={"y": loss},
             random_state=0,
         ).fit(X, Y)

@@ -18,9 +18,9 @@ def one_task(seed=0, n=400):
 
 @pytest.fixture
 def trained():
-    """A network that learns the generated task well within 20 epochs."""
+    """A network that learns the generated task well within 20 epochs (one: no bags)."""
     return MultiTaskEstimator(
-        hidden_layer_sizes=(16,), max_epochs=20, batch_size=32, lr=1e-2, random_state=0
+        hidden_layer_sizes=(16,), max_epochs=20, batch_size=32, lr=1e-2, n_bags=1, random_state=0
     )
 
 

@@ -263,7 +263,7 @@ def test_cuda_fit_of_every_type_with_per_task_stopping(every_type_data):
 def test_never_stops_before_the_minimum_of_optimiser_steps(mixed_data, early_stopping, lr_schedule):
     X, Y = mixed_data
     # 300 rows, 270 after the split, batch 64: 5 steps an epoch, so 100 epochs make 500 steps.
-    params = dict(hidden_layer_sizes=(16,), batch_size=64, lr=0.05, random_state=0)
+    params = dict(hidden_layer_sizes=(16,), batch_size=64, lr=0.05, n_bags=1, random_state=0)
     est = MultiTaskEstimator(
         **params,
         max_epochs=150,

@@ -135,7 +135,7 @@ from sklearn_mtl import MultiTaskEstimator, TargetDict
 X = np.random.RandomState(0).normal(size=(60, 3))
 Y = TargetDict(y=X[:, 0], z=X[:, 1] > 0)
 for verbose in [0, 1]:
-    est = MultiTaskEstimator(hidden_layer_sizes=(4,), max_epochs=2, verbose=verbose)
+    est = MultiTaskEstimator(hidden_layer_sizes=(4,), max_epochs=2, n_bags=1, verbose=verbose)
     GridSearchCV(est, {"lr": [1e-3, 1e-2]}, cv=2, n_jobs=2).fit(X, Y)
     print(f"searched with verbose={verbose}", file=sys.stderr, flush=True)
 """
