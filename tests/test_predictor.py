@@ -2,6 +2,7 @@
 
 import pickle
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -154,3 +155,21 @@ def test_predictions_do_not_depend_on_the_inference_batch_size():
     whole = est.predict_proba(X)
     for task in whole:
         np.testing.assert_allclose(batched[task], whole[task], rtol=1e-5, atol=1e-6)
+
+
+def test_a_read_only_array_predicts_quietly_and_is_left_as_it_is():
+    # A frame's .values, np.broadcast_to or a memory buffer hand out read-only arrays;
+    # torch warns about reading one into a tensor unless predict copies it first.
+    X, Y = make_multitask(200, 4, 2, ["regression", "binary"], random_state=0)
+    X = X.astype(np.float32)
+    est = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=2, n_bags=1, random_state=0)
+    est.fit(X, Y)
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = est.predict(frozen)
+    for task, values in est.predict(X).items():
+        np.testing.assert_array_equal(got[task], values)
+    assert not frozen.flags.writeable
+    np.testing.assert_array_equal(frozen, X)

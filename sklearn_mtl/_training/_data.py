@@ -230,7 +230,12 @@ def inference_batches(X, device, batch_size=INFERENCE_BATCH_SIZE):
     if is_memmap(X):
         features = MappedRows(X, None, device)
     else:
-        features = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+        rows = np.ascontiguousarray(X, dtype=np.float32)
+        if not rows.flags.writeable:
+            # torch warns on a read-only array (a frame's values, a broadcast): a copy
+            # keeps predict quiet; it is made only then.
+            rows = rows.copy()
+        features = torch.from_numpy(rows)
         if len(features) <= batch_size:  # most calls of a service: one batch
             yield features.to(device)
             return
