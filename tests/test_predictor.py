@@ -157,19 +157,25 @@ def test_predictions_do_not_depend_on_the_inference_batch_size():
         np.testing.assert_allclose(batched[task], whole[task], rtol=1e-5, atol=1e-6)
 
 
-def test_a_read_only_array_predicts_quietly_and_is_left_as_it_is():
+def test_read_only_arrays_fit_and_predict_quietly_and_stay_as_they_are():
     # A frame's .values, np.broadcast_to or a memory buffer hand out read-only arrays;
-    # torch warns about reading one into a tensor unless predict copies it first.
+    # torch warns about reading one into a tensor (once per process, unless told to
+    # warn always) unless fit and predict copy it first.
     X, Y = make_multitask(200, 4, 2, ["regression", "binary"], random_state=0)
     X = X.astype(np.float32)
-    est = MultiTaskEstimator(hidden_layer_sizes=(8,), max_epochs=2, n_bags=1, random_state=0)
-    est.fit(X, Y)
     frozen = X.copy()
     frozen.flags.writeable = False
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        got = est.predict(frozen)
-    for task, values in est.predict(X).items():
+    params = dict(hidden_layer_sizes=(8,), max_epochs=2, n_bags=1, random_state=0)
+    expected = MultiTaskEstimator(**params).fit(X, Y).predict(X)
+    warn_always = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = MultiTaskEstimator(**params).fit(frozen, Y).predict(frozen)
+    finally:
+        torch.set_warn_always(warn_always)
+    for task, values in expected.items():
         np.testing.assert_array_equal(got[task], values)
     assert not frozen.flags.writeable
     np.testing.assert_array_equal(frozen, X)

@@ -75,7 +75,7 @@ def make_dataset(X, y, w, device):
         w = None
     if is_memmap(X):
         return MappedData(X, y, w, device)
-    tensors = [None if a is None else torch.as_tensor(np.ascontiguousarray(a)) for a in (X, y, w)]
+    tensors = [None if a is None else host_tensor(a) for a in (X, y, w)]
     device = torch.device(device)
     if device.type == "cuda":
         nbytes = sum(t.numel() * t.element_size() for t in tensors if t is not None)
@@ -157,7 +157,7 @@ class MappedData(TensorData):
     """
 
     def __init__(self, X, y, w, device):
-        y, w = (None if a is None else torch.as_tensor(np.ascontiguousarray(a)) for a in (y, w))
+        y, w = (None if a is None else host_tensor(a) for a in (y, w))
         w = None if w is None else w.to(device)
         super().__init__(MappedRows(X, None, device), y.to(device), w)
 
@@ -216,6 +216,18 @@ def _pinned_copy(tensor, index=None):
     return torch.index_select(tensor, 0, index, out=out)
 
 
+def host_tensor(array, dtype=None):
+    """``array`` as a contiguous CPU tensor, sharing its memory where it can.
+
+    A read-only array (a frame's values, a broadcast, a buffer) is copied:
+    torch warns on one, since it cannot keep a tensor from writing to it.
+    """
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.from_numpy(array)
+
+
 def inference_batches(X, device, batch_size=INFERENCE_BATCH_SIZE):
     """Consecutive batches of ``batch_size`` rows of ``X`` as float32 tensors.
 
@@ -230,12 +242,7 @@ def inference_batches(X, device, batch_size=INFERENCE_BATCH_SIZE):
     if is_memmap(X):
         features = MappedRows(X, None, device)
     else:
-        rows = np.ascontiguousarray(X, dtype=np.float32)
-        if not rows.flags.writeable:
-            # torch warns on a read-only array (a frame's values, a broadcast): a copy
-            # keeps predict quiet; it is made only then.
-            rows = rows.copy()
-        features = torch.from_numpy(rows)
+        features = host_tensor(X, np.float32)
         if len(features) <= batch_size:  # most calls of a service: one batch
             yield features.to(device)
             return
