@@ -263,6 +263,16 @@ LEVERS = {
     "base_bags": ({}, None),
     "n_bags3": ({"n_bags": 3}, None),
     "n_bags5": ({"n_bags": 5}, None),
+    # With n_bags="auto" the default (five bags below 1,000 rows): the defaults at that
+    # commit, and the two input levers that helped unbagged fits, now on bagged ones.
+    "base_bagged": ({}, None),
+    "bags_pwl": ({"numeric_embedding": "piecewise_linear"}, None),
+    "bags_log_skewed": ({}, lambda: setattr(datasets, "load", _log_skewed(datasets.load))),
+    # The piecewise-linear embedding on log_skewed's inputs.
+    "bags_pwl_log_skewed": (
+        {"numeric_embedding": "piecewise_linear"},
+        lambda: setattr(datasets, "load", _log_skewed(datasets.load)),
+    ),
 }
 
 
