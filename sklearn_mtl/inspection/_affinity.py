@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import HasMethods, validate_params
 
 from .._pipeline import fitted_final_estimator, split_final_estimator, transform
 from .._tasks import check_fitted_tasks, check_n_samples, encode_targets, read_targets
-from .._training import INFERENCE_BATCH_SIZE, iter_batches
+from .._training import INFERENCE_BATCH_SIZE, host_tensor, iter_batches
 from ..weighting import task_gradients
 
 
@@ -131,7 +131,7 @@ def task_affinity(estimator, X, Y):
     module.eval()
     try:
         grads = torch.zeros(len(fitted), sum(p.numel() for p in shared), device=device)
-        tensors = [torch.as_tensor(np.ascontiguousarray(a, dtype=np.float32)) for a in (X, y, w)]
+        tensors = [host_tensor(a, np.float32) for a in (X, y, w)]
         for X_c, y_c, w_c in iter_batches(tensors, INFERENCE_BATCH_SIZE, device):
             losses, weight_sums = criterion(module(X_c), y_c, w_c)
             # Gradients of the per-task sums of row losses add up over chunks.

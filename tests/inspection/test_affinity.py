@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -72,6 +74,26 @@ def test_leaves_the_model_unchanged(rng):
     after = est.predict(X)
     for task in before:
         np.testing.assert_array_equal(before[task], after[task])
+
+
+def test_a_read_only_array_gives_the_same_affinity_quietly(rng):
+    # torch warns about reading a read-only array into a tensor (once per process,
+    # unless told to warn always): task_affinity copies it first, as fit does.
+    X, Y = copies_and_noise("regression", rng)
+    X = X.astype(np.float32)
+    est = trained(X, Y)
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    warn_always = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = task_affinity(est, frozen, Y)
+    finally:
+        torch.set_warn_always(warn_always)
+    np.testing.assert_array_equal(got.to_numpy(), task_affinity(est, X, Y).to_numpy())
+    assert not frozen.flags.writeable
 
 
 def test_bad_input_is_reported(rng):
