@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 from sklearn.metrics import accuracy_score
 
-from ._targets import check_finite
+from ._targets import check_finite, distinct_labels
 
 
 class TaskType(ABC):
@@ -120,7 +120,7 @@ class ClassificationTask(TaskType):
 
     def fit(self, values, standardize):
         try:
-            classes = np.unique(values)
+            classes = distinct_labels(values)
         except TypeError as exc:
             raise TypeError(
                 f"Task '{self.name}' mixes label types that cannot be sorted ({exc}); use "

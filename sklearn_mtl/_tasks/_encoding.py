@@ -41,7 +41,8 @@ def encode_targets(targets, tasks):
         cells = ~missing.reshape(n, -1)
         rows = cells.any(axis=1)
         encoded = tasks[name].encode(labelled_values(targets.columns[i], missing, name))
-        y[rows, slices[name]] = encoded.reshape(int(rows.sum()), -1)
+        # A slice, not a mask, where every row is labelled: several times faster.
+        y[slice(None) if rows.all() else rows, slices[name]] = encoded.reshape(len(encoded), -1)
         mask[:, slices[name]] = cells
     return y, mask
 

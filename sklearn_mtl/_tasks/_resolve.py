@@ -15,7 +15,7 @@ from ._classification import BinaryTask, MulticlassTask
 from ._multilabel import MultilabelTask, zero_one
 from ._ordinal import OrdinalTask
 from ._regression import CountTask, RegressionTask
-from ._targets import check_finite, labelled_values
+from ._targets import check_finite, distinct_labels, labelled_values
 
 #: Registry: name accepted by ``tasks=`` -> class.
 TASK_TYPES = {
@@ -283,8 +283,15 @@ def infer_task_type(y):
     Follows :func:`sklearn.utils.multiclass.type_of_target`: ``"binary"`` and
     ``"multiclass"`` keep their names, ``"continuous"`` becomes ``"regression"``.
     Returns the raw ``type_of_target`` answer for anything else, which the caller
-    turns into an error.
+    turns into an error. Finite numeric labels take its rules without its
+    input checks and with one count of their distinct values.
     """
+    kind = y.dtype.kind
+    if y.ndim == 1 and len(y) and (kind in "iu" or kind == "f" and np.isfinite(y).all()):
+        with np.errstate(invalid="ignore"):  # as type_of_target: floats beyond int64
+            if kind == "f" and (y != y.astype(int)).any():
+                return "regression"
+        return "binary" if len(distinct_labels(y)) <= 2 else "multiclass"
     target_type = type_of_target(y)
     return "regression" if target_type == "continuous" else target_type
 
@@ -294,5 +301,5 @@ def is_many_class_number(y, task_type):
     return (
         task_type == "multiclass"
         and np.asarray(y).dtype.kind in "iuf"
-        and len(np.unique(y)) > MANY_CLASSES
+        and len(distinct_labels(np.asarray(y))) > MANY_CLASSES
     )

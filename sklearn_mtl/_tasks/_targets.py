@@ -292,6 +292,21 @@ def check_finite(name, values, what):
         )
 
 
+def distinct_labels(values):
+    """The sorted distinct entries of the 1-D ``values``, as ``np.unique`` gives them.
+
+    Integer labels spanning a range not much wider than their number are
+    counted (``np.bincount``) rather than sorted or hashed: several times
+    faster on the class codes most classification targets are.
+    """
+    if values.dtype.kind in "iu" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * len(values) + 1024 and -(2**62) < low and high < 2**62:
+            present = np.bincount(values.astype(np.intp) - low)
+            return (np.flatnonzero(present) + low).astype(values.dtype)
+    return np.unique(values)
+
+
 def labelled_values(column, missing, name=None):
     """The labelled entries of ``column`` (task ``name``'s) as a plain NumPy array.
 

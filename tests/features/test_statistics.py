@@ -59,3 +59,16 @@ def test_zero_one_columns_keep_their_values():
     center, scale, _ = statistics(X)
     assert (center[0], scale[0]) == (0.0, 1.0)
     assert abs(center[1] - 5) < 0.5
+
+
+def test_equal_weights_give_what_the_weighted_path_gives():
+    # Equal weights without NaN take a shortcut; a zero-weight row sends the
+    # same rows down the general, weighted path.
+    rng = np.random.RandomState(4)
+    X = np.column_stack([rng.lognormal(size=400), rng.normal(size=400)]).astype(np.float32)
+    X[0, 0] = 1e5
+    with_junk = np.vstack([X, [[-1e9, 1e9]]]).astype(np.float32)
+    shortcut = statistics(X, np.full(400, 3.0))
+    general = statistics(with_junk, np.r_[np.full(400, 3.0), 0.0])
+    np.testing.assert_allclose(shortcut[0], general[0], rtol=1e-6)
+    np.testing.assert_allclose(shortcut[1], general[1], rtol=1e-6)

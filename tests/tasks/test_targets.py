@@ -1,4 +1,5 @@
 import datetime
+import re
 import warnings
 
 import numpy as np
@@ -6,11 +7,14 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.model_selection import KFold, train_test_split
+from sklearn.utils.multiclass import type_of_target
 
 from sklearn_mtl import TargetDict
 from sklearn_mtl._tasks import (
     TASK_TYPES,
+    distinct_labels,
     encode_targets,
+    infer_task_type,
     labelled_values,
     read_targets,
     resolve_tasks,
@@ -119,6 +123,45 @@ def test_class_labels_of_every_type(labels, classes):
     y, mask = encode_targets(targets, {"t": task})
     decoded = task.classes_[y[mask[:, 0], 0].astype(int)]
     assert list(decoded) == [v for v in labels if not pd.isna(v)]
+
+
+#: Labels on both sides of every shortcut distinct_labels and infer_task_type take.
+NUMERIC_LABELS = [
+    np.array([3, 1, 2, 3]),
+    np.array([0, 1, 1, 0], dtype=np.uint8),
+    np.array([-120, 120, 5], dtype=np.int8),
+    np.array([7, 7, 7]),
+    np.array([5, -(2**40), 2**40]),
+    np.array([2**63 - 1, -(2**63)]),
+    np.array([2**64 - 1, 0, 1], dtype=np.uint64),
+    np.arange(100_000) % 7,
+    np.arange(50) * 10_000,
+    np.array([0.0, 1.0, 1.0]),
+    np.array([0.0, 1.0, 2.0, 2.0], dtype=np.float32),
+    np.array([0.5, 1.0, 2.0]),
+    np.array([1e20, 2e20, 1e20]),
+    np.array([-0.0, 0.0, 3.0]),
+    np.array([4.0]),
+    np.array([1.0, np.inf]),
+    np.array([1.0, np.nan]),
+]
+
+
+@pytest.mark.parametrize("labels", NUMERIC_LABELS, ids=range(len(NUMERIC_LABELS)))
+def test_distinct_labels_and_inferred_types_match_numpy_and_scikit_learn(labels):
+    if np.isfinite(labels).all():
+        unique = np.unique(labels)
+        assert distinct_labels(labels).dtype == unique.dtype
+        np.testing.assert_array_equal(distinct_labels(labels), unique)
+    with np.errstate(invalid="ignore"):
+        try:
+            expected = type_of_target(labels)
+        except ValueError as error:
+            with pytest.raises(ValueError, match=re.escape(str(error))):
+                infer_task_type(labels)
+            return
+        inferred = infer_task_type(labels)
+    assert inferred == ("regression" if expected == "continuous" else expected)
 
 
 def test_regression_is_standardised_over_labelled_rows():
