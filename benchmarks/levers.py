@@ -211,6 +211,43 @@ def _member_scaling(init):
     fit.MemberInputs = Patched
 
 
+def _embed_discrete_only(max_values=48):
+    """The numeric embedding on the discrete columns alone; the others logged if skewed.
+
+    A column with 3 to ``max_values`` distinct values in fit is embedded; every
+    other one enters as the estimator gives a column without an embedding
+    (scaled, and logged if non-negative and skewed).
+    """
+    import torch
+
+    from sklearn_mtl._features import _encoder
+    from sklearn_mtl._nn import _inputs
+
+    fit_transform = _encoder.FeatureEncoder.fit_transform
+
+    def log_always(self, X, sample_weight, targets=None, random_state=0, embedding=None):
+        return fit_transform(self, X, sample_weight, targets, random_state, None)
+
+    def embed(self, embedding, values):
+        with torch.no_grad():
+            x = self._log(torch.as_tensor(values, dtype=torch.float32))
+            z = self._standardise(x, training=False)
+        counts = [len(torch.unique(z[:, j])) for j in range(z.shape[1])]
+        varying = [j for j, count in enumerate(counts) if 2 < count <= max_values]
+        if not varying:
+            return
+        plain = [j for j in range(z.shape[1]) if j not in varying]
+        if plain:
+            self.embedded, self.plain = _inputs._long(varying), _inputs._long(plain)
+        self.embedding = embedding.build(z[:, varying])
+        width = embedding.out_features(1)
+        self.feature_widths[: z.shape[1]] = [width] * len(varying) + [1] * len(plain)
+        self.out_features = sum(self.feature_widths)
+
+    _encoder.FeatureEncoder.fit_transform = log_always
+    _inputs.NumericInputs.embed = embed
+
+
 #: Lever name -> (estimator parameters, patch applied before fitting, or None).
 LEVERS = {
     "base": ({}, None),
@@ -273,6 +310,12 @@ LEVERS = {
         {"numeric_embedding": "piecewise_linear"},
         lambda: setattr(datasets, "load", _log_skewed(datasets.load)),
     ),
+    # log_skewed's rule inside the package (the input layer takes log1p of
+    # non-negative columns skewed above 1): the defaults after that change.
+    "base_log_rule": ({}, None),
+    # Below 1,000 rows: the piecewise-linear embedding on columns of 3 to 48 values
+    # only (auto's cylinders and year), the other columns as the defaults give them.
+    "pwl_discrete": ({"numeric_embedding": "piecewise_linear"}, _embed_discrete_only),
 }
 
 

@@ -119,8 +119,8 @@ def apply_variant(variant, X, X_eval):
         learned = features.numeric_statistics
 
         def identity(X, numeric, sample_weight):
-            _, scale, missing = learned(X, numeric, sample_weight)
-            return np.zeros_like(scale), np.ones_like(scale), missing
+            _, scale, missing, logged = learned(X, numeric, sample_weight)
+            return np.zeros_like(scale), np.ones_like(scale), missing, logged[:0]
 
         features.numeric_statistics = identity
     if kind == "as given":

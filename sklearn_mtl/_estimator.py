@@ -103,8 +103,8 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
     numeric_embedding : str, BaseNumericEmbedding instance or None, default="auto"
         Embedding of each numeric column before the body (every architecture
         reads it): ``"mixed"``, ``"periodic"`` or ``"piecewise_linear"`` (see
-        :mod:`sklearn_mtl.embeddings`), an instance (cloned at fit), or None
-        for the scaled values. Addressable as ``numeric_embedding__<name>``.
+        :mod:`sklearn_mtl.embeddings`), an instance (cloned at fit), or None for the
+        scaled values (skewed ones logged, see Notes). Addressable as ``numeric_embedding__<name>``.
         ``"auto"``: ``"mixed"`` from 1,000 rows of fit, None below.
 
     ensemble_size : int or "auto", default="auto"
@@ -231,10 +231,11 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
 
     Notes
     -----
-    The defaults were chosen by measurement (:ref:`tabular-quality`). Every
-    input is checked before training starts; a fit that fails (bad input, or
-    a loss that turns NaN: a ``ValueError`` naming the task) leaves the
-    estimator unfitted, and ``fit`` never modifies its arguments.
+    The defaults were chosen by measurement (:ref:`tabular-quality`). Numeric columns are
+    standardised in the network (outliers of fit clipped); without a numeric embedding, one
+    non-negative and skewed in fit (skewness over 1: counts, amounts) enters as ``log1p``. Input is
+    checked before training; a fit that fails (bad input, or a loss turning NaN: a ``ValueError``
+    naming the task) leaves the estimator unfitted; ``fit`` never modifies its arguments.
 
     Examples
     --------
@@ -359,7 +360,8 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         """
         X, targets, sample_weight, settings = self._check_fit_data(X, y, sample_weight)
         encoded = fit_targets(targets, self.tasks, self.losses, self.standardize_targets)
-        X = self._feature_encoder.fit_transform(X, sample_weight, encoded, settings.seed)
+        embedding = settings.numeric_embedding
+        X = self._feature_encoder.fit_transform(X, sample_weight, encoded, settings.seed, embedding)
         weights = row_weights(encoded, sample_weight, self.class_weight)
         nets = train_bags(settings, X, self._feature_encoder.layout_, encoded, weights)
         self._record_fit(nets, settings, encoded, targets)
@@ -431,10 +433,9 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         Returns
         -------
         proba : dict of str -> ndarray of shape (n_samples, n_classes), or ndarray
-            Task -> probabilities, columns in the order of ``classes_[task]``
-            (for a multilabel task, each label's probability of being 1).
-            When ``fit`` was given a 1-D target (one task), the array of that
-            task alone, as a single-task classifier returns it.
+            Task -> probabilities, columns in the order of ``classes_[task]`` (a multilabel
+            task: each label's probability of being 1). Given a 1-D target in ``fit`` (one
+            task), the array of that task alone, as a single-task classifier returns it.
         """
         X_encoded = self._encode_X(X)
         proba = self._predictor.probabilities(X_encoded)
@@ -460,10 +461,9 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
     def score_tasks(self, X, y, sample_weight=None):
         """Default score of each task over its labelled rows.
 
-        Accuracy, R^2, D^2 or mean per-label accuracy, by task type (see
-        :ref:`task-types`). Rows whose label for a task is missing are left out
-        of that task's score (and their ``sample_weight`` with them); a task
-        with no labelled row raises a ``ValueError``.
+        Accuracy, R^2, D^2 or mean per-label accuracy, by task type (see :ref:`task-types`).
+        Rows whose label for a task is missing are left out of that task's score (and their
+        ``sample_weight`` with them); a task with no labelled row raises a ``ValueError``.
 
         Parameters
         ----------

@@ -265,6 +265,26 @@ def test_a_missing_value_in_a_numeric_column_complete_in_fit(rng):
     assert_onnx_matches(est, X_missing.astype(np.float32), X_sample=X[:5].astype(np.float32))
 
 
+def test_logged_skewed_columns_with_missing_and_negative_values_at_predict(rng):
+    # Below 1,000 rows (no numeric embedding) non-negative, skewed columns enter as
+    # log1p; the graph must log the same columns, read a negative value as 0 and a
+    # NaN as missing.
+    n = 600
+    amount = rng.lognormal(3, 1.5, n)
+    visits = np.where(rng.rand(n) < 0.1, np.nan, rng.poisson(rng.exponential(3, n)))
+    X = np.column_stack([amount, visits, rng.normal(size=n)]).astype(np.float32)
+    Y = {"spend": np.log1p(amount) + np.nan_to_num(visits), "many": visits > 2}
+    est = tiny(None, max_epochs=3).fit(X, Y)
+    assert est.net_.module_.inputs.numeric.logged.tolist() == [0, 1]
+    embedded = tiny(None, max_epochs=1, numeric_embedding="periodic").fit(X, Y)
+    assert embedded.net_.module_.inputs.numeric.logged is None  # it shapes each column itself
+    X_new = X.copy()
+    X_new[::5, 0] = -3.0
+    X_new[::7, 1] = np.nan
+    X_new[1::7, 1] = 1e9
+    assert_onnx_matches(est, X_new, X_sample=X[:5])
+
+
 def test_missing_values_and_a_category_spelled_nan(rng):
     # Issue 26: a missing value fit never saw went to the rare slot in predict and
     # to no slot in the graph; a category "nan" was read as a missing value.

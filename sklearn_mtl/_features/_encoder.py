@@ -45,6 +45,11 @@ class FeatureLayout:
     missing : ndarray of int
         Positions, among the numeric columns, of those with missing values in
         fit: each gets a 0/1 missing-indicator input.
+    logged : ndarray of int
+        Positions, among the numeric columns, of the non-negative, skewed
+        ones that enter as ``log1p`` of their values (negative values as 0;
+        only without a numeric embedding); their ``center`` and ``scale``
+        are those of the logged values.
     categorical : ndarray of int
         Positions of the categorical columns.
     n_slots : tuple of int
@@ -58,6 +63,7 @@ class FeatureLayout:
     missing: np.ndarray
     categorical: np.ndarray
     n_slots: tuple
+    logged: np.ndarray
 
 
 def is_categorical_dtype(dtype):
@@ -213,13 +219,14 @@ class FeatureEncoder:
             raise ValueError("X has 0 rows; at least one is required.")
         return X
 
-    def fit_transform(self, X, sample_weight, targets=None, random_state=0):
+    def fit_transform(self, X, sample_weight, targets=None, random_state=0, embedding=None):
         """Learn the encoding from validated ``X``; return the encoded training matrix.
 
         ``sample_weight`` is None or ``(n_samples, n_tasks)``; the numeric
         statistics weigh each row by its mean weight over the tasks.
         ``targets`` (the fit's :class:`EncodedTargets`) and ``random_state``
-        (an int) give the target statistics and their folds.
+        (an int) give the target statistics and their folds. Without a
+        numeric ``embedding`` the skewed columns are logged (``layout_.logged``).
         """
         positions = np.arange(X.shape[1])
         numeric, categorical = positions[~self.is_categorical_], positions[self.is_categorical_]
@@ -241,7 +248,9 @@ class FeatureEncoder:
             row_weights = np.ones(X.shape[0])
         else:
             row_weights = np.asarray(sample_weight, dtype=np.float64).mean(axis=1)
-        center, scale, missing = numeric_statistics(encoded, numeric, row_weights)
+        center, scale, missing, logged = numeric_statistics(
+            encoded, numeric, row_weights, log_skewed=embedding is None
+        )
         self.layout_ = FeatureLayout(
             n_features=n_features,
             numeric=numeric,
@@ -250,6 +259,7 @@ class FeatureEncoder:
             missing=missing,
             categorical=categorical,
             n_slots=tuple(lookup.n_slots for lookup in self._lookups),
+            logged=logged,
         )
         return encoded
 

@@ -13,6 +13,12 @@ from ._validation import chunk_rows
 #: before the moments are taken.
 CLIP = 5.0
 
+#: Non-negative numeric columns more skewed than this (the third standardised
+#: moment) enter a network without numeric embedding as log1p of their values:
+#: measured on the data sets of ``benchmarks/`` (see the per-task references
+#: page; with an embedding, which shapes each column itself, logging lost).
+SKEWNESS = 1.0
+
 #: Rows (drawn once, with a fixed seed) whose clipped mean and standard deviation
 #: give the numeric columns' centre and scale; all rows when X has fewer.
 STATISTICS_ROWS = 10_000
@@ -25,20 +31,32 @@ QUANTILE_ROWS = 2_000
 IQR_PER_STD = 1.3489795
 
 
-def numeric_statistics(X, numeric, sample_weight):
-    """Centre, scale and missing columns of the numeric columns.
+def numeric_statistics(X, numeric, sample_weight, log_skewed=False):
+    """Centre, scale, missing and logged columns of the numeric columns.
 
-    The centre and scale are :func:`_winsorised_moments`; a column holding
-    only 0 and 1 keeps its values (centre 0, scale 1). Statistics are
-    weighted by ``sample_weight`` (a weight of k counts as k copies of the
-    row) on at most ``STATISTICS_ROWS`` rows, read a few MB at a time so that
-    a memory map is never loaded whole; the missing columns are found over all
-    rows.
+    With ``log_skewed``, the logged columns (:func:`skewed_columns`) enter
+    the network as ``log1p`` of their values, and their centre and scale are
+    those of the logged values; else none is logged. The centre and scale
+    are :func:`_winsorised_moments`; a column holding only 0 and 1 keeps its
+    values (centre 0, scale 1).
+    Statistics are weighted by ``sample_weight`` (a weight of k counts as k
+    copies of the row) on at most ``STATISTICS_ROWS`` rows, read a few MB at a
+    time so that a memory map is never loaded whole; the missing columns are
+    found over all rows.
+
+    Returns
+    -------
+    center, scale : ndarray of float32
+    missing, logged : ndarray of int
+        Positions among the ``numeric`` columns.
     """
     missing = np.flatnonzero(_columns_with_nan(X, numeric))
     rows = statistics_rows(X.shape[0])
     sample = numeric_sample(X, numeric, rows).T  # one row per column, contiguous
     weights = np.asarray(sample_weight, dtype=np.float64)[rows]
+    logged = skewed_columns(sample, weights) if log_skewed else np.zeros(0, dtype=np.intp)
+    if len(logged):
+        sample[logged] = np.log1p(sample[logged])
     statistics = np.zeros((2, len(numeric)))
     step = max(1, (1 << 15) // len(rows))
     for start in range(0, len(numeric), step):
@@ -53,7 +71,34 @@ def numeric_statistics(X, numeric, sample_weight):
     # scaled, a rare flag would become a large input.
     binary = ((sample == 0) | (sample == 1) | np.isnan(sample)).all(axis=1)
     center, scale = np.where(binary, 0.0, center), np.where(binary, 1.0, scale)
-    return center.astype(np.float32), scale.astype(np.float32), missing
+    return center.astype(np.float32), scale.astype(np.float32), missing, logged
+
+
+def skewed_columns(values, weights):
+    """Rows of ``values`` (columns of X) to take ``log1p`` of: non-negative and right-skewed.
+
+    Those whose values (NaN and rows of weight 0 left out) are all ``>= 0``,
+    take more than two distinct values and have a weighted skewness above
+    ``SKEWNESS``: counts, amounts and durations, whose long right tail would
+    otherwise leave most rows within a fraction of a standard deviation.
+    """
+    skewed = []
+    counted = values if weights.min() > 0 else np.where(weights > 0, values, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # One pass over every column; the rest only for the non-negative ones.
+        candidates = np.flatnonzero(np.fmin.reduce(counted, axis=1) >= 0)
+        for j in candidates:
+            column = values[j]
+            present = ~np.isnan(column) & (weights > 0)
+            x, w = column[present].astype(np.float64), weights[present]
+            if not len(x) or ((x == x.min()) | (x == x.max())).all():
+                continue
+            mean = np.average(x, weights=w)
+            centred = x - mean
+            std = np.sqrt(np.average(centred**2, weights=w))
+            if np.average(centred**3, weights=w) > SKEWNESS * std**3:
+                skewed.append(j)
+    return np.array(skewed, dtype=np.intp)
 
 
 def statistics_rows(n_samples):

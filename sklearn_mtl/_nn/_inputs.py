@@ -42,7 +42,8 @@ class NumericInputs(nn.Module):
     clipping at 3, Holzmueller et al., NeurIPS 2024, a quantile transform and
     plain standardisation) were measured: see
     ``docs/benchmarks/raw_features.rst``. Columns with missing values in fit
-    add a 0/1 indicator each.
+    add a 0/1 indicator each. The ``logged`` columns (non-negative and
+    skewed in fit) read ``log1p(max(x, 0))`` in place of ``x``.
 
     Parameters
     ----------
@@ -54,12 +55,16 @@ class NumericInputs(nn.Module):
         One per numeric column.
     missing : ndarray of int
         Positions, among the numeric columns, of those that get an indicator.
+    logged : ndarray of int, default=()
+        Positions, among the numeric columns, of those taken ``log1p`` of
+        first; ``center`` and ``scale`` are those of the logged values.
     """
 
-    def __init__(self, n_features, positions, center, scale, missing):
+    def __init__(self, n_features, positions, center, scale, missing, logged=()):
         super().__init__()
         every_column = list(positions) == list(range(n_features))
         self.register_buffer("positions", None if every_column else _long(positions))
+        self.register_buffer("logged", _long(logged) if len(logged) else None)
         self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
         self.register_buffer("offset", -self.center * self.scale)
@@ -83,7 +88,8 @@ class NumericInputs(nn.Module):
         embedding of two values is an affine function of the column.
         """
         with torch.no_grad():
-            z = self._standardise(torch.as_tensor(values, dtype=torch.float32), training=False)
+            x = self._log(torch.as_tensor(values, dtype=torch.float32))
+            z = self._standardise(x, training=False)
         varying = [j for j in range(z.shape[1]) if len(torch.unique(z[:, j])) > 2]
         if not varying:
             return
@@ -98,7 +104,7 @@ class NumericInputs(nn.Module):
     def forward(self, x):
         if self.positions is not None:
             x = x.index_select(1, self.positions)
-        z = self._standardise(x, self.training)
+        z = self._standardise(self._log(x), self.training)
         if self.embedding is not None:
             z = self._embedded(z)
         return self._with_indicators(z, x)
@@ -109,6 +115,13 @@ class NumericInputs(nn.Module):
             return self.embedding(z).flatten(1)
         embedded = self.embedding(z.index_select(1, self.embedded)).flatten(1)
         return torch.cat([embedded, z.index_select(1, self.plain)], dim=1)
+
+    def _log(self, x):
+        """``x`` with the logged columns replaced by ``log1p(max(x, 0))`` (NaN kept)."""
+        if self.logged is None:
+            return x
+        logs = torch.log1p(x.index_select(1, self.logged).clamp(min=0))
+        return x.index_copy(1, self.logged, logs)
 
     def _standardise(self, x, training):
         # Two or three cheap kernels: this runs on every batch of every numeric input.
@@ -196,7 +209,12 @@ class FeatureLayer(nn.Module):
         self.numeric = self.categorical = None
         if len(layout.numeric):
             self.numeric = NumericInputs(
-                layout.n_features, layout.numeric, layout.center, layout.scale, layout.missing
+                layout.n_features,
+                layout.numeric,
+                layout.center,
+                layout.scale,
+                layout.missing,
+                layout.logged,
             )
             if embedding is not None:
                 self.numeric.embed(embedding, values)

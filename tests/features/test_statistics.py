@@ -1,13 +1,13 @@
-"""Numeric columns' centre and scale: outliers clipped, tied quartiles, weights as copies."""
+"""Numeric columns' centre and scale: outliers clipped, tied quartiles, weights as copies, logs."""
 
 import numpy as np
 
 from sklearn_mtl._features._statistics import CLIP, IQR_PER_STD, numeric_statistics
 
 
-def statistics(X, sample_weight=None):
+def statistics(X, sample_weight=None, log_skewed=False):
     weights = np.ones(len(X)) if sample_weight is None else sample_weight
-    return numeric_statistics(X, np.arange(X.shape[1]), weights)
+    return numeric_statistics(X, np.arange(X.shape[1]), weights, log_skewed)
 
 
 def clipped_moments(column, spread):
@@ -21,7 +21,7 @@ def test_an_outlier_is_clipped_at_robust_spreads_of_the_median():
     rng = np.random.RandomState(0)
     column = rng.normal(3.0, 2.0, 1001)
     column[0] = 1e6
-    center, scale, missing = statistics(column[:, None])
+    center, scale, missing, _ = statistics(column[:, None])
     q1, q3 = np.quantile(column, [0.25, 0.75], method="inverted_cdf")
     expected = clipped_moments(column, (q3 - q1) / IQR_PER_STD)
     np.testing.assert_allclose([center[0], scale[0]], expected, rtol=1e-5)
@@ -33,9 +33,9 @@ def test_tied_quartiles_fall_back_to_the_standard_deviation():
     # 90 % zeros: the quartiles coincide, so the spread is the column's std.
     rng = np.random.RandomState(1)
     sparse = np.where(rng.rand(2000) < 0.9, 0.0, rng.exponential(10.0, 2000))
-    sparse[0] = 1e4
+    sparse[0], sparse[1] = 1e4, -1.0  # a negative value: not logged
     varied = rng.normal(size=2000)
-    center, scale, _ = statistics(np.column_stack([sparse, varied]).astype(np.float32))
+    center, scale, *_ = statistics(np.column_stack([sparse, varied]).astype(np.float32))
     expected = clipped_moments(sparse.astype(np.float32).astype(np.float64), sparse.std())
     np.testing.assert_allclose([center[0], scale[0]], expected, rtol=1e-4)
     assert np.isfinite(scale).all() and (scale > 0).all()
@@ -56,7 +56,7 @@ def test_a_weight_counts_as_copies_and_missing_values_are_left_out():
 def test_zero_one_columns_keep_their_values():
     rng = np.random.RandomState(3)
     X = np.column_stack([rng.rand(500) < 0.05, rng.normal(5, 3, 500)]).astype(np.float32)
-    center, scale, _ = statistics(X)
+    center, scale, *_ = statistics(X)
     assert (center[0], scale[0]) == (0.0, 1.0)
     assert abs(center[1] - 5) < 0.5
 
@@ -72,3 +72,23 @@ def test_equal_weights_give_what_the_weighted_path_gives():
     general = statistics(with_junk, np.r_[np.full(400, 3.0), 0.0])
     np.testing.assert_allclose(shortcut[0], general[0], rtol=1e-6)
     np.testing.assert_allclose(shortcut[1], general[1], rtol=1e-6)
+
+
+def test_skewed_non_negative_columns_are_logged_and_scaled_as_logs():
+    rng = np.random.RandomState(5)
+    counts = rng.poisson(rng.exponential(20.0, 1000)).astype(float)  # skewed, >= 0
+    symmetric = rng.uniform(0, 10, 1000)
+    signed = counts - 1  # the same tail, one value below 0
+    flag = np.where(rng.rand(1000) < 0.05, 7.0, 0.0)  # two values: no tail to compress
+    X = np.column_stack([counts, symmetric, signed, flag]).astype(np.float32)
+    center, scale, _, logged = statistics(X, log_skewed=True)
+    assert list(logged) == [0]
+    assert list(statistics(X)[3]) == []  # for a network with a numeric embedding
+    logs = np.log1p(X[:, 0].astype(np.float64))
+    expected = statistics(logs[:, None].astype(np.float32))
+    np.testing.assert_allclose([center[0], scale[0]], [expected[0][0], expected[1][0]], rtol=1e-5)
+    # A negative value in a row of weight 0 is not there, as for the other statistics.
+    one_negative = X[:, [0]].copy()
+    one_negative[0] = -5.0
+    assert list(statistics(one_negative, log_skewed=True)[3]) == []
+    assert list(statistics(one_negative, np.r_[0.0, np.ones(999)], log_skewed=True)[3]) == [0]
