@@ -19,16 +19,20 @@ demo: venv
 # fast suite takes 170-200 s instead of 270 s. Plain `pytest` runs in one process.
 XDIST := -n auto --maxprocesses=4 --dist worksteal
 
-test: venv
-	$(PIP) -e ".[test]"
+# The package with an extra, installed editable once per change of pyproject.toml
+# (code changes need no reinstall): a stamp in the venv records it, so that CI's
+# three targets resolve the dependencies once each rather than at every target.
+$(VENV)/.installed-%: pyproject.toml | venv
+	$(PIP) -e ".[$*]"
+	touch $@
+
+test: venv $(VENV)/.installed-test
 	$(PY) -m pytest $(XDIST)
 
-test-slow: venv
-	$(PIP) -e ".[test]"
+test-slow: venv $(VENV)/.installed-test
 	$(PY) -m pytest -m slow $(XDIST)
 
-lint: venv
-	$(PIP) -e ".[test]"
+lint: venv $(VENV)/.installed-test
 	$(PY) -m ruff check sklearn_mtl tests examples benchmarks docs
 
 # The documentation site, offline, warnings as errors; open docs/_build/html/index.html.
@@ -36,8 +40,7 @@ lint: venv
 # their figures, two at a time; SPHINXOPTS="-D plot_gallery=0" skips them for a
 # quick text build.
 SPHINXOPTS ?=
-docs: venv
-	$(PIP) -e ".[docs]"
+docs: venv $(VENV)/.installed-docs
 	rm -rf docs/api
 	OMP_NUM_THREADS=1 $(PY) -m sphinx -W --keep-going -b html $(SPHINXOPTS) docs docs/_build/html
 
