@@ -68,8 +68,8 @@ def income_scores(model):
 # single-task model that knows every income gives the ceiling. A progress
 # line (tqdm) follows the seeds.
 print(
-    f"fitting 3 models for each of 3 seeds on up to {len(X):,} rows: "
-    "under 2 minutes on one idle core",
+    f"fitting 3 models for each of 3 seeds on up to {len(X):,} rows:\n"
+    "  under 2 minutes on one idle core",
     flush=True,
 )
 rows = []

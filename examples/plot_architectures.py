@@ -25,7 +25,7 @@ correlations = [0.0, 0.5, 0.9, 1.0]
 n_fits = len(correlations) * len(ARCHITECTURES)  # a progress line follows them
 print(
     f"fitting {len(ARCHITECTURES)} architectures at {len(correlations)} "
-    "correlations, on 3,000 rows each: about 2 minutes on one idle core",
+    "correlations, on 3,000 rows each:\n  about 2 minutes on one idle core",
     flush=True,
 )
 progress = tqdm(total=n_fits, desc="architectures", unit="fit")

@@ -72,8 +72,8 @@ search = GridSearchCV(
     model, param_grid, scoring=scoring, refit="income_auc", cv=3, verbose=1
 )
 print(
-    f"grid search on {len(X_train):,} rows, then the best candidate refitted: "
-    "about 75 s on one idle core",
+    f"grid search on {len(X_train):,} rows, then the best candidate "
+    "refitted:\n  about 75 s on one idle core",
     flush=True,
 )
 search.fit(X_train, Y_train)

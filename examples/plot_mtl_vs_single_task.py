@@ -52,7 +52,7 @@ model = MultiTaskEstimator(
 
 print(
     f"comparing on {len(X):,} rows, 3 folds x (1 multi-task + 3 single-task "
-    "fits): about a minute and a half on one idle core",
+    "fits):\n  about a minute and a half on one idle core",
     flush=True,
 )
 comparison = compare_single_task(
@@ -77,8 +77,8 @@ print(comparison[["difference_std", "difference_se"]].round(4).to_string())
 # values: a step that helps one task helps the other.
 
 print(
-    f"fitting the multi-task model on {len(X):,} rows: "
-    "about 15 s on one idle core",
+    f"fitting the multi-task model on {len(X):,} rows:\n"
+    "  about 15 s on one idle core",
     flush=True,
 )
 model.set_params(verbose=1).fit(X, Y)

@@ -97,7 +97,7 @@ print(f"empty: {held.mean():.1%} of sets hold the truth")
 # a coverage above 90%. Coverage is over all hours, not per answer: the
 # rarer "yes" hours are covered less often than the "no" hours.
 
-fig, (left, middle, right) = plt.subplots(1, 3, figsize=(11, 3.8))
+fig, (left, middle, right) = plt.subplots(1, 3, figsize=(10, 3.8))
 shown = np.argsort(est.predict(X[test])["duration"][:80])
 low, high = intervals["duration"][:80][shown].T
 truth = Y["duration"][test][:80][shown]

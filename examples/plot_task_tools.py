@@ -65,8 +65,8 @@ model = make_pipeline(
     ),
 )
 print(
-    f"fitting the pipeline on {len(X_fit):,} rows: "
-    "about 10 s on one idle core",
+    f"fitting the pipeline on {len(X_fit):,} rows:\n"
+    "  about 10 s on one idle core",
     flush=True,
 )
 model.fit(X_fit, Y_fit)

@@ -45,7 +45,7 @@ X_train, X_test, Y_train, Y_test = train_test_split(
 
 print(
     f"fitting one model per strategy ({len(WEIGHTINGS)} fits) on "
-    f"{len(X_train):,} rows: about a minute on one idle core",
+    f"{len(X_train):,} rows:\n  about a minute on one idle core",
     flush=True,
 )
 fitted, rows = {}, []

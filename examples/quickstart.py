@@ -63,14 +63,14 @@ def fit_and_score(columns):
 # held out for early stopping. See :ref:`progress` for how to read it.
 
 print(
-    f"\nfitting the multi-task model (3 tasks) on {len(X_train):,} rows: "
-    "about 20 s on one idle core",
+    f"\nfitting the multi-task model (3 tasks) on {len(X_train):,} rows:\n"
+    "  about 20 s on one idle core",
     flush=True,
 )
 multi_scores, multi_seconds, multi_epochs = fit_and_score(list(ADULT_TASKS))
 print(
-    "\nfitting one single-task model per task on the same rows: "
-    "about 40 s in all on one idle core",
+    "\nfitting one single-task model per task on the same rows:\n"
+    "  about 40 s in all on one idle core",
     flush=True,
 )
 rows = []
