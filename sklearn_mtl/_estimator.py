@@ -104,7 +104,7 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         Embedding of each numeric column before the body (every architecture
         reads it): ``"mixed"``, ``"periodic"`` or ``"piecewise_linear"`` (see
         :mod:`sklearn_mtl.embeddings`), an instance (cloned at fit), or None for the
-        scaled values (skewed ones logged, see Notes). Addressable as ``numeric_embedding__<name>``.
+        scaled values (skewed ones also logged). Addressable as ``numeric_embedding__<name>``.
         ``"auto"``: ``"mixed"`` from 1,000 rows of fit, None below.
 
     ensemble_size : int or "auto", default="auto"
@@ -233,9 +233,9 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
     -----
     The defaults were chosen by measurement (:ref:`tabular-quality`). Numeric columns are
     standardised in the network (outliers of fit clipped); without a numeric embedding, one
-    non-negative and skewed in fit (skewness over 1: counts, amounts) enters as ``log1p``. Input is
-    checked before training; a fit that fails (bad input, or a loss turning NaN: a ``ValueError``
-    naming the task) leaves the estimator unfitted; ``fit`` never modifies its arguments.
+    non-negative and skewed in fit (skewness over 1: counts, amounts) also enters as ``log1p``.
+    Input is checked before training; a fit that fails (bad input, or a loss turning NaN: a
+    ``ValueError`` naming the task) leaves it unfitted; ``fit`` never modifies its arguments.
 
     Examples
     --------

@@ -266,8 +266,8 @@ def test_a_missing_value_in_a_numeric_column_complete_in_fit(rng):
 
 
 def test_logged_skewed_columns_with_missing_and_negative_values_at_predict(rng):
-    # Below 1,000 rows (no numeric embedding) non-negative, skewed columns enter as
-    # log1p; the graph must log the same columns, read a negative value as 0 and a
+    # Below 1,000 rows (no numeric embedding) non-negative, skewed columns also enter
+    # as log1p; the graph must log the same columns, read a negative value as 0 and a
     # NaN as missing.
     n = 600
     amount = rng.lognormal(3, 1.5, n)

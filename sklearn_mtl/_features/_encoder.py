@@ -47,9 +47,9 @@ class FeatureLayout:
         fit: each gets a 0/1 missing-indicator input.
     logged : ndarray of int
         Positions, among the numeric columns, of the non-negative, skewed
-        ones that enter as ``log1p`` of their values (negative values as 0;
-        only without a numeric embedding); their ``center`` and ``scale``
-        are those of the logged values.
+        ones that enter a second time as ``log1p`` of their values (negative
+        values as 0; only without a numeric embedding); ``center`` and
+        ``scale`` end with theirs.
     categorical : ndarray of int
         Positions of the categorical columns.
     n_slots : tuple of int
@@ -226,7 +226,7 @@ class FeatureEncoder:
         statistics weigh each row by its mean weight over the tasks.
         ``targets`` (the fit's :class:`EncodedTargets`) and ``random_state``
         (an int) give the target statistics and their folds. Without a
-        numeric ``embedding`` the skewed columns are logged (``layout_.logged``).
+        numeric ``embedding`` skewed columns get a log input (``layout_.logged``).
         """
         positions = np.arange(X.shape[1])
         numeric, categorical = positions[~self.is_categorical_], positions[self.is_categorical_]

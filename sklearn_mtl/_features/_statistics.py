@@ -14,9 +14,10 @@ from ._validation import chunk_rows
 CLIP = 5.0
 
 #: Non-negative numeric columns more skewed than this (the third standardised
-#: moment) enter a network without numeric embedding as log1p of their values:
-#: measured on the data sets of ``benchmarks/`` (see the per-task references
-#: page; with an embedding, which shapes each column itself, logging lost).
+#: moment) enter a network without numeric embedding also as log1p of their
+#: values: measured on the data sets of ``benchmarks/`` (see the per-task
+#: references page; with an embedding, which shapes each column itself, and in
+#: place of the column rather than beside it, logging lost).
 SKEWNESS = 1.0
 
 #: Rows (drawn once, with a fixed seed) whose clipped mean and standard deviation
@@ -35,10 +36,10 @@ def numeric_statistics(X, numeric, sample_weight, log_skewed=False):
     """Centre, scale, missing and logged columns of the numeric columns.
 
     With ``log_skewed``, the logged columns (:func:`skewed_columns`) enter
-    the network as ``log1p`` of their values, and their centre and scale are
-    those of the logged values; else none is logged. The centre and scale
-    are :func:`_winsorised_moments`; a column holding only 0 and 1 keeps its
-    values (centre 0, scale 1).
+    the network a second time, as ``log1p`` of their values, after all the
+    numeric columns; else none is logged. The centre and scale of each
+    column, then of each logged column, are :func:`_winsorised_moments`; a
+    column holding only 0 and 1 keeps its values (centre 0, scale 1).
     Statistics are weighted by ``sample_weight`` (a weight of k counts as k
     copies of the row) on at most ``STATISTICS_ROWS`` rows, read a few MB at a
     time so that a memory map is never loaded whole; the missing columns are
@@ -46,7 +47,7 @@ def numeric_statistics(X, numeric, sample_weight, log_skewed=False):
 
     Returns
     -------
-    center, scale : ndarray of float32
+    center, scale : ndarray of float32 of shape (len(numeric) + len(logged),)
     missing, logged : ndarray of int
         Positions among the ``numeric`` columns.
     """
@@ -56,10 +57,10 @@ def numeric_statistics(X, numeric, sample_weight, log_skewed=False):
     weights = np.asarray(sample_weight, dtype=np.float64)[rows]
     logged = skewed_columns(sample, weights) if log_skewed else np.zeros(0, dtype=np.intp)
     if len(logged):
-        sample[logged] = np.log1p(sample[logged])
-    statistics = np.zeros((2, len(numeric)))
+        sample = np.concatenate([sample, np.log1p(sample[logged])])
+    statistics = np.zeros((2, len(sample)))
     step = max(1, (1 << 15) // len(rows))
-    for start in range(0, len(numeric), step):
+    for start in range(0, len(sample), step):
         block = sample[start : start + step]
         statistics[:, start : start + step] = _winsorised_moments(block, weights)
     center, std = statistics
@@ -75,7 +76,7 @@ def numeric_statistics(X, numeric, sample_weight, log_skewed=False):
 
 
 def skewed_columns(values, weights):
-    """Rows of ``values`` (columns of X) to take ``log1p`` of: non-negative and right-skewed.
+    """Rows of ``values`` (columns of X) to add ``log1p`` of: non-negative and right-skewed.
 
     Those whose values (NaN and rows of weight 0 left out) are all ``>= 0``,
     take more than two distinct values and have a weighted skewness above

@@ -41,9 +41,10 @@ class NumericInputs(nn.Module):
     choices (against RealMLP's median / inter-quartile scaling with smooth
     clipping at 3, Holzmueller et al., NeurIPS 2024, a quantile transform and
     plain standardisation) were measured: see
-    ``docs/benchmarks/raw_features.rst``. Columns with missing values in fit
-    add a 0/1 indicator each. The ``logged`` columns (non-negative and
-    skewed in fit) read ``log1p(max(x, 0))`` in place of ``x``.
+    ``docs/benchmarks/raw_features.rst``. The ``logged`` columns
+    (non-negative and skewed in fit) come again after all the columns, as
+    ``log1p(max(x, 0))`` standardised and clipped alike. Columns with missing
+    values in fit add a 0/1 indicator each.
 
     Parameters
     ----------
@@ -52,12 +53,12 @@ class NumericInputs(nn.Module):
     positions : ndarray of int
         The numeric columns' positions in it.
     center, scale : ndarray of float32
-        One per numeric column.
+        One per numeric column, then one per logged column.
     missing : ndarray of int
         Positions, among the numeric columns, of those that get an indicator.
     logged : ndarray of int, default=()
-        Positions, among the numeric columns, of those taken ``log1p`` of
-        first; ``center`` and ``scale`` are those of the logged values.
+        Positions, among the numeric columns, of those whose ``log1p`` is
+        added.
     """
 
     def __init__(self, n_features, positions, center, scale, missing, logged=()):
@@ -73,22 +74,24 @@ class NumericInputs(nn.Module):
         # With an embedding and columns it leaves alone: which are which (see embed).
         self.register_buffer("embedded", None)
         self.register_buffer("plain", None)
-        #: Width of each column's part of the output: the columns, then the indicators.
-        self.feature_widths = [1] * (len(positions) + len(missing))
-        self.out_features = len(positions) + len(missing)
+        #: Width of each column's part of the output: the columns, their logs, then
+        #: the indicators.
+        self.feature_widths = [1] * (len(positions) + len(logged) + len(missing))
+        self.out_features = len(self.feature_widths)
 
     def embed(self, embedding, values):
         """Embed the standardised columns with a fresh module of ``embedding``.
 
         ``embedding`` is a :class:`~sklearn_mtl.embeddings.BaseNumericEmbedding`;
         ``values``, ``(n_rows, n_numeric)``, are the numeric columns of the rows
-        of fit it learns its bins or ranges from (standardised here first).
+        of fit it learns its bins or ranges from (standardised here first,
+        their logs added).
         Columns with at most two distinct values there (0/1 flags, one-hot
         columns of a preprocessing step, constants) stay as they are: any
         embedding of two values is an affine function of the column.
         """
         with torch.no_grad():
-            x = self._log(torch.as_tensor(values, dtype=torch.float32))
+            x = self._with_logs(torch.as_tensor(values, dtype=torch.float32))
             z = self._standardise(x, training=False)
         varying = [j for j in range(z.shape[1]) if len(torch.unique(z[:, j])) > 2]
         if not varying:
@@ -104,7 +107,7 @@ class NumericInputs(nn.Module):
     def forward(self, x):
         if self.positions is not None:
             x = x.index_select(1, self.positions)
-        z = self._standardise(self._log(x), self.training)
+        z = self._standardise(self._with_logs(x), self.training)
         if self.embedding is not None:
             z = self._embedded(z)
         return self._with_indicators(z, x)
@@ -116,12 +119,11 @@ class NumericInputs(nn.Module):
         embedded = self.embedding(z.index_select(1, self.embedded)).flatten(1)
         return torch.cat([embedded, z.index_select(1, self.plain)], dim=1)
 
-    def _log(self, x):
-        """``x`` with the logged columns replaced by ``log1p(max(x, 0))`` (NaN kept)."""
+    def _with_logs(self, x):
+        """``x``, then ``log1p(max(x, 0))`` of its logged columns (NaN kept)."""
         if self.logged is None:
             return x
-        logs = torch.log1p(x.index_select(1, self.logged).clamp(min=0))
-        return x.index_copy(1, self.logged, logs)
+        return torch.cat([x, torch.log1p(x.index_select(1, self.logged).clamp(min=0))], dim=1)
 
     def _standardise(self, x, training):
         # Two or three cheap kernels: this runs on every batch of every numeric input.

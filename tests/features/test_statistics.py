@@ -74,7 +74,7 @@ def test_equal_weights_give_what_the_weighted_path_gives():
     np.testing.assert_allclose(shortcut[1], general[1], rtol=1e-6)
 
 
-def test_skewed_non_negative_columns_are_logged_and_scaled_as_logs():
+def test_skewed_non_negative_columns_get_a_log_scaled_as_logs():
     rng = np.random.RandomState(5)
     counts = rng.poisson(rng.exponential(20.0, 1000)).astype(float)  # skewed, >= 0
     symmetric = rng.uniform(0, 10, 1000)
@@ -84,9 +84,14 @@ def test_skewed_non_negative_columns_are_logged_and_scaled_as_logs():
     center, scale, _, logged = statistics(X, log_skewed=True)
     assert list(logged) == [0]
     assert list(statistics(X)[3]) == []  # for a network with a numeric embedding
+    # Every column keeps its own statistics; the log's come after them.
+    raw = statistics(X)
+    np.testing.assert_array_equal(center[:4], raw[0])
+    np.testing.assert_array_equal(scale[:4], raw[1])
     logs = np.log1p(X[:, 0].astype(np.float64))
     expected = statistics(logs[:, None].astype(np.float32))
-    np.testing.assert_allclose([center[0], scale[0]], [expected[0][0], expected[1][0]], rtol=1e-5)
+    assert len(center) == len(scale) == 5
+    np.testing.assert_allclose([center[4], scale[4]], [expected[0][0], expected[1][0]], rtol=1e-5)
     # A negative value in a row of weight 0 is not there, as for the other statistics.
     one_negative = X[:, [0]].copy()
     one_negative[0] = -5.0

@@ -38,17 +38,17 @@ def test_predict_skips_the_nan_pass_only_where_nothing_needs_it(case):
         assert (got[::3, 1] == 0).all()  # the mean of fit
 
 
-def test_logged_columns_read_log1p_of_their_values_and_keep_nan_as_missing():
+def test_logged_columns_add_log1p_of_their_values_and_keep_nan_as_missing():
     rng = np.random.RandomState(1)
-    center, scale = rng.normal(size=3), rng.uniform(0.5, 2, 3)
+    center, scale = rng.normal(size=5), rng.uniform(0.5, 2, 5)  # 3 columns, 2 logs
     layer = NumericInputs(3, np.arange(3), center, scale, [1], logged=[1, 2]).eval()
     x = torch.tensor([[1.5, 0.0, 9.0], [-2.0, -3.0, 1e30], [0.5, float("nan"), 2.0]])
-    before, logs = x.clone(), x.clone()
-    logs[:, 1:] = torch.log1p(x[:, 1:].clamp(min=0))  # a value below 0 reads as 0
+    before = x.clone()
+    logs = torch.log1p(x[:, 1:].clamp(min=0))  # a value below 0 reads as 0
     with torch.inference_mode():
         got = layer(x)
-    expected = reference(layer, logs)
-    assert torch.equal(got[:, :3], expected)
-    assert got[2, 1] == 0  # missing: the mean of fit, and its indicator is 1
-    assert got[:, 3].tolist() == [0.0, 0.0, 1.0]
+    assert got.shape == (3, 6) and layer.out_features == 6
+    assert torch.equal(got[:, :5], reference(layer, torch.cat([x, logs], dim=1)))
+    assert got[2, 1] == 0 and got[2, 3] == 0  # missing: the mean of fit, in both inputs
+    assert got[:, 5].tolist() == [0.0, 0.0, 1.0]  # and its indicator
     torch.testing.assert_close(x, before, rtol=0, atol=0, equal_nan=True)  # left as it was
