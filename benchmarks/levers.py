@@ -342,7 +342,15 @@ LEVERS = {
     "bags_log_extra": ({}, lambda: setattr(datasets, "load", _log_skewed_extra(datasets.load))),
     # That form inside the package (the log beside the column): the defaults after it.
     "base_log_extra": ({}, None),
+    # The same with a skewness threshold of 2, not 1 (fewer columns logged).
+    "log_extra_skew2": ({}, lambda: setattr(_statistics(), "SKEWNESS", 2.0)),
 }
+
+
+def _statistics():
+    from sklearn_mtl._features import _statistics
+
+    return _statistics
 
 
 def run(levers, names, seeds):
