@@ -53,22 +53,39 @@ def _adam_betas(beta2):
     fit._engine_params = patched
 
 
+def skewed_columns(X):
+    """The columns of the DataFrame ``X`` that log_skewed takes log1p of.
+
+    Numeric, not bool, non-negative (NaN left out), more than two distinct
+    values and a skewness above 1: the package's rule
+    (``sklearn_mtl._features._statistics.skewed_columns``) on a DataFrame.
+    """
+    skewed = []
+    for column in X.columns:
+        values = X[column]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        v = values.dropna().to_numpy(dtype=float)
+        if len(np.unique(v)) <= 2 or v.min() < 0:
+            continue
+        if ((v - v.mean()) ** 3).mean() / max(v.std(), 1e-12) ** 3 > 1.0:
+            skewed.append(column)
+    return skewed
+
+
+def logs_of(X, columns):
+    """log1p of ``columns`` of ``X``, a negative value read as 0."""
+    return np.log1p(X[columns].astype(float).clip(lower=0))
+
+
 def _log_skewed(load):
     """``datasets.load`` with log1p on non-negative, skewed numeric feature columns."""
 
     def patched(name, seed):
         X, Y, Xt, Yt, tasks = load(name, seed)
+        columns = skewed_columns(X)
         X, Xt = X.copy(), Xt.copy()
-        for column in X.columns:
-            values = X[column]
-            if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-                continue
-            v = values.dropna().to_numpy(dtype=float)
-            if len(np.unique(v)) <= 2 or v.min() < 0:
-                continue
-            skew = ((v - v.mean()) ** 3).mean() / max(v.std(), 1e-12) ** 3
-            if skew > 1.0:
-                X[column], Xt[column] = np.log1p(X[column]), np.log1p(Xt[column].clip(lower=0))
+        X[columns], Xt[columns] = logs_of(X, columns), logs_of(Xt, columns)
         return X, Y, Xt, Yt, tasks
 
     return patched
@@ -79,10 +96,9 @@ def _log_skewed_extra(load):
 
     def patched(name, seed):
         X, Y, Xt, Yt, tasks = load(name, seed)
-        logged, _, logged_t, _, _ = _log_skewed(lambda *_: (X, Y, Xt, Yt, tasks))(name, seed)
-        changed = [c for c in X.columns if not logged[c].equals(X[c])]
-        X = pd.concat([X, logged[changed].add_suffix("_log1p")], axis=1)
-        Xt = pd.concat([Xt, logged_t[changed].add_suffix("_log1p")], axis=1)
+        columns = skewed_columns(X)
+        X = pd.concat([X, logs_of(X, columns).add_suffix("_log1p")], axis=1)
+        Xt = pd.concat([Xt, logs_of(Xt, columns).add_suffix("_log1p")], axis=1)
         return X, Y, Xt, Yt, tasks
 
     return patched

@@ -32,31 +32,33 @@ def tables():
     from ISLP import load_data
 
     hitters = load_data("Hitters").dropna()
-    yield "hitters", hitters.drop(columns=["Salary", "NewLeague"]), {
-        "Salary": hitters["Salary"].astype(float), "NewLeague": hitters["NewLeague"].astype(str)}
+    yield (
+        "hitters",
+        hitters.drop(columns=["Salary", "NewLeague"]),
+        {"Salary": hitters["Salary"].astype(float), "NewLeague": hitters["NewLeague"].astype(str)},
+    )
     credit = load_data("Credit")
-    yield "credit", credit.drop(columns=["Balance", "Student"]), {
-        "Balance": credit["Balance"].astype(float), "Student": credit["Student"].astype(str)}
+    yield (
+        "credit",
+        credit.drop(columns=["Balance", "Student"]),
+        {"Balance": credit["Balance"].astype(float), "Student": credit["Student"].astype(str)},
+    )
     boston = load_data("Boston")
-    yield "boston", boston.drop(columns=["medv", "chas"]), {
-        "medv": boston["medv"].astype(float), "chas": boston["chas"].astype(str)}
+    yield (
+        "boston",
+        boston.drop(columns=["medv", "chas"]),
+        {"medv": boston["medv"].astype(float), "chas": boston["chas"].astype(str)},
+    )
 
 
 def add_logs(X_train, X_test):
-    """log1p of log_skewed's columns (>= 0, > 2 values, skewness > 1 on the training rows)."""
-    X_train, X_test = X_train.copy(), X_test.copy()
-    for column in list(X_train.columns):
-        values = X_train[column]
-        numeric = pd.api.types.is_numeric_dtype(values)
-        if not numeric or isinstance(values.dtype, pd.CategoricalDtype):
-            continue
-        v = values.dropna().to_numpy(dtype=float)
-        if len(np.unique(v)) <= 2 or v.min() < 0:
-            continue
-        if ((v - v.mean()) ** 3).mean() / max(v.std(), 1e-12) ** 3 > 1.0:
-            X_train[f"{column}_log1p"] = np.log1p(values.astype(float))
-            X_test[f"{column}_log1p"] = np.log1p(X_test[column].astype(float).clip(lower=0))
-    return X_train, X_test
+    """log1p of log_skewed's columns (chosen on the training rows) beside them."""
+    from levers import logs_of, skewed_columns
+
+    columns = skewed_columns(X_train)
+    return tuple(
+        pd.concat([X, logs_of(X, columns).add_suffix("_log1p")], axis=1) for X in (X_train, X_test)
+    )
 
 
 def run(label, extra):
@@ -75,13 +77,15 @@ def run(label, extra):
             kinds = {c: "regression" if Y[c].dtype.kind == "f" else "binary" for c in Y}
             for seed in range(5):
                 X_train, X_test, Y_train, Y_test = train_test_split(
-                    X, Y, test_size=0.25, random_state=seed)
+                    X, Y, test_size=0.25, random_state=seed
+                )
                 if extra:
                     X_train, X_test = add_logs(X_train, X_test)
                 est = MultiTaskEstimator(tasks=kinds, random_state=seed).fit(X_train, Y_train)
                 pred, proba = est.predict(X_test), est.predict_proba(X_test)
                 scores = {
-                    c: r2_score(Y_test[c], pred[c]) if kinds[c] == "regression"
+                    c: r2_score(Y_test[c], pred[c])
+                    if kinds[c] == "regression"
                     else roc_auc_score(Y_test[c] == est.classes_[c][1], proba[c][:, 1])
                     for c in Y
                 }

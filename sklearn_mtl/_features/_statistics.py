@@ -83,23 +83,21 @@ def skewed_columns(values, weights):
     ``SKEWNESS``: counts, amounts and durations, whose long right tail would
     otherwise leave most rows within a fraction of a standard deviation.
     """
-    skewed = []
     counted = values if weights.min() > 0 else np.where(weights > 0, values, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore"):
         # One pass over every column; the rest only for the non-negative ones.
-        candidates = np.flatnonzero(np.fmin.reduce(counted, axis=1) >= 0)
-        for j in candidates:
-            column = values[j]
-            present = ~np.isnan(column) & (weights > 0)
-            x, w = column[present].astype(np.float64), weights[present]
-            if not len(x) or ((x == x.min()) | (x == x.max())).all():
-                continue
-            mean = np.average(x, weights=w)
-            centred = x - mean
-            std = np.sqrt(np.average(centred**2, weights=w))
-            if np.average(centred**3, weights=w) > SKEWNESS * std**3:
-                skewed.append(j)
-    return np.array(skewed, dtype=np.intp)
+        low = np.fmin.reduce(counted, axis=1)
+        candidates = np.flatnonzero(low >= 0)
+        counted, low = counted[candidates], low[candidates, None]
+        high = np.fmax.reduce(counted, axis=1)[:, None]
+        two_valued = ((counted == low) | (counted == high) | np.isnan(counted)).all(axis=1)
+    candidates = candidates[~two_valued]
+    block = values[candidates]
+    mean, std = _weighted_moments(block, weights)
+    counted_weights = np.where(np.isnan(block), 0.0, weights)
+    centred = np.where(np.isnan(block), 0.0, block - mean[:, None])
+    third = (counted_weights * centred**3).sum(axis=1) / counted_weights.sum(axis=1)
+    return candidates[third > SKEWNESS * std**3]
 
 
 def statistics_rows(n_samples):
