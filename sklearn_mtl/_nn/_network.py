@@ -55,6 +55,11 @@ class Head(nn.Module):
     the ensemble module) and returns ``(batch, k, n_outputs)``.
     """
 
+    #: Whether the head is its output layer alone (no hidden layer, one member),
+    #: which :class:`MultiTaskNetwork` then calls directly. False on heads
+    #: pickled before the attribute existed: they take the general path.
+    bare = False
+
     def __init__(
         self, n_inputs, hidden_sizes, n_outputs, activation, dropout, output_layer, ensemble_size=1
     ):
@@ -68,6 +73,7 @@ class Head(nn.Module):
             self.output = QuantileOutput(linear(width, n_outputs))
         else:
             self.output = linear(width, n_outputs)
+        self.bare = ensemble_size == 1 and not hidden_sizes
 
     def forward(self, x):
         if self.ensemble_size > 1:
@@ -231,10 +237,13 @@ class MultiTaskNetwork(nn.Module):
         An ensemble's outputs are ``(batch, k, n_outputs)`` per member in
         training, their average ``(batch, n_outputs)`` in evaluation.
         """
+        # A bare head's output layer is called directly: one module call fewer per
+        # task and batch, about a tenth of a small network's forward pass on the CPU.
+        heads = [head.output if head.bare else head for head in self.heads]
         if isinstance(representation, torch.Tensor):
-            outputs = [head(representation) for head in self.heads]
+            outputs = [head(representation) for head in heads]
         else:
-            outputs = [head(representation[n]) for n, head in zip(self.task_names, self.heads)]
+            outputs = [head(representation[n]) for n, head in zip(self.task_names, heads)]
         if self.ensemble_size > 1 and not self.training:
             outputs = [average_members(out, link) for out, link in zip(outputs, self.links)]
         return dict(zip(self.task_names, outputs))

@@ -1,0 +1,51 @@
+"""The network's heads: a bare head's output layer called directly gives the head's outputs."""
+
+import copy
+
+import pytest
+import torch
+
+from sklearn_mtl._nn import MultiTaskNetwork
+from sklearn_mtl.architectures import SharedBottom
+
+
+def network(head_hidden_sizes, output_layers):
+    torch.manual_seed(0)
+    names = ["a", "b", "c"]
+    body = SharedBottom().build(5, names, hidden_layer_sizes=(8,), activation="relu", dropout=0.0)
+    return MultiTaskNetwork(body, names, [1, 3, 2], head_hidden_sizes, "relu", 0.0, output_layers)
+
+
+@pytest.mark.parametrize("head_hidden_sizes", [(), (4,)])
+@pytest.mark.parametrize(
+    "output_layers", [None, ["linear", "ordinal", "quantile"]], ids=["linear", "every kind"]
+)
+def test_forward_gives_each_heads_own_outputs(head_hidden_sizes, output_layers):
+    net = network(head_hidden_sizes, output_layers)
+    assert all(head.bare for head in net.heads) == (head_hidden_sizes == ())
+    x = torch.randn(16, 5)
+    outputs = net(x)
+    representation = net.represent(x)
+    for name, head in zip(net.task_names, net.heads):
+        torch.testing.assert_close(outputs[name], head(representation), rtol=0, atol=0)
+
+
+def test_heads_pickled_without_the_bare_flag_take_the_general_path():
+    net = network((), None)
+    old = copy.deepcopy(net)
+    for head in old.heads:
+        del head.bare  # as unpickled from a version before the flag: the class's False
+    assert not any(head.bare for head in old.heads)
+    x = torch.randn(16, 5)
+    new_outputs, old_outputs = net(x), old(x)
+    for name in net.task_names:
+        torch.testing.assert_close(new_outputs[name], old_outputs[name], rtol=0, atol=0)
+
+
+def test_hooks_on_a_bare_heads_output_layer_still_see_every_call():
+    net = network((), None)
+    seen = []
+    for head in net.heads:
+        head.output.register_forward_hook(lambda module, args, out: seen.append(out.shape))
+    net(torch.randn(16, 5))
+    assert seen == [(16, 1), (16, 3), (16, 2)]
