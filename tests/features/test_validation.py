@@ -52,6 +52,42 @@ def test_what_the_one_pass_check_refuses_gets_validate_datas_error(fitted, X, ma
         _general_path(fitted, X)
 
 
+def _layouts(X):
+    """``X`` as C-ordered, Fortran-ordered, strided, reversed and read-only arrays."""
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    wide = np.repeat(X, 2, axis=1)
+    return {
+        "C": X,
+        "F": np.asfortranarray(X),
+        "strided": wide[:, ::2],
+        "reversed": X[::-1],
+        "read-only": read_only,
+    }
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "reversed", "read-only"])
+@pytest.mark.parametrize(
+    "value, finite",
+    [(0.5, True), (np.nan, False), (np.inf, False), (-np.inf, False), (3e38, False)],
+    ids=["finite", "nan", "inf", "-inf", "sum overflows"],
+)
+def test_the_one_pass_check_reads_every_layout_alike(fitted, layout, value, finite):
+    # torch reads C-ordered writeable arrays in place, NumPy the others: the same answer,
+    # no warning, no copy of X kept. A sum that overflows float32 takes the general path.
+    X = np.random.RandomState(3).normal(size=(40, 4)).astype(np.float32)
+    X[7, 2] = value
+    if value == 3e38:
+        X[8, 2] = value
+    X = _layouts(X)[layout]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        checked = _validation._finite_float32(fitted, X)
+    assert (checked is not None) == finite
+    if finite:
+        np.testing.assert_array_equal(checked, X)
+
+
 def test_missing_values_take_the_general_path_and_are_kept(fitted):
     X = np.array([[np.nan, 1.0, 2.0, 3.0]])
     assert _validation._finite_float32(fitted, X) is None
