@@ -73,19 +73,20 @@ def _layouts(X):
     ids=["finite", "nan", "inf", "-inf", "sum overflows"],
 )
 def test_the_one_pass_check_reads_every_layout_alike(fitted, layout, value, finite):
-    # torch reads C-ordered writeable arrays in place, NumPy the others: the same answer,
-    # no warning, no copy of X kept. A sum that overflows float32 takes the general path.
-    X = np.random.RandomState(3).normal(size=(40, 4)).astype(np.float32)
-    X[7, 2] = value
-    if value == 3e38:
-        X[8, 2] = value
-    X = _layouts(X)[layout]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        checked = _validation._finite_float32(fitted, X)
-    assert (checked is not None) == finite
-    if finite:
-        np.testing.assert_array_equal(checked, X)
+    # torch sums large C-ordered writeable arrays in place, NumPy the others: the same
+    # answer, no warning, no copy of X kept. A sum that overflows takes the general path.
+    for rows in [40, _validation.TORCH_SUM_SIZE // 4]:  # NumPy's sum, then torch's for C
+        X = np.random.RandomState(3).normal(size=(rows, 4)).astype(np.float32)
+        X[7, 2] = value
+        if value == 3e38:
+            X[8, 2] = value
+        X = _layouts(X)[layout]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            checked = _validation._finite_float32(fitted, X)
+        assert (checked is not None) == finite
+        if finite:
+            np.testing.assert_array_equal(checked, X)
 
 
 def test_missing_values_take_the_general_path_and_are_kept(fitted):
