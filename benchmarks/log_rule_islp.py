@@ -9,11 +9,14 @@ records under ``--label`` to ``benchmarks/results/log_rule_islp.jsonl``; the
 package versions compared are whatever ``sklearn_mtl`` imports (run the
 earlier one from a checkout of its commit with ``PYTHONPATH=<checkout>``).
 ``--extra`` adds log_skewed's columns beside the raw ones in the data (the
-lever's form, for a package without the rule). ``--compare`` prints each
-label minus ``--base``, paired by split::
+lever's form, for a package without the rule). ``--lever`` fits with one of
+``levers.LEVERS`` (its parameters and patch) instead of the defaults: the
+same check for other levers. ``--compare`` prints each label minus
+``--base``, paired by split::
 
     PYTHONPATH=../at-5bad490 python benchmarks/log_rule_islp.py --label before
     python benchmarks/log_rule_islp.py --label beside
+    python benchmarks/log_rule_islp.py --label alternate_pwl --lever bags_alternate_pwl
     python benchmarks/log_rule_islp.py --compare --base before
 """
 
@@ -61,7 +64,7 @@ def add_logs(X_train, X_test):
     )
 
 
-def run(label, extra):
+def run(label, extra, lever=None):
     import torch
     from sklearn.metrics import r2_score, roc_auc_score
     from sklearn.model_selection import train_test_split
@@ -70,6 +73,13 @@ def run(label, extra):
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
+    params = {}
+    if lever is not None:
+        from levers import LEVERS
+
+        params, patch = LEVERS[lever]
+        if patch is not None:
+            patch()
     with open(OUT, "a") as out:
         for name, X, Y in tables():
             X = X.apply(lambda c: c.astype("category") if c.dtype == object else c)
@@ -81,7 +91,8 @@ def run(label, extra):
                 )
                 if extra:
                     X_train, X_test = add_logs(X_train, X_test)
-                est = MultiTaskEstimator(tasks=kinds, random_state=seed).fit(X_train, Y_train)
+                est = MultiTaskEstimator(tasks=kinds, random_state=seed, **params)
+                est.fit(X_train, Y_train)
                 pred, proba = est.predict(X_test), est.predict_proba(X_test)
                 scores = {
                     c: r2_score(Y_test[c], pred[c])
@@ -115,13 +126,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--label")
     parser.add_argument("--extra", action="store_true")
+    parser.add_argument("--lever", help="a lever of levers.py instead of the defaults")
     parser.add_argument("--compare", action="store_true")
     parser.add_argument("--base", default="before")
     args = parser.parse_args()
     if args.compare:
         compare(args.base)
     else:
-        run(args.label, args.extra)
+        run(args.label, args.extra, args.lever)
 
 
 if __name__ == "__main__":
