@@ -382,6 +382,9 @@ LEVERS = {
     # training rows, so that the fit minimises the sum of 1 - D^2 over the tasks
     # (movies' votes, a skewed count, has a deviance far above rating's error).
     "null_normalised": ({}, lambda: _null_normalised()),
+    # Tasks grouped by their lookahead affinity measured in the first epochs
+    # (a task that does better alone, as movies rating, then trains alone).
+    "task_groups_auto": ({"task_groups": "auto"}, None),
 }
 
 
