@@ -239,7 +239,8 @@ class MultiTaskNetwork(nn.Module):
         """
         # A bare head's output layer is called directly: one module call fewer per
         # task and batch, about a tenth of a small network's forward pass on the CPU.
-        heads = [head.output if head.bare else head for head in self.heads]
+        # (getattr: a head replaced by another module takes the general path.)
+        heads = [head.output if getattr(head, "bare", False) else head for head in self.heads]
         if isinstance(representation, torch.Tensor):
             outputs = [head(representation) for head in heads]
         else:

@@ -49,3 +49,11 @@ def test_hooks_on_a_bare_heads_output_layer_still_see_every_call():
         head.output.register_forward_hook(lambda module, args, out: seen.append(out.shape))
     net(torch.randn(16, 5))
     assert seen == [(16, 1), (16, 3), (16, 2)]
+
+
+def test_a_head_replaced_by_another_module_is_called_as_it_is():
+    net = network((), None)
+    net.heads[1] = torch.nn.Sequential(torch.nn.Linear(8, 3), torch.nn.Tanh())
+    outputs = net(torch.randn(16, 5))
+    assert outputs["b"].shape == (16, 3)
+    assert outputs["b"].abs().max() <= 1  # the replacement's Tanh ran
