@@ -411,16 +411,10 @@ def _alternate_pwl_bags(first=False):
     def train_bags(settings, X, layout, encoded, weights):
         nets = []
         for bag in range(settings.n_bags):
-            seed = settings.seed
-            if bag:
-                seed = int(np.random.SeedSequence([settings.seed, bag]).generate_state(1)[0] >> 1)
             with_pwl = bag % 2 != first and settings.n_bags > 1
             embedding = PiecewiseLinearEmbedding() if with_pwl else settings.numeric_embedding
             bag_settings = dataclasses.replace(
-                settings,
-                seed=seed,
-                weighting=_fit.clone(settings.weighting),
-                numeric_embedding=embedding,
+                _fit.bag_settings(settings, bag), numeric_embedding=embedding
             )
             nets.append(_fit.train_groups(bag_settings, X, layout, encoded, weights))
         return nets

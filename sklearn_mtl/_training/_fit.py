@@ -39,11 +39,21 @@ def train_bags(settings, X, layout, encoded, weights):
     nets = [train_groups(settings, X, layout, encoded, weights)]
     for bag in range(1, settings.n_bags):
         announce(f"bag {bag + 1} of {settings.n_bags}", settings.verbose)
-        seed = int(np.random.SeedSequence([settings.seed, bag]).generate_state(1)[0] >> 1)
-        # A strategy holds its training state (weights, learned parameters): one each.
-        bag_settings = dataclasses.replace(settings, seed=seed, weighting=clone(settings.weighting))
-        nets.append(train_groups(bag_settings, X, layout, encoded, weights))
+        nets.append(train_groups(bag_settings(settings, bag), X, layout, encoded, weights))
     return nets
+
+
+def bag_settings(settings, bag):
+    """The settings bag ``bag`` (from 0) trains with: ``settings`` for the first.
+
+    Any other bag has a seed drawn from the settings' seed and ``bag``, and a
+    fresh clone of the weighting strategy, which holds its training state
+    (weights, learned parameters).
+    """
+    if bag == 0:
+        return settings
+    seed = int(np.random.SeedSequence([settings.seed, bag]).generate_state(1)[0] >> 1)
+    return dataclasses.replace(settings, seed=seed, weighting=clone(settings.weighting))
 
 
 def train_groups(settings, X, layout, encoded, weights):
