@@ -1,3 +1,6 @@
+import doctest
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -28,6 +31,42 @@ def no_step_floor(monkeypatch):
     from sklearn_mtl._training import _callbacks
 
     monkeypatch.setattr(_callbacks, "MIN_STEPS", 0)
+
+
+@pytest.fixture
+def output_checker():
+    """A doctest checker for what a page shows against what its code prints, on any CPU.
+
+    A fit's last bits depend on the processor: vectorised kernels (AVX2,
+    AVX-512) sum in different orders, so a probability shown as 0.910 on one
+    machine prints as 0.911 on another. The text must match (whitespace
+    normalised), and each printed decimal may differ from the one shown by at
+    most one unit of the shown number's last digit; integers match exactly.
+    """
+    return _PrintedOutput()
+
+
+#: A decimal number as numpy and pandas print it.
+_DECIMAL = re.compile(r"[-+]?\d*\.\d+(?:[eE][-+]?\d+)?")
+
+
+class _PrintedOutput(doctest.OutputChecker):
+    def check_output(self, want, got, optionflags):
+        if super().check_output(want, got, optionflags):
+            return True
+        shown, printed = _DECIMAL.findall(want), _DECIMAL.findall(got)
+        if not shown or len(shown) != len(printed):
+            return False
+        if _DECIMAL.sub(" # ", want).split() != _DECIMAL.sub(" # ", got).split():
+            return False
+        pairs = zip(shown, printed)
+        return all(abs(float(a) - float(b)) <= 1.001 * _last_unit(a) for a, b in pairs)
+
+
+def _last_unit(number):
+    """One unit of the last digit of ``number`` as written (0.001 for ``"0.125"``)."""
+    mantissa, _, exponent = number.lower().partition("e")
+    return 10.0 ** (int(exponent or 0) - len(mantissa.partition(".")[2]))
 
 
 @pytest.fixture

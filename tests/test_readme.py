@@ -34,12 +34,11 @@ def test_readme_code_fits_the_site():
             assert len(line) <= 79, f"README code line too wide for the site: {line!r}"
 
 
-def test_readme_python_blocks_run(capsys):
+def test_readme_python_blocks_run(capsys, output_checker):
     namespace = {"__name__": "__readme__"}
     exec(compile(BLOCKS[0], str(README), "exec"), namespace)
     printed = capsys.readouterr().out
-    checker = doctest.OutputChecker()
-    assert checker.check_output(shown_output(), printed, doctest.NORMALIZE_WHITESPACE), (
+    assert output_checker.check_output(shown_output(), printed, doctest.NORMALIZE_WHITESPACE), (
         f"docs/index.rst shows\n{shown_output()}\nbut the quickstart prints\n{printed}"
     )
     for block in BLOCKS[1:]:
