@@ -385,6 +385,10 @@ LEVERS = {
     # Tasks grouped by their lookahead affinity measured in the first epochs
     # (a task that does better alone, as movies rating, then trains alone).
     "task_groups_auto": ({"task_groups": "auto"}, None),
+    # Per task, the five default bags or five with the piecewise-linear embedding,
+    # by their summed validation losses (twice the fit).
+    "bags_select_pwl": ({}, lambda: _select_pwl_bags()),
+    "bags_blend_pwl": ({}, lambda: _select_pwl_bags(select=False)),
 }
 
 
@@ -419,6 +423,77 @@ def _alternate_pwl_bags(first=False):
             nets.append(_fit.train_groups(bag_settings, X, layout, encoded, weights))
         return nets
 
+    _estimator.train_bags = train_bags
+
+
+def _select_pwl_bags(select=True):
+    """Each task's bags chosen between the default embedding and the piecewise-linear one.
+
+    ``train_bags`` trains its bags twice from the same seeds (so on the same
+    validation rows), once as set and once with the piecewise-linear
+    embedding; each task then predicts with the five whose validation losses
+    (each bag's own held-out rows, at the epoch early stopping restored) sum
+    lower (``select=False``: every task predicts with all ten). Twice the
+    fit; without bags or early stopping the bags as set.
+    """
+    import dataclasses
+
+    from sklearn.base import clone
+
+    from sklearn_mtl import _estimator, _predictor
+    from sklearn_mtl._training import _fit
+    from sklearn_mtl.embeddings import PiecewiseLinearEmbedding
+
+    def validation_losses(net):
+        best = net.best_epochs()
+        if not best or None in best.values():
+            return None
+        return {name: net.history[epoch - 1][f"valid_loss_{name}"] for name, epoch in best.items()}
+
+    def train_bags(settings, X, layout, encoded, weights):
+        bags = [_fit.bag_settings(settings, bag) for bag in range(settings.n_bags)]
+        plain = [_fit.train_groups(bag, X, layout, encoded, weights) for bag in bags]
+        if settings.n_bags == 1 or validation_losses(plain[0]) is None:
+            return plain
+        embedded = [
+            _fit.train_groups(
+                dataclasses.replace(
+                    bag,
+                    numeric_embedding=PiecewiseLinearEmbedding(),
+                    weighting=clone(bag.weighting),
+                ),
+                X,
+                layout,
+                encoded,
+                weights,
+            )
+            for bag in bags
+        ]
+        if not select:
+            return plain + embedded
+        for net in plain + embedded:
+            net.serves_ = set()
+        for name in encoded.names:
+            totals = [
+                sum(validation_losses(net)[name] for net in nets) for nets in (plain, embedded)
+            ]
+            for net in plain if totals[0] <= totals[1] else embedded:
+                net.serves_.add(name)
+        return plain + embedded
+
+    task_states = _predictor.Predictor.task_states
+
+    def served_task_states(self, tasks=None, bag=0):
+        triples = task_states(self, tasks, bag)
+        serves = getattr(self.nets[bag], "serves_", None)
+        if serves is None:
+            return triples
+        kept = [
+            (epoch, state, [n for n in names if n in serves]) for epoch, state, names in triples
+        ]
+        return [triple for triple in kept if triple[2]]
+
+    _predictor.Predictor.task_states = served_task_states
     _estimator.train_bags = train_bags
 
 
