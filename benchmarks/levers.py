@@ -389,6 +389,7 @@ LEVERS = {
     # by their summed validation losses (twice the fit).
     "bags_select_pwl": ({}, lambda: _select_pwl_bags()),
     "bags_blend_pwl": ({}, lambda: _select_pwl_bags(select=False)),
+    "bags_select_pwl_model": ({}, lambda: _select_pwl_bags(per_task=False)),
 }
 
 
@@ -426,15 +427,18 @@ def _alternate_pwl_bags(first=False):
     _estimator.train_bags = train_bags
 
 
-def _select_pwl_bags(select=True):
+def _select_pwl_bags(select=True, per_task=True):
     """Each task's bags chosen between the default embedding and the piecewise-linear one.
 
     ``train_bags`` trains its bags twice from the same seeds (so on the same
     validation rows), once as set and once with the piecewise-linear
     embedding; each task then predicts with the five whose validation losses
     (each bag's own held-out rows, at the epoch early stopping restored) sum
-    lower (``select=False``: every task predicts with all ten). Twice the
-    fit; without bags or early stopping the bags as set.
+    lower (``select=False``: every task predicts with all ten;
+    ``per_task=False``: one choice for every task, the embedded bags if the
+    tasks' validation losses fall with them on average, relative to the
+    plain bags'). Twice the fit; without bags or early stopping the bags as
+    set.
     """
     import dataclasses
 
@@ -471,13 +475,17 @@ def _select_pwl_bags(select=True):
         ]
         if not select:
             return plain + embedded
+        totals = {
+            name: [sum(validation_losses(net)[name] for net in nets) for nets in (plain, embedded)]
+            for name in encoded.names
+        }
+        if not per_task:
+            change = sum(b / a - 1 for a, b in totals.values() if a > 0)
+            return embedded if change < 0 else plain
         for net in plain + embedded:
             net.serves_ = set()
-        for name in encoded.names:
-            totals = [
-                sum(validation_losses(net)[name] for net in nets) for nets in (plain, embedded)
-            ]
-            for net in plain if totals[0] <= totals[1] else embedded:
+        for name, (a, b) in totals.items():
+            for net in plain if a <= b else embedded:
                 net.serves_.add(name)
         return plain + embedded
 
