@@ -390,6 +390,8 @@ LEVERS = {
     "bags_select_pwl": ({}, lambda: _select_pwl_bags()),
     "bags_blend_pwl": ({}, lambda: _select_pwl_bags(select=False)),
     "bags_select_pwl_model": ({}, lambda: _select_pwl_bags(per_task=False)),
+    # The piecewise-linear embedding on the columns the log rule does not log.
+    "pwl_unlogged": ({"numeric_embedding": "piecewise_linear"}, lambda: _pwl_unlogged()),
 }
 
 
@@ -503,6 +505,44 @@ def _select_pwl_bags(select=True, per_task=True):
 
     _predictor.Predictor.task_states = served_task_states
     _estimator.train_bags = train_bags
+
+
+def _pwl_unlogged():
+    """The piecewise-linear embedding on the columns the log rule leaves alone.
+
+    The skewed non-negative columns get their ``log1p`` beside them, as
+    without an embedding, and neither they nor their logs are embedded; the
+    other columns of more than two values are.
+    """
+    import torch
+
+    from sklearn_mtl._features import _encoder
+    from sklearn_mtl._nn import _inputs
+
+    statistics = _encoder.numeric_statistics
+    _encoder.numeric_statistics = lambda *args, log_skewed=False: statistics(
+        *args, log_skewed=True
+    )
+
+    def embed(self, embedding, values):
+        with torch.no_grad():
+            x = self._with_logs(torch.as_tensor(values, dtype=torch.float32))
+            z = self._standardise(x, training=False)
+        logged = [] if self.logged is None else self.logged.tolist()
+        n_columns = z.shape[1] - len(logged)
+        skip = set(logged) | set(range(n_columns, z.shape[1]))
+        varying = [j for j in range(z.shape[1]) if j not in skip and len(torch.unique(z[:, j])) > 2]
+        if not varying:
+            return
+        plain = [j for j in range(z.shape[1]) if j not in varying]
+        if plain:
+            self.embedded, self.plain = _inputs._long(varying), _inputs._long(plain)
+        self.embedding = embedding.build(z[:, varying])
+        width = embedding.out_features(1)
+        self.feature_widths[: z.shape[1]] = [width] * len(varying) + [1] * len(plain)
+        self.out_features = sum(self.feature_widths)
+
+    _inputs.NumericInputs.embed = embed
 
 
 def _null_normalised():
