@@ -392,6 +392,8 @@ LEVERS = {
     "bags_select_pwl_model": ({}, lambda: _select_pwl_bags(per_task=False)),
     # The piecewise-linear embedding on the columns the log rule does not log.
     "pwl_unlogged": ({"numeric_embedding": "piecewise_linear"}, lambda: _pwl_unlogged()),
+    # From 1,000 rows: the skewed columns' logs beside them, embedded like the others.
+    "log_extra_embedded": ({}, lambda: _log_skewed_always()),
 }
 
 
@@ -543,6 +545,16 @@ def _pwl_unlogged():
         self.out_features = sum(self.feature_widths)
 
     _inputs.NumericInputs.embed = embed
+
+
+def _log_skewed_always():
+    """The log rule's ``log1p`` beside the skewed columns with an embedding too (then embedded)."""
+    from sklearn_mtl._features import _encoder
+
+    statistics = _encoder.numeric_statistics
+    _encoder.numeric_statistics = lambda *args, log_skewed=False: statistics(
+        *args, log_skewed=True
+    )
 
 
 def _null_normalised():
