@@ -251,20 +251,29 @@ def _embed_discrete_only(max_values=48):
     """
     import torch
 
-    from sklearn_mtl._features import _encoder
+    def discrete(self, z):
+        counts = [len(torch.unique(z[:, j])) for j in range(z.shape[1])]
+        return [j for j, count in enumerate(counts) if 2 < count <= max_values]
+
+    _log_skewed_always()
+    _embed_only(discrete)
+
+
+def _embed_only(columns):
+    """``NumericInputs.embed`` restricted to the columns ``columns(inputs, z)`` picks.
+
+    ``z`` holds the standardised numeric columns of fit, their logs after
+    them; the columns not picked enter as they are.
+    """
+    import torch
+
     from sklearn_mtl._nn import _inputs
-
-    fit_transform = _encoder.FeatureEncoder.fit_transform
-
-    def log_always(self, X, sample_weight, targets=None, random_state=0, embedding=None):
-        return fit_transform(self, X, sample_weight, targets, random_state, None)
 
     def embed(self, embedding, values):
         with torch.no_grad():
-            x = self._log(torch.as_tensor(values, dtype=torch.float32))
+            x = self._with_logs(torch.as_tensor(values, dtype=torch.float32))
             z = self._standardise(x, training=False)
-        counts = [len(torch.unique(z[:, j])) for j in range(z.shape[1])]
-        varying = [j for j, count in enumerate(counts) if 2 < count <= max_values]
+        varying = columns(self, z)
         if not varying:
             return
         plain = [j for j in range(z.shape[1]) if j not in varying]
@@ -275,7 +284,6 @@ def _embed_discrete_only(max_values=48):
         self.feature_widths[: z.shape[1]] = [width] * len(varying) + [1] * len(plain)
         self.out_features = sum(self.feature_widths)
 
-    _encoder.FeatureEncoder.fit_transform = log_always
     _inputs.NumericInputs.embed = embed
 
 
@@ -518,33 +526,13 @@ def _pwl_unlogged():
     """
     import torch
 
-    from sklearn_mtl._features import _encoder
-    from sklearn_mtl._nn import _inputs
-
-    statistics = _encoder.numeric_statistics
-    _encoder.numeric_statistics = lambda *args, log_skewed=False: statistics(
-        *args, log_skewed=True
-    )
-
-    def embed(self, embedding, values):
-        with torch.no_grad():
-            x = self._with_logs(torch.as_tensor(values, dtype=torch.float32))
-            z = self._standardise(x, training=False)
+    def unlogged(self, z):
         logged = [] if self.logged is None else self.logged.tolist()
-        n_columns = z.shape[1] - len(logged)
-        skip = set(logged) | set(range(n_columns, z.shape[1]))
-        varying = [j for j in range(z.shape[1]) if j not in skip and len(torch.unique(z[:, j])) > 2]
-        if not varying:
-            return
-        plain = [j for j in range(z.shape[1]) if j not in varying]
-        if plain:
-            self.embedded, self.plain = _inputs._long(varying), _inputs._long(plain)
-        self.embedding = embedding.build(z[:, varying])
-        width = embedding.out_features(1)
-        self.feature_widths[: z.shape[1]] = [width] * len(varying) + [1] * len(plain)
-        self.out_features = sum(self.feature_widths)
+        skip = set(logged) | set(range(z.shape[1] - len(logged), z.shape[1]))
+        return [j for j in range(z.shape[1]) if j not in skip and len(torch.unique(z[:, j])) > 2]
 
-    _inputs.NumericInputs.embed = embed
+    _log_skewed_always()
+    _embed_only(unlogged)
 
 
 def _log_skewed_always():
