@@ -4,6 +4,8 @@ Numeric columns standardised, clipped and optionally embedded, missing values
 flagged, categorical columns one-hot encoded or embedded.
 """
 
+import contextlib
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -78,6 +80,8 @@ class NumericInputs(nn.Module):
         #: the indicators.
         self.feature_widths = [1] * (len(positions) + len(logged) + len(missing))
         self.out_features = len(self.feature_widths)
+        #: Width of :meth:`prepare`'s output.
+        self.prepared_width = len(self.feature_widths)
 
     def embed(self, embedding, values):
         """Embed the standardised columns with a fresh module of ``embedding``.
@@ -105,12 +109,27 @@ class NumericInputs(nn.Module):
         self.out_features = sum(self.feature_widths)
 
     def forward(self, x):
+        return self.finish(self.prepare(x, self.training))
+
+    def prepare(self, x, training=True):
+        """Forward's first stage, without parameters and row by row.
+
+        The standardised columns (the numeric ones, then their logs), then the
+        missing indicators: ``prepared_width`` columns.
+        """
         if self.positions is not None:
             x = x.index_select(1, self.positions)
-        z = self._standardise(self._with_logs(x), self.training)
-        if self.embedding is not None:
-            z = self._embedded(z)
+        z = self._standardise(self._with_logs(x), training)
         return self._with_indicators(z, x)
+
+    def finish(self, z):
+        """Forward's second stage: the embedding of :meth:`prepare`'s output, if any."""
+        if self.embedding is None:
+            return z
+        if self.missing is None:
+            return self._embedded(z)
+        n = z.shape[1] - len(self.missing)  # the indicators come last
+        return torch.cat([self._embedded(z[:, :n]), z[:, n:]], dim=1)
 
     def _embedded(self, z):
         """The embedded columns, flattened, then the columns left as they are."""
@@ -126,7 +145,7 @@ class NumericInputs(nn.Module):
         return torch.cat([x, torch.log1p(x.index_select(1, self.logged).clamp(min=0))], dim=1)
 
     def _standardise(self, x, training):
-        # Two or three cheap kernels: this runs on every batch of every numeric input.
+        # Two or three cheap kernels: at predict this runs on every batch.
         # A multiply, then an add, not a fused addcmul: the ONNX graph does the
         # same, rounding alike, and a periodic embedding would amplify any difference.
         z = (x * self.scale).add_(self.offset)
@@ -182,9 +201,18 @@ class CategoricalInputs(nn.Module):
         )
         self.feature_widths = [table.embedding_dim for table in self.tables]
         self.out_features = sum(self.feature_widths)
+        self.prepared_width = len(n_slots)
 
     def forward(self, x):
-        codes = x.index_select(1, self.positions).long()
+        return self.finish(self.prepare(x))
+
+    def prepare(self, x):
+        """Forward's first stage: the columns' slots, as floats (``prepared_width``)."""
+        return x.index_select(1, self.positions)
+
+    def finish(self, slots):
+        """Forward's second stage: each column's one-hot row or embedding."""
+        codes = slots.long()
         return torch.cat([table(codes[:, i]) for i, table in enumerate(self.tables)], dim=1)
 
 
@@ -196,6 +224,12 @@ class FeatureLayer(nn.Module):
     vector's width and ``feature_widths`` the width of each input column's
     part of it (an efficient ensemble initialises its scaling per part).
 
+    Forward runs in two stages: :meth:`prepare`, which has no parameters and
+    works row by row (standardising, clipping, logs, indicators, slots), then
+    the rest (embeddings, one-hot rows). Within :meth:`reading_prepared` it
+    reads rows that :meth:`prepare` has already transformed, so that fit can
+    prepare its rows once rather than every batch of every epoch.
+
     Parameters
     ----------
     layout : FeatureLayout
@@ -205,6 +239,10 @@ class FeatureLayer(nn.Module):
     values : ndarray of shape (n_rows, n_numeric), default=None
         With an embedding: the numeric columns of the rows of fit it learns from.
     """
+
+    #: Whether forward reads :meth:`prepare`'s output (a class default, so that a
+    #: layer pickled before the flag existed reads raw rows).
+    reads_prepared = False
 
     def __init__(self, layout, embedding=None, values=None):
         super().__init__()
@@ -225,10 +263,46 @@ class FeatureLayer(nn.Module):
         parts = [part for part in (self.numeric, self.categorical) if part is not None]
         self.out_features = sum(part.out_features for part in parts)
         self.feature_widths = [w for part in parts for w in part.feature_widths]
+        #: Width of :meth:`prepare`'s output.
+        self.prepared_width = sum(part.prepared_width for part in parts)
+
+    def __getstate__(self):
+        # A network pickled during fit (a checkpoint) reads raw rows when loaded.
+        return {**self.__dict__, "reads_prepared": False}
 
     def forward(self, x):
-        parts = [part(x) for part in (self.numeric, self.categorical) if part is not None]
+        parts = [part for part in (self.numeric, self.categorical) if part is not None]
+        if self.reads_prepared:
+            prepared = (
+                x.split([part.prepared_width for part in parts], dim=1) if len(parts) > 1 else [x]
+            )
+            outputs = [part.finish(rows) for part, rows in zip(parts, prepared)]
+        else:
+            outputs = [part(x) for part in parts]
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
+
+    def prepare(self, x):
+        """Forward's first stage on rows of fit: ``(n_rows, prepared_width)``.
+
+        The numeric columns standardised and clipped, their logs and missing
+        indicators (:meth:`NumericInputs.prepare`), then the categorical
+        columns' slots. A new tensor: ``x`` is left as it is.
+        """
+        parts = []
+        if self.numeric is not None:
+            parts.append(self.numeric.prepare(x, training=True))
+        if self.categorical is not None:
+            parts.append(self.categorical.prepare(x))
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+    @contextlib.contextmanager
+    def reading_prepared(self):
+        """Within the block, forward reads the output of :meth:`prepare`."""
+        self.reads_prepared = True
+        try:
+            yield self
+        finally:
+            self.reads_prepared = False
 
 
 def _long(values):

@@ -2,14 +2,18 @@
 
 Features, encoded targets and row weights become a :class:`TensorData` on the
 training device (:func:`make_dataset`), or a :class:`MappedData` whose
-features stay on disk, read one sorted gather per batch. :class:`RandomSplit`
-holds out the early-stopping validation rows.
+features stay on disk, read one sorted gather per batch; :func:`prepared_data`
+passes the features through the input layer's first stage once per fit.
+:class:`RandomSplit` holds out the early-stopping validation rows.
 """
+
+import contextlib
 
 import numpy as np
 import torch
 
 from .._features import is_memmap
+from .._nn import FeatureLayer
 
 #: The most rows per forward pass at prediction, validation and inspection time.
 INFERENCE_BATCH_SIZE = 8192
@@ -26,6 +30,14 @@ INFERENCE_BATCH_BYTES = 1 << 21
 #: share of the device's free memory; otherwise it stays on the host and each
 #: batch is copied through pinned memory.
 DEVICE_MEMORY_FRACTION = 0.5
+
+#: The largest copy of the training features that :func:`prepared_data` makes:
+#: with more, fit prepares each batch as it comes (as predict does).
+PREPARED_MAX_BYTES = 1 << 30
+
+#: Bytes of prepared rows that :func:`prepared_data` makes at a time: with more
+#: rows, it prepares them by parts, so that their temporaries stay small.
+PREPARE_CHUNK_BYTES = 1 << 22
 
 
 class TensorData(torch.utils.data.Dataset):
@@ -83,6 +95,45 @@ def make_dataset(X, y, w, device):
         if nbytes > DEVICE_MEMORY_FRACTION * free:
             return TensorData(*tensors)
     return TensorData(*(None if t is None else t.to(device) for t in tensors))
+
+
+@contextlib.contextmanager
+def prepared_data(dataset, network):
+    """``dataset`` through ``network``'s input layer's first stage, read as such in the block.
+
+    The first stage (:meth:`FeatureLayer.prepare`: standardising, clipping,
+    logs, missing indicators, categorical slots) has no parameters and works
+    row by row, so that running it once per fit rather than on every batch of
+    every epoch changes no result; within the block the input layer runs its
+    second stage only (:meth:`FeatureLayer.reading_prepared`). On a small
+    network that is about 4 % of the training time.
+
+    It costs a copy of the features: features on disk, a copy over
+    ``PREPARED_MAX_BYTES``, or one over ``DEVICE_MEMORY_FRACTION`` of a CUDA
+    device's free memory keep the general path, and the block gets
+    ``dataset`` as given. So does a network without a :class:`FeatureLayer`.
+    """
+    layer = getattr(network, "inputs", None)
+    X = dataset.X
+    if not isinstance(layer, FeatureLayer) or not isinstance(X, torch.Tensor):
+        yield dataset
+        return
+    limit = PREPARED_MAX_BYTES
+    if X.device.type == "cuda":
+        limit = min(limit, DEVICE_MEMORY_FRACTION * torch.cuda.mem_get_info(X.device)[0])
+    if 4 * X.shape[0] * layer.prepared_width > limit:
+        yield dataset
+        return
+    n, step = X.shape[0], max(1, PREPARE_CHUNK_BYTES // (4 * layer.prepared_width))
+    with torch.no_grad():
+        if n <= step:
+            rows = layer.prepare(X)
+        else:
+            rows = torch.empty(n, layer.prepared_width, dtype=torch.float32, device=X.device)
+            for start in range(0, n, step):
+                rows[start : start + step] = layer.prepare(X[start : start + step])
+    with layer.reading_prepared():
+        yield TensorData(rows, dataset.y, dataset.w)
 
 
 class MappedRows:

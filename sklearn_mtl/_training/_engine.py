@@ -15,7 +15,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
 from ..weighting import BaseWeighting, GradientWeighting
-from ._data import BatchIterator, inference_batch_size
+from ._data import BatchIterator, inference_batch_size, prepared_data
 from ._plan import ONE_PROCESS, current_plan
 from ._progress import ProgressLine
 
@@ -92,7 +92,8 @@ class MultiTaskNet(NeuralNet):
 
     def fit(self, X, y=None, **fit_params):
         try:
-            super().fit(X, y, **fit_params)
+            with prepared_data(X, self.module) as data:
+                super().fit(data, y, **fit_params)
             self.inference_rows(X.X.shape[1])
             return self
         except BaseException:
