@@ -4,13 +4,17 @@
 one head per task, and returns ``{task: output}``.
 """
 
+import functools
+
 import torch
 from torch import nn
 
 from ._ensemble import average_members, member_linear, split_members
 
 ACTIVATIONS = {
-    "relu": nn.ReLU,
+    # In place: a block's linear map feeds its activation alone, and ReLU's backward
+    # reads its output, so that each layer allocates one tensor per batch fewer.
+    "relu": functools.partial(nn.ReLU, inplace=True),
     "tanh": nn.Tanh,
     "logistic": nn.Sigmoid,
     "gelu": nn.GELU,

@@ -57,3 +57,35 @@ def test_a_head_replaced_by_another_module_is_called_as_it_is():
     outputs = net(torch.randn(16, 5))
     assert outputs["b"].shape == (16, 3)
     assert outputs["b"].abs().max() <= 1  # the replacement's Tanh ran
+
+
+@pytest.mark.parametrize("architecture", ["SharedBottom", "MMoE", "PLE", "CGC", "CrossStitch"])
+@pytest.mark.parametrize("ensemble_size", [1, 3])
+def test_relu_in_place_trains_as_relu_out_of_place(architecture, ensemble_size):
+    from sklearn_mtl import architectures
+    from sklearn_mtl._nn import MemberInputs
+
+    torch.manual_seed(0)
+    names = ["a", "b"]
+    body = getattr(architectures, architecture)().build(
+        6, names, hidden_layer_sizes=(8, 8), activation="relu", dropout=0.1
+    )
+    members = MemberInputs(ensemble_size, [1] * 6, "random-signs") if ensemble_size > 1 else None
+    in_place = MultiTaskNetwork(body, names, [1, 3], (4,), "relu", 0.1, members=members)
+    relus = [m for m in in_place.modules() if isinstance(m, torch.nn.ReLU)]
+    assert relus and all(relu.inplace for relu in relus)
+    out_of_place = copy.deepcopy(in_place)
+    for module in out_of_place.modules():
+        if isinstance(module, torch.nn.ReLU):
+            module.inplace = False
+    x = torch.randn(32, 6)
+    for net in (in_place, out_of_place):
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+        torch.manual_seed(1)  # the same dropout masks
+        for _ in range(3):
+            loss = sum((out - 1).square().mean() for out in net(x).values())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    for trained, reference in zip(in_place.parameters(), out_of_place.parameters()):
+        assert torch.equal(trained, reference)
