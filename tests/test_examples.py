@@ -18,11 +18,21 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 GALLERY = ROOT / "docs" / "auto_examples"
 
 
+#: What a gallery page holds once its example ran: to its end, or to an error.
+RAN = ("Total running time of the script", "Traceback (most recent call last)")
+
+
 def _gallery_record(script):
-    """The gallery page of ``script`` when a docs build ran it after its last change."""
+    """The gallery page of ``script`` when a docs build ran it after its last change.
+
+    A page of a build that did not run the examples (``-D plot_gallery=0``)
+    has neither mark of a run: the script then runs here.
+    """
     page = GALLERY / f"{script.stem}.rst"
     if page.exists() and page.stat().st_mtime >= script.stat().st_mtime:
-        return page.read_text()
+        record = page.read_text()
+        if any(mark in record for mark in RAN):
+            return record
     return None
 
 
