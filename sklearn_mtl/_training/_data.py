@@ -108,14 +108,20 @@ def prepared_data(dataset, network):
     second stage only (:meth:`FeatureLayer.reading_prepared`). On a small
     network that is about 4 % of the training time.
 
-    It costs a copy of the features: features on disk, a copy over
-    ``PREPARED_MAX_BYTES``, or one over ``DEVICE_MEMORY_FRACTION`` of a CUDA
-    device's free memory keep the general path, and the block gets
-    ``dataset`` as given. So does a network without a :class:`FeatureLayer`.
+    It costs a copy of the features, on their device: features on disk or on
+    another device than the network's (a CUDA fit whose data stay on the
+    host), a copy over ``PREPARED_MAX_BYTES``, or one over
+    ``DEVICE_MEMORY_FRACTION`` of a CUDA device's free memory keep the
+    general path, and the block gets ``dataset`` as given. So does a network
+    without a :class:`FeatureLayer`.
     """
     layer = getattr(network, "inputs", None)
     X = dataset.X
-    if not isinstance(layer, FeatureLayer) or not isinstance(X, torch.Tensor):
+    if (
+        not isinstance(layer, FeatureLayer)
+        or not isinstance(X, torch.Tensor)
+        or any(buffer.device != X.device for buffer in layer.buffers())
+    ):
         yield dataset
         return
     limit = PREPARED_MAX_BYTES

@@ -1,9 +1,10 @@
 """The training engine: a private skorch ``NeuralNet``, the package's one skorch subclass.
 
-It overrides only the hooks where multi-task training differs: whole-batch
-iteration (``get_iterator``), masked per-task losses combined by the weighting
-strategy (``train_step_single``, ``validation_step``), per-task losses recorded
-once per epoch (``run_single_epoch``), and the strategy's learnable tensors
+It overrides only the hooks where multi-task training differs: the rows
+prepared once per fit (``partial_fit``), whole-batch iteration
+(``get_iterator``), masked per-task losses combined by the weighting strategy
+(``train_step_single``, ``validation_step``), per-task losses recorded once
+per epoch (``run_single_epoch``), and the strategy's learnable tensors
 (``get_all_learnable_params``).
 """
 
@@ -92,8 +93,7 @@ class MultiTaskNet(NeuralNet):
 
     def fit(self, X, y=None, **fit_params):
         try:
-            with prepared_data(X, self.module) as data:
-                super().fit(data, y, **fit_params)
+            super().fit(X, y, **fit_params)
             self.inference_rows(X.X.shape[1])
             return self
         except BaseException:
@@ -109,6 +109,13 @@ class MultiTaskNet(NeuralNet):
                 if hasattr(self, name):
                     setattr(self, name, self.plan_.unwrap(getattr(self, name)))
             self.plan_ = ONE_PROCESS
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        # Here, not in fit: the network is built and on its device.
+        if not self.initialized_:
+            self.initialize()
+        with prepared_data(X, self.plan_.unwrap(self.module_)) as data:
+            return super().partial_fit(data, y, classes, **fit_params)
 
     def get_all_learnable_params(self):
         yield from super().get_all_learnable_params()

@@ -179,3 +179,14 @@ def test_a_layer_pickled_before_the_two_stages_predicts_as_before():
         del module.prepared_width
     for task, predicted in est.predict(X).items():
         np.testing.assert_array_equal(predicted, expected[task])
+
+
+@pytest.mark.cuda
+def test_cuda_rows_are_prepared_on_the_device_and_train_as_batch_by_batch(monkeypatch):
+    X, Y = table("mixed", n=400)
+    general, _ = fitted(X, Y, False, monkeypatch, device="cuda", n_bags=1)
+    prepared, calls = fitted(X, Y, True, monkeypatch, device="cuda", n_bags=1)
+    assert calls == [400]
+    expected = general.net_.module_.state_dict()
+    for key, value in prepared.net_.module_.state_dict().items():
+        torch.testing.assert_close(value, expected[key], rtol=1e-5, atol=1e-6)
