@@ -65,7 +65,6 @@ class MultiTaskLoss(nn.Module):
         denominators = torch.where(weight_sums > 0, weight_sums, torch.ones_like(weight_sums))
         return loss_sums / denominators, weight_sums
 
-
     def _unmasked(self, outputs, y):
         """Each task's mean loss when every entry is labelled and weighs 1."""
         losses = []
