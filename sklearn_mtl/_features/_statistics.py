@@ -6,7 +6,7 @@ and read a few MB at a time, so that a memory-mapped ``X`` is never loaded whole
 
 import numpy as np
 
-from ._validation import chunk_rows
+from ._validation import chunk_rows, is_finite
 
 #: Standardised numeric inputs are clipped to ``[-CLIP, CLIP]`` by the network's
 #: input layer, and outliers of fit to that many robust standard deviations
@@ -131,11 +131,11 @@ def _columns_with_nan(X, numeric):
     step = chunk_rows(X)
     for start in range(0, X.shape[0], step):
         chunk = X[start : start + step]
-        nan = np.isnan(chunk if every_column else chunk[:, numeric])
-        # Most chunks hold no NaN: a flat pass says so three times faster
-        # than the per-column one.
-        if nan.any():
-            found |= nan.any(axis=0)
+        chunk = chunk if every_column else chunk[:, numeric]
+        # Most chunks hold no NaN: a finite sum (NaN sticks) says so in one
+        # read, several times faster than the per-column pass.
+        if not is_finite(chunk):
+            found |= np.isnan(chunk).any(axis=0)
     return found
 
 

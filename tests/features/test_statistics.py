@@ -1,6 +1,7 @@
 """Numeric columns' centre and scale: outliers clipped, tied quartiles, weights as copies, logs."""
 
 import numpy as np
+import pytest
 
 from sklearn_mtl._features._statistics import CLIP, IQR_PER_STD, numeric_statistics
 
@@ -97,3 +98,22 @@ def test_skewed_non_negative_columns_get_a_log_scaled_as_logs():
     one_negative[0] = -5.0
     assert list(statistics(one_negative, log_skewed=True)[3]) == []
     assert list(statistics(one_negative, np.r_[0.0, np.ones(999)], log_skewed=True)[3]) == [0]
+
+
+@pytest.mark.parametrize("layout", ["array", "some columns", "memory map"])
+def test_columns_with_a_nan_are_found_in_any_chunk(layout, tmp_path):
+    # Large enough for torch's sum and several chunks; a finite sum shows a
+    # chunk without NaN, a sum that overflows must not hide one.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200_000, 6)).astype(np.float32)
+    X[150_000, 4] = np.nan
+    X[:2, 2] = 3e38  # finite values whose sum overflows
+    X[-1, 0] = np.nan
+    numeric = np.arange(6) if layout != "some columns" else np.array([0, 2, 3])
+    if layout == "memory map":
+        np.save(tmp_path / "X.npy", X)
+        X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    missing = numeric_statistics(X, numeric, np.ones(len(X)))[2]
+    expected = np.flatnonzero(np.isnan(np.asarray(X)[:, numeric]).any(axis=0))
+    np.testing.assert_array_equal(missing, expected)
+    assert len(expected)
