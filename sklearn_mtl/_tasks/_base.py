@@ -132,6 +132,12 @@ class ClassificationTask(TaskType):
 
     def encode(self, values):
         classes = self.classes_
+        if _consecutive_ints(classes) and values.dtype.kind in "iu" and len(values):
+            # Labels 0..k-1 (or any run of integers): the code is an offset, and a
+            # label outside the run is the only unknown one.
+            low, high = classes[0], classes[-1]
+            if low <= values.min() and values.max() <= high:
+                return (values - low).astype(np.float32)
         try:
             codes = np.searchsorted(classes, values)
         except TypeError:
@@ -198,3 +204,12 @@ def numeric_values(name, values, kind):
     values = values.astype(np.float64)
     check_finite(name, values, f"{kind} targets")
     return values
+
+
+def _consecutive_ints(classes):
+    """Whether ``classes`` (sorted, distinct) are integers ``low, low + 1, ..., high``."""
+    return (
+        classes.dtype.kind in "iu"
+        and len(classes) > 0
+        and int(classes[-1]) - int(classes[0]) == len(classes) - 1
+    )

@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn_mtl import TargetDict
 from sklearn_mtl._tasks import (
     TASK_TYPES,
+    MulticlassTask,
     distinct_labels,
     encode_targets,
     infer_task_type,
@@ -162,6 +163,31 @@ def test_distinct_labels_and_inferred_types_match_numpy_and_scikit_learn(labels)
             return
         inferred = infer_task_type(labels)
     assert inferred == ("regression" if expected == "continuous" else expected)
+
+
+@pytest.mark.parametrize(
+    "fit_labels, labels",
+    [
+        ([0, 1, 2, 1], [2, 0, 1, 1, 0]),  # codes 0..k-1
+        ([3, 4, 5, 6], [6, 3, 5]),  # a run that does not start at 0
+        (np.array([1, 2], dtype=np.uint8), np.array([2, 1, 1], dtype=np.uint8)),
+        ([0, 2, 7], [7, 0, 2]),  # not a run: searched
+        ([0, 1, 2], np.array([2.0, 0.0])),  # float labels of int classes
+    ],
+)
+def test_integer_labels_encode_as_their_position_among_the_classes(fit_labels, labels):
+    task = MulticlassTask("t").fit(np.asarray(fit_labels), standardize=False)
+    codes = task.encode(np.asarray(labels))
+    expected = np.searchsorted(task.classes_, np.asarray(labels)).astype(np.float32)
+    assert codes.dtype == np.float32
+    np.testing.assert_array_equal(codes, expected)
+
+
+@pytest.mark.parametrize("unknown", [-1, 3, 9])
+def test_an_integer_label_outside_the_classes_is_refused(unknown):
+    task = MulticlassTask("t").fit(np.array([0, 1, 2]), standardize=False)
+    with pytest.raises(ValueError, match=rf"Task 't' has labels \[{unknown}\] that were not seen"):
+        task.encode(np.array([0, unknown, 2]))
 
 
 def test_regression_is_standardised_over_labelled_rows():
