@@ -40,7 +40,7 @@ PREPARED_MAX_BYTES = 1 << 30
 
 #: Bytes of prepared rows that :func:`prepared_data` makes at a time: with more
 #: rows, it prepares them by parts, so that their temporaries stay small.
-PREPARE_CHUNK_BYTES = 1 << 22
+PREPARE_CHUNK_BYTES = 1 << 19
 
 
 class TensorData(torch.utils.data.Dataset):
