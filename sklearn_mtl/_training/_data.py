@@ -22,11 +22,12 @@ INFERENCE_BATCH_SIZE = 8192
 #: below it the per-batch cost of calling the modules dominates.
 MIN_INFERENCE_BATCH_SIZE = 256
 
-#: Bytes that the widest module output of one inference batch may take: a
-#: layer's input and output then stay in a core's L2 cache (512 KiB to 2 MiB),
-#: and the allocator reuses blocks of this size without faulting pages in. In
-#: four paired measurements each, 2,048 rows predicted 1-18 % faster than 8,192
-#: at trunk (64,), 1,024 rows 8-24 % faster than 4,096 at (128, 128).
+#: Bytes that the widest module output of one inference batch may take. glibc's
+#: default malloc reuses blocks this small, where it returned larger ones to the
+#: system and faulted them in again batch after batch: in four paired
+#: measurements each, 2,048 rows predicted 1-18 % faster than 8,192 at trunk
+#: (64,), 1,024 rows 8-24 % faster than 4,096 at (128, 128) (with the allocator
+#: told to keep its blocks: as fast, and 6 % slower).
 INFERENCE_BATCH_BYTES = 1 << 19
 
 #: Training data moves to a CUDA device once per fit when it takes at most this
@@ -319,8 +320,8 @@ def inference_batch_size(network, n_features, device):
     network reads up to 8,192 rows at a time, where calling its modules costs
     least per row; a wider one (a wider trunk, a numeric embedding, ensemble
     members) fewer, whose outputs then stay in the cache: at the defaults,
-    256 rows predict about twice as fast as 8,192. Registers hooks on the network: call it only
-    where nothing else runs the network (in fit).
+    256 rows predict about twice as fast as 8,192. Registers hooks on the
+    network: call it only where nothing else runs the network (in fit).
     """
     widest = 0
 
