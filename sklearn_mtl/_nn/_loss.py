@@ -67,6 +67,15 @@ class MultiTaskLoss(nn.Module):
 
     def _unmasked(self, outputs, y):
         """Each task's mean loss when every entry is labelled and weighs 1."""
+        return torch.stack(self.task_means(outputs, y)), self.counts(y)
+
+    def task_means(self, outputs, y):
+        """Each task's plain mean loss, as a list of scalars: every entry labelled, of weight 1.
+
+        What ``forward(outputs, y, None)`` stacks, for a caller that adds the
+        losses itself (a stack and a sum cost more in the backward pass than
+        additions).
+        """
         losses = []
         for name, task, columns in zip(self.task_names, self.task_types, self.slices):
             target = y[:, columns] if task.two_dimensional else y[:, columns.start]
@@ -75,11 +84,15 @@ class MultiTaskLoss(nn.Module):
                 k = output.shape[1]
                 output, target = output.flatten(0, 1), target.repeat_interleave(k, dim=0)
             losses.append(task.mean_loss(output, target))
+        return losses
+
+    def counts(self, y):
+        """The per-task weight sums of a batch ``y`` whose entries are all labelled, of weight 1."""
         key = (len(y), y.device)
         counts = self._counts.get(key)
         if counts is None:  # one per batch size and device, mostly one per fit
             counts = self._counts[key] = self.widths * len(y)
-        return torch.stack(losses), counts
+        return counts
 
 
 def _member_loss(task, output, labelled, target):

@@ -3,9 +3,10 @@
 It overrides only the hooks where multi-task training differs: the rows
 prepared once per fit (``partial_fit``), whole-batch iteration
 (``get_iterator``), masked per-task losses combined by the weighting strategy
-(``train_step_single``, ``validation_step``), per-task losses recorded once
-per epoch (``run_single_epoch``), and the strategy's learnable tensors
-(``get_all_learnable_params``).
+(``train_step_single``, ``validation_step``; on a fully labelled batch the
+static strategy's sum is added term by term, ``_summed_step``), per-task
+losses recorded once per epoch (``run_single_epoch``), and the strategy's
+learnable tensors (``get_all_learnable_params``).
 """
 
 import inspect
@@ -15,7 +16,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
-from ..weighting import BaseWeighting, GradientWeighting
+from .._nn import MultiTaskLoss
+from ..weighting import BaseWeighting, GradientWeighting, StaticWeighting
 from ._data import BatchIterator, inference_batch_size, prepared_data
 from ._plan import ONE_PROCESS, current_plan
 from ._progress import ProgressLine
@@ -79,6 +81,11 @@ class MultiTaskNet(NeuralNet):
         # Gradient strategies on a shared body read its representation.
         gradients = isinstance(self.weighting, GradientWeighting)
         self.represent_first_ = gradients and self.module_.body_is_shared
+        # The default strategy adds the task losses itself (see _summed_step);
+        # a data-parallel fit's loss is wrapped and takes the general step.
+        self.summed_step_ = type(self.weighting) is StaticWeighting and isinstance(
+            self.criterion_, MultiTaskLoss
+        )
         return self
 
     def initialize_module(self):
@@ -157,6 +164,8 @@ class MultiTaskNet(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         X, y, w = batch
+        if w is None and self.summed_step_:
+            return self._summed_step(X, y)
         if self.represent_first_:
             representation = self.module_.represent(X)
             outputs = self.module_.forward_heads(representation)
@@ -175,6 +184,23 @@ class MultiTaskNet(NeuralNet):
             "task_losses": losses.detach(),
             "weight_sums": weight_sums,
             "weights": weights,
+        }
+
+    def _summed_step(self, X, y):
+        """The static strategy's step on a batch whose entries are all labelled, of weight 1.
+
+        The general step's loss and gradients, with the weighted sum of the
+        task losses added term by term: a stack and a sum in the backward pass
+        cost about 3 % of a small network's step.
+        """
+        outputs = self.module_(X)
+        losses = self.criterion_.task_means(outputs, y)
+        self.weighting.weighted_sum(losses).backward()
+        return {
+            "y_pred": outputs,
+            "task_losses": torch.stack(losses).detach(),
+            "weight_sums": self.criterion_.counts(y),
+            "weights": self.weighting.weights_,
         }
 
     def validation_step(self, batch, **fit_params):
