@@ -402,7 +402,137 @@ LEVERS = {
     "pwl_unlogged": ({"numeric_embedding": "piecewise_linear"}, lambda: _pwl_unlogged()),
     # From 1,000 rows: the skewed columns' logs beside them, embedded like the others.
     "log_extra_embedded": ({}, lambda: _log_skewed_always()),
+    # The defaults on 2026-12-07 (after the summed training step), beside the levers below.
+    "base_1207": ({}, None),
+    # Label smoothing of 0.1 (RealMLP's default for classification), in training
+    # and in the validation loss that early stopping reads: every classification
+    # task, and the multiclass ones only (accuracy; smoothing a binary AUC task
+    # changes no ranking on its own).
+    "label_smoothing": ({}, lambda: _label_smoothing(0.1)),
+    "label_smoothing_mc": ({}, lambda: _label_smoothing(0.1, binary=False)),
+    # Other activations (RealMLP: SELU for classification, Mish for regression), and
+    # parametric ones, x + alpha (f(x) - x) with alpha per unit from 1 (RealMLP's).
+    "silu": ({"activation": "silu"}, None),
+    "pact_relu": ({}, lambda: _parametric_activation("relu")),
+    "pact_silu": ({}, lambda: _parametric_activation("silu")),
+    # auto origin, 0.039 below LightGBM, leans on sharp thresholds (SiLU lost 0.035
+    # there): a larger learning rate, smaller batches, a wider or deeper trunk, no
+    # weight decay (screened on auto first, then on the other small data sets).
+    "lr1e2": ({"lr": 1e-2}, None),
+    "batch16": ({"batch_size": 16}, None),
+    "wide256": ({"hidden_layer_sizes": (256, 256)}, None),
+    "deep3": ({"hidden_layer_sizes": (128, 128, 128)}, None),
+    "wd0": ({"weight_decay": 0.0}, None),
+    # The piecewise-linear embedding on target-aware bins (Gorishniy et al. 2022):
+    # each column's edges are the thresholds of a tree grown on it against every
+    # task's standardised target at once, with leaves of at least 20 (8) rows.
+    "pwl_tree20": ({"numeric_embedding": "piecewise_linear"}, lambda: _tree_bins(20)),
+    "pwl_tree8": ({"numeric_embedding": "piecewise_linear"}, lambda: _tree_bins(8)),
 }
+
+
+def _tree_bins(min_leaf):
+    """The piecewise-linear embedding's bins from one multi-output tree per column.
+
+    ``train`` keeps the fit's targets (each task's columns standardised over
+    its labelled rows, a multiclass task one-hot, 0 where unlabelled) at the
+    rows the embedding learns from; each column's edges are then its
+    smallest and largest values and the thresholds of a
+    ``DecisionTreeRegressor(max_leaf_nodes=n_bins, min_samples_leaf=min_leaf)``
+    fitted on it against them all. A screen: the validation rows' targets
+    shape the bins too.
+    """
+    import torch
+    from sklearn.tree import DecisionTreeRegressor
+
+    from sklearn_mtl._features._statistics import statistics_rows
+    from sklearn_mtl._tasks._classification import MulticlassTask
+    from sklearn_mtl._training import _fit
+    from sklearn_mtl.embeddings import piecewise_linear
+
+    kept = {}
+    train = _fit.train
+
+    def keeping_targets(settings, X, layout, encoded, weights, extra_callbacks=()):
+        columns = []
+        for name, task in encoded.tasks.items():
+            y, labelled = encoded.y[:, encoded.slices[name]], encoded.mask[:, encoded.slices[name]]
+            if isinstance(task, MulticlassTask):
+                y = np.eye(task.n_outputs)[y[:, 0].astype(int)]
+                labelled = np.repeat(labelled[:, :1], y.shape[1], axis=1)
+            for j in range(y.shape[1]):
+                values, rows = y[:, j].astype(float), labelled[:, j]
+                spread = values[rows].std() or 1.0
+                columns.append(np.where(rows, (values - values[rows].mean()) / spread, 0.0))
+        kept["Y"] = np.column_stack(columns)[statistics_rows(len(encoded.y))]
+        return train(settings, X, layout, encoded, weights, extra_callbacks)
+
+    def tree_bins(values, n_bins):
+        bins = []
+        for j in range(values.shape[1]):
+            x = values[:, j].double().numpy()
+            tree = DecisionTreeRegressor(
+                max_leaf_nodes=n_bins, min_samples_leaf=min_leaf, random_state=0
+            ).fit(x[:, None], kept["Y"])
+            thresholds = tree.tree_.threshold[tree.tree_.feature >= 0]
+            edges = np.unique(np.concatenate([[x.min(), x.max()], thresholds]).astype(np.float32))
+            bins.append(torch.tensor(edges if len(edges) > 1 else [-1.0, 1.0]))
+        return bins
+
+    _fit.train = keeping_targets
+    piecewise_linear.quantile_bins = tree_bins
+
+
+def _parametric_activation(name):
+    """Each hidden activation ``f`` as ``x + alpha * (f(x) - x)``, alpha learned per unit."""
+    import torch
+    from torch import nn
+
+    from sklearn_mtl._nn import _network
+
+    base = {"relu": nn.ReLU, "silu": nn.SiLU}[name]  # not in place: x is read again
+
+    class Parametric(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.activation = base()
+            self.alpha = nn.Parameter(torch.ones(width))
+
+        def forward(self, x):
+            return x + self.alpha * (self.activation(x) - x)
+
+    def hidden_blocks(n_inputs, hidden_sizes, activation="relu", dropout=0.0, linear=nn.Linear):
+        blocks = []
+        for size in hidden_sizes:
+            block = [linear(n_inputs, size), Parametric(size)]
+            if dropout > 0:
+                block.append(nn.Dropout(dropout))
+            blocks.append(block)
+            n_inputs = size
+        return blocks, n_inputs
+
+    _network.hidden_blocks = hidden_blocks
+
+
+def _label_smoothing(epsilon, binary=True):
+    """Cross-entropy against targets smoothed by ``epsilon`` towards the uniform."""
+    from torch.nn import functional as F
+
+    from sklearn_mtl._tasks._classification import BinaryTask, MulticlassTask
+
+    def multiclass(output, target, reduction="mean"):
+        return F.cross_entropy(output, target.long(), label_smoothing=epsilon, reduction=reduction)
+
+    MulticlassTask.loss = lambda self, output, target: multiclass(output, target, "none")
+    MulticlassTask.mean_loss = lambda self, output, target: multiclass(output, target)
+    if binary:
+
+        def smoothed(output, target, reduction="mean"):
+            target = target * (1 - epsilon) + epsilon / 2
+            return F.binary_cross_entropy_with_logits(output[:, 0], target, reduction=reduction)
+
+        BinaryTask.loss = lambda self, output, target: smoothed(output, target, "none")
+        BinaryTask.mean_loss = lambda self, output, target: smoothed(output, target)
 
 
 def _pwl_bins(n_bins):
