@@ -260,7 +260,7 @@ class FeatureLayer(nn.Module):
                 self.numeric.embed(embedding, values)
         if len(layout.categorical):
             self.categorical = CategoricalInputs(layout.categorical, layout.n_slots)
-        parts = [part for part in (self.numeric, self.categorical) if part is not None]
+        parts = self._parts()
         self.out_features = sum(part.out_features for part in parts)
         self.feature_widths = [w for part in parts for w in part.feature_widths]
         #: Width of :meth:`prepare`'s output.
@@ -270,8 +270,12 @@ class FeatureLayer(nn.Module):
         # A network pickled during fit (a checkpoint) reads raw rows when loaded.
         return {**self.__dict__, "reads_prepared": False}
 
+    def _parts(self):
+        """The numeric and the categorical inputs, those the layout has."""
+        return [part for part in (self.numeric, self.categorical) if part is not None]
+
     def forward(self, x):
-        parts = [part for part in (self.numeric, self.categorical) if part is not None]
+        parts = self._parts()
         if self.reads_prepared:
             prepared = (
                 x.split([part.prepared_width for part in parts], dim=1) if len(parts) > 1 else [x]
@@ -288,11 +292,7 @@ class FeatureLayer(nn.Module):
         indicators (:meth:`NumericInputs.prepare`), then the categorical
         columns' slots. A new tensor: ``x`` is left as it is.
         """
-        parts = []
-        if self.numeric is not None:
-            parts.append(self.numeric.prepare(x, training=True))
-        if self.categorical is not None:
-            parts.append(self.categorical.prepare(x))
+        parts = [part.prepare(x) for part in self._parts()]  # numeric: training=True
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
     @contextlib.contextmanager
