@@ -434,6 +434,14 @@ LEVERS = {
         f"{name}_1207": ({"weighting": name}, None)
         for name in ("dwa", "rlw", "gradnorm", "db_mtl", "pcgrad", "imtl", "aligned_mtl", "nash")
     },
+    # The balancing strategies lift movies rating but cost nmes1988 novisits (a
+    # near-noise count): each with per-task early stopping, which keeps every
+    # task's best epoch; beside the defaults rerun on the same machine.
+    "base_1207b": ({}, None),
+    **{
+        f"{name}_pte": ({"weighting": name, "early_stopping": "per_task"}, None)
+        for name in ("imtl", "aligned_mtl", "famo")
+    },
 }
 
 
