@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
+from filelock import FileLock
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
 from sklearn_mtl.architectures import ARCHITECTURES
@@ -78,8 +79,29 @@ def _free_port():
 
 @pytest.fixture(scope="module")
 def ddp_results(tmp_path_factory):
-    """Each config's per-rank results of a real 2-process torchrun job on gloo."""
-    directory = tmp_path_factory.mktemp("ddp")
+    """Each config's per-rank results of a real 2-process torchrun job on gloo.
+
+    The job runs once per test session: pytest-xdist's workers share its
+    results through a directory beside their own temporary ones, the first
+    to take the lock running it (the job takes both cores for 15 to 20 s).
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's directory, above each worker's own
+    directory = shared / "ddp"
+    with FileLock(shared / "ddp.lock"):
+        if not (directory / "done").exists():
+            directory.mkdir(exist_ok=True)
+            _run_ddp_job(directory)
+            (directory / "done").touch()
+    return [
+        [torch.load(directory / f"{i}-rank{rank}.pt", weights_only=False) for rank in (0, 1)]
+        for i in range(len(CONFIGS))
+    ]
+
+
+def _run_ddp_job(directory):
+    """The torchrun job of every config in ``CONFIGS``; results land in ``directory``."""
     X, Y = _data()
     np.save(directory / "X.npy", X)
     np.savez(directory / "Y.npz", **Y)
@@ -100,10 +122,6 @@ def ddp_results(tmp_path_factory):
     ]
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-4000:]
-    return [
-        [torch.load(directory / f"{i}-rank{rank}.pt", weights_only=False) for rank in (0, 1)]
-        for i in range(len(CONFIGS))
-    ]
 
 
 def _load_script():
