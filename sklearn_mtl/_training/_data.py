@@ -12,7 +12,7 @@ import contextlib
 import numpy as np
 import torch
 
-from .._features import is_memmap
+from .._features import CHUNK_BYTES, is_memmap
 from .._nn import FeatureLayer
 
 #: The most rows per forward pass at prediction, validation and inspection time.
@@ -24,11 +24,13 @@ MIN_INFERENCE_BATCH_SIZE = 256
 
 #: Bytes that the widest module output of one inference batch may take. glibc's
 #: default malloc reuses blocks this small, where it returned larger ones to the
-#: system and faulted them in again batch after batch: in four paired
-#: measurements each, 2,048 rows predicted 1-18 % faster than 8,192 at trunk
-#: (64,), 1,024 rows 8-24 % faster than 4,096 at (128, 128) (with the allocator
-#: told to keep its blocks: as fast, and 6 % slower).
-INFERENCE_BATCH_BYTES = 1 << 19
+#: system and faulted them in again batch after batch. Predicting 100,000 rows
+#: (30 alternating rounds, 2026-12-07): at trunk (64,) 4,096 rows took 21.1 ms
+#: against 24.8 for 2,048 and 26.0 for 8,192 (18.1, 19.2 and 20.9 ms with the
+#: allocator told to keep its blocks, where 8,192 is fastest); at (128, 128)
+#: 2,048 rows 66.7 ms against 72.0 for 1,024 and 72.8 for 4,096 (68.4, 72.4
+#: and 71.1 kept); at the defaults (embedding, members) 512 rows as fast as 256.
+INFERENCE_BATCH_BYTES = 1 << 20
 
 #: Training data moves to a CUDA device once per fit when it takes at most this
 #: share of the device's free memory; otherwise it stays on the host and each
@@ -292,13 +294,19 @@ def host_tensor(array, dtype=None):
 def inference_batches(X, device, batch_size=INFERENCE_BATCH_SIZE):
     """Consecutive batches of ``batch_size`` rows of ``X`` as float32 tensors.
 
-    ``X`` is a validated array, a memory map or encoded rows of a DataFrame (the
-    last two read one batch at a time); the batches are delivered on ``device``.
+    ``X`` is a validated array, a memory map (read a batch at a time) or the
+    encoded rows of a DataFrame, encoded about ``CHUNK_BYTES`` at a time: a
+    chunk's encoding has a fixed cost (a row slice, a conversion per column)
+    that small batches would pay many times over. The batches are delivered
+    on ``device``.
     """
     if not isinstance(X, np.ndarray):
-        # Rows encoded when read (the feature encoder's EncodedRows), a batch at a time.
-        for start in range(0, X.shape[0], batch_size):
-            yield torch.from_numpy(X[start : start + batch_size]).to(device)
+        # The feature encoder's EncodedRows: whole batches per chunk.
+        per_chunk = max(1, CHUNK_BYTES // (4 * max(1, X.shape[1]) * batch_size)) * batch_size
+        for start in range(0, X.shape[0], per_chunk):
+            chunk = torch.from_numpy(X[start : start + per_chunk])
+            for first in range(0, len(chunk), batch_size):
+                yield chunk[first : first + batch_size].to(device)
         return
     if is_memmap(X):
         features = MappedRows(X, None, device)

@@ -13,6 +13,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
 from sklearn_mtl._features import _encoder
+from sklearn_mtl._training import _data
 from sklearn_mtl.architectures import ARCHITECTURES
 from sklearn_mtl.inspection import compare_single_task, gate_weights, task_affinity
 from sklearn_mtl.weighting import WEIGHTINGS
@@ -298,9 +299,9 @@ def test_numeric_arrays_are_not_copied(training_data):
     assert training_data[0][0] is X
 
 
-def test_a_frame_is_encoded_once_per_fit_and_by_batches_at_predict(monkeypatch):
+def test_a_frame_is_encoded_once_per_fit_and_by_chunks_of_batches_at_predict(monkeypatch):
     X, Y = raw_frame()
-    calls = []
+    calls, batches = [], []
     encode = _encoder.FeatureEncoder._encode  # what fit_transform and encode both call
 
     def counting(self, frame):
@@ -310,10 +311,20 @@ def test_a_frame_is_encoded_once_per_fit_and_by_batches_at_predict(monkeypatch):
     monkeypatch.setattr(_encoder.FeatureEncoder, "_encode", counting)
     est = fit(X, Y, max_epochs=5, early_stopping=True)
     assert calls == [N]  # once, whatever the number of epochs
-    calls.clear()
+    est.net_.module_.register_forward_pre_hook(lambda module, args: batches.append(len(args[0])))
     est.net_.inference_rows_ = 256  # rows per forward pass, measured in fit
+    calls.clear()
     est.predict(X)
-    assert calls == [256, 256, N - 512]
+    assert calls == [N]  # the frame fits in one chunk of CHUNK_BYTES
+    assert batches == [256, 256, N - 512]  # the network still reads it 256 rows at a time
+    # A chunk is whole batches, as many as fit in CHUNK_BYTES of encoded rows.
+    n_features = est._feature_encoder.layout_.n_features
+    monkeypatch.setattr(_data, "CHUNK_BYTES", 2 * 256 * 4 * n_features + 1)
+    calls.clear()
+    batches.clear()
+    est.predict(X)
+    assert calls == [512, N - 512]
+    assert batches == [256, 256, N - 512]
 
 
 def test_adult_fits_as_it_comes():
