@@ -26,7 +26,7 @@ MIN_INFERENCE_BATCH_SIZE = 256
 #: default malloc reuses blocks this small, where it returned larger ones to the
 #: system and faulted them in again batch after batch. Predicting 100,000 rows
 #: (30 alternating rounds, 2026-12-07): at trunk (64,) 4,096 rows took 21.1 ms
-#: against 24.8 for 2,048 and 26.0 for 8,192 (18.1, 19.2 and 20.9 ms with the
+#: against 24.8 for 2,048 and 26.0 for 8,192 (19.2, 20.9 and 18.1 ms with the
 #: allocator told to keep its blocks, where 8,192 is fastest); at (128, 128)
 #: 2,048 rows 66.7 ms against 72.0 for 1,024 and 72.8 for 4,096 (68.4, 72.4
 #: and 71.1 kept); at the defaults (embedding, members) 512 rows as fast as 256.
