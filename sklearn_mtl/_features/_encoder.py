@@ -16,9 +16,10 @@ import pandas as pd
 from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils.validation import validate_data
 
+from ._columns import category_strings, numeric_values
 from ._statistics import numeric_statistics
 from ._target_statistics import RARE_ROWS_SHARE, TargetStatistics, rare_rows_share
-from ._validation import FEW_ROWS, check_column_order, validate_features
+from ._validation import FEW_ROWS, check_column_order, has_columns_of_fit, validate_features
 
 #: Slot numbers are stored in float32, exact up to this many slots.
 MAX_SLOTS = 2**24
@@ -198,7 +199,8 @@ class FeatureEncoder:
         its columns then named by position). Sets or checks ``n_features_in_``
         and ``feature_names_in_`` of ``estimator``.
         """
-        if isinstance(X, pd.DataFrame) and not reset:
+        known = not reset and isinstance(X, pd.DataFrame) and has_columns_of_fit(estimator, X)
+        if isinstance(X, pd.DataFrame) and not (reset or known):
             check_column_order(estimator, X)
         if reset:
             self.is_categorical_ = categorical_mask(self.categorical_features, X)
@@ -207,7 +209,8 @@ class FeatureEncoder:
             if reset:
                 self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
             return X
-        validate_data(estimator, X, skip_check_array=True, reset=reset)
+        if not known:  # the names of fit in their order leave validate_data nothing to check
+            validate_data(estimator, X, skip_check_array=True, reset=reset)
         if not isinstance(X, pd.DataFrame):
             values = np.asarray(X, dtype=object)
             if values.ndim != 2:
@@ -329,7 +332,7 @@ class FeatureEncoder:
                 strings.append(category_strings(column).ravel())
                 encoded[:, j] = next(lookups).slots_of(strings[-1])
             else:
-                encoded[:, j] = _numeric_values(column)
+                encoded[:, j] = numeric_values(column)
         return encoded, strings
 
     def encode(self, X):
@@ -425,76 +428,9 @@ class EncodedRows:
         return len(self.frame)
 
     def __getitem__(self, rows):
-        return self.encoder.encode(self.frame.iloc[rows])
+        whole = rows == slice(0, len(self.frame)) or rows == slice(0, None)
+        return self.encoder.encode(self.frame if whole else self.frame.iloc[rows])
 
     def __array__(self, dtype=None, copy=None):
         encoded = self.encoder.encode(self.frame)
         return encoded if dtype is None else encoded.astype(dtype, copy=False)
-
-
-def category_strings(column):
-    """A column as an ``(n, 1)`` object array of category texts, NaN where missing.
-
-    A category is known by its text, so that it reads the same in fit and at
-    predict whatever the column's dtype: a string as itself, a number by its
-    value (``10``, ``10.0`` and ``np.int8(10)`` are all ``"10"``; ``0.5`` is
-    ``"0.5"``), a bool as ``"True"`` or ``"False"``, anything else as ``str``
-    writes it. A column mixing strings with other values is refused, as
-    scikit-learn's encoders refuse it: ``1`` and ``"1"`` would be one category.
-    """
-    if len(column) <= FEW_ROWS:  # a request to a service: Python beats pandas' machinery
-        values = column.tolist()
-        missing = [value is None or pd.isna(value) for value in values]
-        _check_one_kind(column, [v for v, m in zip(values, missing) if not m])
-        texts = [np.nan if m else _category_text(v) for v, m in zip(values, missing)]
-        return np.array(texts, dtype=object).reshape(-1, 1)
-    codes, uniques = pd.factorize(column)
-    uniques = list(uniques)
-    _check_one_kind(column, uniques)
-    texts = np.array([_category_text(value) for value in uniques] + [np.nan], dtype=object)
-    return texts[codes].reshape(-1, 1)  # code -1, a missing value, reads the NaN at the end
-
-
-def _check_one_kind(column, values):
-    """Raise when a categorical column's (non-missing) values mix strings with others."""
-    is_string = [isinstance(value, str) for value in values]
-    if any(is_string) and not all(is_string):
-        examples = [values[is_string.index(True)], values[is_string.index(False)]]
-        raise TypeError(
-            f"Column {column.name!r} of X is categorical and mixes strings with other values "
-            f"(e.g. {examples[0]!r} and {examples[1]!r}); categories are compared as text, so "
-            "1 and '1' would be one category. Give the column values of one type, e.g. "
-            f"X[{column.name!r}].astype(str)."
-        )
-
-
-def _category_text(value):
-    """The text of one category (see :func:`category_strings`)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        value = float(value)
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
-
-
-def _numeric_values(column):
-    """A numeric or bool column as float32, NaN where missing; clear errors for other values."""
-    try:
-        with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused below
-            values = column.to_numpy(dtype=np.float32, na_value=np.nan)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"Column {column.name!r} of X is treated as numeric but holds values that are not "
-            "numbers; list it in categorical_features, or convert it to numbers."
-        ) from None
-    if np.isinf(values).any():
-        raise ValueError(
-            f"Input X contains infinity or a value too large for float32 in column "
-            f"{column.name!r}; replace it (NaN is read as a missing value)."
-        )
-    return values

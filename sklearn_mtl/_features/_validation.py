@@ -130,6 +130,16 @@ def _validate_mapped(estimator, X, *, reset):
     return X
 
 
+def has_columns_of_fit(estimator, X):
+    """Whether DataFrame ``X`` has exactly the (string) column names of fit, in their order.
+
+    ``validate_data`` would then find nothing to warn or raise about, so a
+    small predict skips its fixed cost.
+    """
+    fitted = getattr(estimator, "feature_names_in_", None)
+    return fitted is not None and X.columns.tolist() == fitted.tolist()
+
+
 def check_column_order(estimator, X):
     """A clear error when X has the columns of fit in another order (sklearn names the others)."""
     fitted = getattr(estimator, "feature_names_in_", None)

@@ -370,9 +370,9 @@ def wrap_like(container, keys, names, predictions, index=None):
     if container == "targetdict":
         return TargetDict({key: predictions[name] for key, name in zip(keys, names)})
     if container == "frame":
+        # The arrays are the predictions' own: the frame may hold them, not copies.
         return pd.DataFrame(
-            {key: predictions[name] for key, name in zip(keys, names)},
-            index=index,
+            {key: predictions[name] for key, name in zip(keys, names)}, index=index, copy=False
         )
     columns = [predictions[name] for name in names]
     if container == "array1d":

@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict
-from sklearn_mtl._features import _encoder
+from sklearn_mtl._features import _columns, _encoder
 from sklearn_mtl._training import _data
 from sklearn_mtl.architectures import ARCHITECTURES
 from sklearn_mtl.inspection import compare_single_task, gate_weights, task_affinity
@@ -147,7 +147,7 @@ def test_integer_codes_read_the_same_whatever_the_dtype(as_predicted):
 
 def test_categories_are_read_by_value():
     def text(value, dtype=object):
-        return _encoder.category_strings(pd.Series([value], dtype=dtype))[0, 0]
+        return _columns.category_strings(pd.Series([value], dtype=dtype))[0, 0]
 
     assert text(10) == text(10.0) == text(np.int8(10)) == text(10, "Int64") == "10"
     assert text(0.5) == text(0.5, np.float32) == "0.5"
@@ -414,11 +414,54 @@ def test_a_few_rows_are_encoded_as_a_batch_encodes_them(as_text):
             "size": [0.5, np.nan, 1.0, -2.0, 0.0, 3.0],
         }
     )
-    if not as_text:
+    if not as_text:  # a short categorical column is read through its codes
         rows["city"] = rows["city"].astype("category")
+        rows["code"] = rows["code"].astype("category")
     encoder = est._feature_encoder
     assert len(rows) <= _encoder.FEW_ROWS < len(frame)
     batch = encoder.encode(pd.concat([rows] * 10, ignore_index=True))[: len(rows)]
     np.testing.assert_array_equal(encoder.encode(rows), batch)
     one_by_one = [encoder.encode(rows.iloc[[i]])[0] for i in range(len(rows))]
     np.testing.assert_array_equal(np.array(one_by_one), batch)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series([3, -7, 0], dtype=np.int8),
+        pd.Series([2**40, 1, 0], dtype=np.int64),
+        pd.Series([5, 0, 9], dtype=np.uint16),
+        pd.Series([0.5, np.nan, -1e30], dtype=np.float64),
+        pd.Series([0.25, np.nan, 3.0], dtype=np.float32),
+        pd.Series([True, False, True]),
+    ],
+    ids=lambda column: str(column.dtype),
+)
+def test_a_numpy_numeric_column_is_cast_as_pandas_casts_it(column):
+    # The plain cast of NumPy dtypes against pandas' general conversion (pd.NA aware).
+    expected = column.to_numpy(dtype=np.float32, na_value=np.nan)
+    np.testing.assert_array_equal(_columns.numeric_values(column), expected)
+
+
+def test_a_value_beyond_float32_is_refused_on_the_plain_cast_too():
+    with pytest.raises(ValueError, match="infinity or a value too large for float32 in column 'x'"):
+        _columns.numeric_values(pd.Series([1.0, 1e300], name="x"))
+
+
+def test_a_frame_with_the_columns_of_fit_skips_validate_data_and_others_are_checked(
+    monkeypatch,
+):
+    X, Y = raw_frame()
+    est = fit(X, Y, max_epochs=1)
+    calls = []
+    validate = _encoder.validate_data
+    monkeypatch.setattr(
+        _encoder, "validate_data", lambda *a, **k: calls.append(1) or validate(*a, **k)
+    )
+    expected = est.predict_proba(X.iloc[:5])["big"]
+    assert not calls
+    renamed = X.iloc[:5].rename(columns={"size": "Size"})
+    with pytest.raises(ValueError, match="Feature names unseen at fit time:\n- Size"):
+        est.predict_proba(renamed)
+    assert calls
+    np.testing.assert_array_equal(est.predict_proba(X.iloc[:5].copy())["big"], expected)
