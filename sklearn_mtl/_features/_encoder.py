@@ -428,7 +428,8 @@ class EncodedRows:
         return len(self.frame)
 
     def __getitem__(self, rows):
-        whole = rows == slice(0, len(self.frame)) or rows == slice(0, None)
+        # Prediction asks for chunks of whole batches, the first often past the end.
+        whole = isinstance(rows, slice) and rows.indices(len(self)) == (0, len(self), 1)
         return self.encoder.encode(self.frame if whole else self.frame.iloc[rows])
 
     def __array__(self, dtype=None, copy=None):

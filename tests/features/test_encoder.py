@@ -465,3 +465,18 @@ def test_a_frame_with_the_columns_of_fit_skips_validate_data_and_others_are_chec
         est.predict_proba(renamed)
     assert calls
     np.testing.assert_array_equal(est.predict_proba(X.iloc[:5].copy())["big"], expected)
+
+
+def test_a_chunk_reaching_past_the_end_encodes_the_frame_without_slicing_it(monkeypatch):
+    X, Y = raw_frame()
+    est = fit(X, Y, max_epochs=1)
+    rows = est._feature_encoder.transform(X.iloc[:3])
+    seen = []
+    encode = est._feature_encoder.encode
+    monkeypatch.setattr(
+        est._feature_encoder, "encode", lambda frame: seen.append(frame) or encode(frame)
+    )
+    np.testing.assert_array_equal(rows[0:10_000], encode(X.iloc[:3]))
+    assert seen[0] is rows.frame
+    np.testing.assert_array_equal(rows[1:3], encode(X.iloc[1:3]))
+    assert seen[1] is not rows.frame and len(seen[1]) == 2
