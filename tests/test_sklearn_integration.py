@@ -82,7 +82,10 @@ def preprocessor(sparse=True, **kwargs):
 
 
 def model(**params):
+    # One network a fit: bagging, the default below 1,000 rows, would fit five here;
+    # tests/training/test_bags.py and sklearn's checks (test_common.py) cover it.
     params = {
+        "n_bags": 1,
         "hidden_layer_sizes": (16,),
         "max_epochs": 15,
         "batch_size": 32,
