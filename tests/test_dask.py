@@ -15,6 +15,10 @@ from sklearn_mtl.weighting import StaticWeighting
 
 distributed = pytest.importorskip("distributed")
 
+# Each test starts work on a real cluster of worker processes (a minute of the two
+# cores between them): run with -m slow, as CI does, like the scaling guide's page.
+pytestmark = pytest.mark.slow
+
 # The probe strategy below is defined here, not in an importable package.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 

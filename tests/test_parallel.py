@@ -136,6 +136,9 @@ def _single_process(config):
     return _load_script().make_estimator(config).fit(X, TargetDict(Y))
 
 
+# The torchrun job of ddp_results starts two processes that take both cores for
+# 15 to 45 s: its tests run with -m slow, as CI does.
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "which",
     range(len(CONFIGS)),
@@ -172,6 +175,7 @@ def test_ddp_ranks_agree_with_each_other_and_with_one_process(ddp_results, which
         np.testing.assert_allclose(values, proba[task], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_ddp_training_lowers_the_loss(ddp_results):
     # The comparison above would hold vacuously if nothing was trained.
     history = ddp_results[1][0]["history"]

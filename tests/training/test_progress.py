@@ -141,6 +141,7 @@ for verbose in [0, 1]:
 """
 
 
+@pytest.mark.slow  # a fresh interpreter and its loky workers: 15 to 35 s
 def test_worker_processes_of_a_search_print_only_when_asked():
     # A fresh interpreter, so that the workers it starts write to the pipes read here.
     run = subprocess.run(
