@@ -445,6 +445,19 @@ LEVERS = {
     # auto origin gained 0.035 from the 48-bin piecewise-linear embedding with
     # bags before the logs of skewed columns became a default: the same on today's.
     "pwl_1207b": ({"numeric_embedding": "piecewise_linear"}, None),
+    # The 48-bin embedding costs college's counts (Enroll -0.016) what it gives
+    # auto origin: the same with each embedded column's scaled value beside its
+    # embedding, a linear path the counts' log-linear trends can take.
+    "pwl_skip": ({"numeric_embedding": "piecewise_linear"}, lambda: _embed_with_skip()),
+    # The defaults and the 48-bin embedding again, beside the two above (2026-12-07,
+    # a later session on an AMD EPYC machine), for their fit times.
+    "base_1207c": ({}, None),
+    "pwl_1207c": ({"numeric_embedding": "piecewise_linear"}, None),
+    # The same with the logs of skewed columns beside them (embedded, and as they are).
+    "pwl_skip_log": (
+        {"numeric_embedding": "piecewise_linear"},
+        lambda: (_log_skewed_always(), _embed_with_skip()),
+    ),
 }
 
 
@@ -680,6 +693,33 @@ def _pwl_unlogged():
 
     _log_skewed_always()
     _embed_only(unlogged)
+
+
+def _embed_with_skip():
+    """The numeric embedding on every column of more than two values, each also as it is.
+
+    The embedded columns' scaled values (and logs) enter beside their
+    embeddings, as the columns of two values do without one.
+    """
+    import torch
+
+    from sklearn_mtl._nn import _inputs
+
+    def embed(self, embedding, values):
+        with torch.no_grad():
+            x = self._with_logs(torch.as_tensor(values, dtype=torch.float32))
+            z = self._standardise(x, training=False)
+        varying = [j for j in range(z.shape[1]) if len(torch.unique(z[:, j])) > 2]
+        if not varying:
+            return
+        every = list(range(z.shape[1]))
+        self.embedded, self.plain = _inputs._long(varying), _inputs._long(every)
+        self.embedding = embedding.build(z[:, varying])
+        width = embedding.out_features(1)
+        self.feature_widths[: z.shape[1]] = [width] * len(varying) + [1] * len(every)
+        self.out_features = sum(self.feature_widths)
+
+    _inputs.NumericInputs.embed = embed
 
 
 def _log_skewed_always():
