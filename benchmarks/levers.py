@@ -259,11 +259,12 @@ def _embed_discrete_only(max_values=48):
     _embed_only(discrete)
 
 
-def _embed_only(columns):
+def _embed_only(columns, beside=False):
     """``NumericInputs.embed`` restricted to the columns ``columns(inputs, z)`` picks.
 
     ``z`` holds the standardised numeric columns of fit, their logs after
-    them; the columns not picked enter as they are.
+    them; the columns not picked enter as they are, and with ``beside`` every
+    column does, the picked ones beside their embeddings.
     """
     import torch
 
@@ -276,7 +277,7 @@ def _embed_only(columns):
         varying = columns(self, z)
         if not varying:
             return
-        plain = [j for j in range(z.shape[1]) if j not in varying]
+        plain = [j for j in range(z.shape[1]) if beside or j not in varying]
         if plain:
             self.embedded, self.plain = _inputs._long(varying), _inputs._long(plain)
         self.embedding = embedding.build(z[:, varying])
@@ -707,23 +708,10 @@ def _embed_with_skip():
     """
     import torch
 
-    from sklearn_mtl._nn import _inputs
+    def varying(self, z):
+        return [j for j in range(z.shape[1]) if len(torch.unique(z[:, j])) > 2]
 
-    def embed(self, embedding, values):
-        with torch.no_grad():
-            x = self._with_logs(torch.as_tensor(values, dtype=torch.float32))
-            z = self._standardise(x, training=False)
-        varying = [j for j in range(z.shape[1]) if len(torch.unique(z[:, j])) > 2]
-        if not varying:
-            return
-        every = list(range(z.shape[1]))
-        self.embedded, self.plain = _inputs._long(varying), _inputs._long(every)
-        self.embedding = embedding.build(z[:, varying])
-        width = embedding.out_features(1)
-        self.feature_widths[: z.shape[1]] = [width] * len(varying) + [1] * len(every)
-        self.out_features = sum(self.feature_widths)
-
-    _inputs.NumericInputs.embed = embed
+    _embed_only(varying, beside=True)
 
 
 def _log_skewed_always():
