@@ -76,7 +76,7 @@ def numeric_values(column):
     """A numeric or bool column as float32, NaN where missing; clear errors for other values."""
     try:
         with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused below
-            if column.dtype.kind in "biuf" and isinstance(column.dtype, np.dtype):
+            if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
                 # NumPy's own dtypes hold no pd.NA: a plain cast, not pandas' na_value pass.
                 values = column.to_numpy().astype(np.float32)
             else:

@@ -199,8 +199,11 @@ class FeatureEncoder:
         its columns then named by position). Sets or checks ``n_features_in_``
         and ``feature_names_in_`` of ``estimator``.
         """
-        known = not reset and isinstance(X, pd.DataFrame) and has_columns_of_fit(estimator, X)
-        if isinstance(X, pd.DataFrame) and not (reset or known):
+        frame_at_predict = isinstance(X, pd.DataFrame) and not reset
+        # The names of fit in their order leave the order check and validate_data
+        # nothing to find.
+        known = frame_at_predict and has_columns_of_fit(estimator, X)
+        if frame_at_predict and not known:
             check_column_order(estimator, X)
         if reset:
             self.is_categorical_ = categorical_mask(self.categorical_features, X)
@@ -209,7 +212,7 @@ class FeatureEncoder:
             if reset:
                 self.is_categorical_ = np.zeros(X.shape[1], dtype=bool)
             return X
-        if not known:  # the names of fit in their order leave validate_data nothing to check
+        if not known:
             validate_data(estimator, X, skip_check_array=True, reset=reset)
         if not isinstance(X, pd.DataFrame):
             values = np.asarray(X, dtype=object)
