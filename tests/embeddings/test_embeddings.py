@@ -88,6 +88,31 @@ def test_periodic_evaluation_path_is_rtdls_function(lite):
     torch.testing.assert_close(evaluated, reference.detach(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("columns", ["varied", "one bin each"])
+def test_piecewise_evaluation_path_is_rtdls_function_bit_for_bit(columns):
+    # Issue 28: predict clips the encoding against bounds made once; training runs rtdl's pass.
+    import rtdl_num_embeddings
+
+    torch.manual_seed(0)
+    values = torch.randn(300, 4)
+    values[:, 1] = (values[:, 1] > 0).float()  # one bin (two values)
+    values[:, 2] = values[:, 2].round().clamp(-1, 1)  # two bins
+    if columns == "one bin each":
+        values = (values > 0).float()
+    module = PiecewiseLinearEmbedding(n_bins=6, d_embedding=5).build(values)
+    with torch.no_grad():  # version B starts with the piecewise part at zero
+        module.linear.weight.normal_()
+    # Inside, between and far outside the bins of fit, on both sides.
+    x = torch.cat([values[:50], 10 * torch.randn(14, 4), torch.full((1, 4), -CLIP)])
+    reference = rtdl_num_embeddings.PiecewiseLinearEmbeddings.forward(module, x)
+    assert torch.equal(module.train()(x), reference)
+    with torch.inference_mode():
+        evaluated, one_row = module.eval()(x), module(x[-15:-14])
+    assert evaluated.shape == (65, 4, 5)
+    assert torch.equal(evaluated, reference.detach())
+    assert torch.equal(one_row, reference.detach()[-15:-14])
+
+
 @pytest.mark.parametrize("bad", [(0.0, 1.0), (2.0, 1.0), ("a", "b"), (1.0,)])
 def test_periodic_bad_scale(bad):
     with pytest.raises(ValueError, match="frequency_scale must be a positive number or a pair"):

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sklearn_mtl._features import CLIP
-from sklearn_mtl._nn._inputs import NumericInputs
+from sklearn_mtl._nn._inputs import ONE_HOT_MAX_SLOTS, CategoricalInputs, NumericInputs
 
 
 def reference(layer, x):
@@ -52,3 +52,26 @@ def test_logged_columns_add_log1p_of_their_values_and_keep_nan_as_missing():
     assert got[2, 1] == 0 and got[2, 3] == 0  # missing: the mean of fit, in both inputs
     assert got[:, 5].tolist() == [0.0, 0.0, 1.0]  # and its indicator
     torch.testing.assert_close(x, before, rtol=0, atol=0, equal_nan=True)  # left as it was
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_categorical_rows_are_each_columns_table_row_side_by_side(wide):
+    # Issue 28: columns that are all one-hot take one scatter, the others a lookup each.
+    n_slots = (3, 1, ONE_HOT_MAX_SLOTS) + ((ONE_HOT_MAX_SLOTS + 1,) if wide else ())
+    layer = CategoricalInputs(np.arange(len(n_slots)), n_slots)
+    rng = np.random.RandomState(0)
+    # Every slot of every column, slot 0 (a category fit never saw) among them.
+    slots = np.column_stack([rng.randint(0, n + 1, 200) for n in n_slots])
+    slots[:2] = [[0] * len(n_slots), list(n_slots)]
+    x = torch.as_tensor(slots, dtype=torch.float32)
+    expected = torch.cat(
+        [table.weight[x[:, i].long()] for i, table in enumerate(layer.tables)], dim=1
+    )
+    assert ("one_hot_starts" in layer._buffers) is not wide
+    for rows in (x, x[:1]):
+        with torch.inference_mode():
+            got = layer(rows)
+        assert got.shape == (len(rows), layer.out_features)
+        assert torch.equal(got, expected[: len(rows)])
+    # Slot s of a one-hot column is a 1 at position s - 1 of its part; slot 0 is zeros.
+    assert got[0, :3].tolist() == [0, 0, 0] and expected[1, :3].tolist() == [0, 0, 1]
