@@ -105,6 +105,48 @@ def _log_skewed_extra(load):
     return patched
 
 
+def repeated_columns(X, min_rows=5, share=0.5):
+    """Numeric columns of more than two values, at least ``share`` of whose rows hold a
+    value that ``min_rows`` rows or more share (engine sizes, model years, list prices)."""
+    repeated = []
+    for column in X.columns:
+        values = X[column]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        counts = values.value_counts(dropna=True)
+        if len(counts) > 2 and counts[counts >= min_rows].sum() >= share * counts.sum():
+            repeated.append(column)
+    return repeated
+
+
+def _repeated_as_category(load):
+    """``datasets.load`` with a categorical copy of each :func:`repeated_columns` column.
+
+    The copy's categories are the values of fit (a value fit never saw reads
+    as unknown), so that the network can learn each frequent value on its own,
+    as a tree's splits on both sides of it do.
+    """
+
+    def patched(name, seed):
+        X, Y, Xt, Yt, tasks = load(name, seed)
+        columns = repeated_columns(X)
+        X, Xt = X.copy(), Xt.copy()
+        for column in columns:
+            dtype = pd.CategoricalDtype(np.unique(X[column].dropna()))
+            X[f"{column}_value"] = X[column].astype(dtype)
+            Xt[f"{column}_value"] = Xt[column].astype(dtype)
+        return X, Y, Xt, Yt, tasks
+
+    return patched
+
+
+def _frequency_scale(scale):
+    """The default embedding's periodic frequencies log-spaced over ``scale``."""
+    from sklearn_mtl.embeddings import MixedEmbedding
+
+    MixedEmbedding.__init__.__kwdefaults__["frequency_scale"] = scale
+
+
 def _robust_smooth():
     import raw_features
 
@@ -463,6 +505,15 @@ LEVERS = {
         {"numeric_embedding": "piecewise_linear"},
         lambda: (_log_skewed_always(), _embed_with_skip()),
     ),
+    # auto origin: trees tell makers apart by their exact engine sizes. Numeric
+    # columns whose values repeat also as categories (one-hot, pooled below
+    # min_frequency rows), beside the columns.
+    "repeated_cat": ({}, lambda: setattr(datasets, "load", _repeated_as_category(datasets.load))),
+    # movies rating: the periodic embedding's highest frequency 3, not 10 (the
+    # mixed embedding's continuous columns; on 1,000 rows or more, where "auto" embeds).
+    "freq3": ({}, lambda: _frequency_scale((0.1, 3.0))),
+    # Two bags from 1,000 rows too (three raised movies rating by 0.003, 2026-12-06).
+    "bags2": ({"n_bags": 2}, None),
 }
 
 
