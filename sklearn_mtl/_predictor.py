@@ -107,7 +107,9 @@ class Predictor:
             bags = {name: [] for name in tasks}
             for kept, (_, names) in zip(chunks, networks):
                 for name in names:
-                    bags[name].append(torch.cat([out[name] for out in kept]))
+                    # One batch (a few rows): its output as it is, not a copy.
+                    outs = [out[name] for out in kept]
+                    bags[name].append(outs[0] if len(outs) == 1 else torch.cat(outs))
             outputs = {name: average_bags(outs, self.tasks[name]) for name, outs in bags.items()}
         check_finite_outputs(outputs)
         return outputs
