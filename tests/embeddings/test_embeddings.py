@@ -1,5 +1,6 @@
 """Numeric embeddings: the registry, the modules they build, and fits that use them."""
 
+import functools
 import pickle
 import warnings
 
@@ -104,13 +105,21 @@ def test_piecewise_evaluation_path_is_rtdls_function_bit_for_bit(columns):
         module.linear.weight.normal_()
     # Inside, between and far outside the bins of fit, on both sides.
     x = torch.cat([values[:50], 10 * torch.randn(14, 4), torch.full((1, 4), -CLIP)])
-    reference = rtdl_num_embeddings.PiecewiseLinearEmbeddings.forward(module, x)
+    rtdl_forward = rtdl_num_embeddings.PiecewiseLinearEmbeddings.forward
+    reference = rtdl_forward(module, x)
     assert torch.equal(module.train()(x), reference)
     with torch.inference_mode():
         evaluated, one_row = module.eval()(x), module(x[-15:-14])
     assert evaluated.shape == (65, 4, 5)
     assert torch.equal(evaluated, reference.detach())
     assert torch.equal(one_row, reference.detach()[-15:-14])
+    # Task affinity differentiates the network in evaluation mode: the same gradients.
+    gradients = []
+    for forward in (module, functools.partial(rtdl_forward, module)):
+        module.zero_grad()
+        (forward(x) ** 2).sum().backward()
+        gradients.append([p.grad.clone() for p in module.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*gradients))
 
 
 @pytest.mark.parametrize("bad", [(0.0, 1.0), (2.0, 1.0), ("a", "b"), (1.0,)])
