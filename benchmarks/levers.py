@@ -106,8 +106,11 @@ def _log_skewed_extra(load):
 
 
 def repeated_columns(X, min_rows=5, share=0.5):
-    """Numeric columns of more than two values, at least ``share`` of whose rows hold a
-    value that ``min_rows`` rows or more share (engine sizes, model years, list prices)."""
+    """The numeric columns of ``X`` whose values repeat (engine sizes, model years, prices).
+
+    Those of more than two values, at least ``share`` of whose rows (missing
+    values aside) hold a value that ``min_rows`` rows or more share.
+    """
     repeated = []
     for column in X.columns:
         values = X[column]
