@@ -436,6 +436,9 @@ LEVERS = {
     # training rows, so that the fit minimises the sum of 1 - D^2 over the tasks
     # (movies' votes, a skewed count, has a deviance far above rating's error).
     "null_normalised": ({}, lambda: _null_normalised()),
+    # The same for count tasks only: a standardised regression's error is 1 at the
+    # mean, but counts divided by their mean keep a deviance that grows with their skew.
+    "count_null": ({}, lambda: _null_normalised(kinds=("count",))),
     # Tasks grouped by their lookahead affinity measured in the first epochs
     # (a task that does better alone, as movies rating, then trains alone).
     "task_groups_auto": ({"task_groups": "auto"}, None),
@@ -778,8 +781,11 @@ def _log_skewed_always():
     )
 
 
-def _null_normalised():
-    """Task weights divided by each task's loss at its best constant output (fit by L-BFGS)."""
+def _null_normalised(kinds=None):
+    """Task weights divided by each task's loss at its best constant output (fit by L-BFGS).
+
+    ``kinds``: the task types (``"count"``, ...) whose weights are divided; None, all.
+    """
     import dataclasses
 
     import torch
@@ -811,7 +817,11 @@ def _null_normalised():
             null_loss(task, encoded.y[:, columns[name]], encoded.mask[:, columns[name]])
             for name, task in encoded.tasks.items()
         ]
-        task_weights = tuple(w / max(n, 1e-3) for w, n in zip(settings.task_weights, nulls))
+        kept = [kinds is not None and task.type_name not in kinds for task in encoded.tasks.values()]
+        task_weights = tuple(
+            w if keep else w / max(n, 1e-3)
+            for w, n, keep in zip(settings.task_weights, nulls, kept)
+        )
         settings = dataclasses.replace(settings, task_weights=task_weights)
         return train(settings, X, layout, encoded, weights, extra_callbacks)
 
