@@ -817,7 +817,9 @@ def _null_normalised(kinds=None):
             null_loss(task, encoded.y[:, columns[name]], encoded.mask[:, columns[name]])
             for name, task in encoded.tasks.items()
         ]
-        kept = [kinds is not None and task.type_name not in kinds for task in encoded.tasks.values()]
+        kept = [
+            kinds is not None and task.type_name not in kinds for task in encoded.tasks.values()
+        ]
         task_weights = tuple(
             w if keep else w / max(n, 1e-3)
             for w, n, keep in zip(settings.task_weights, nulls, kept)
