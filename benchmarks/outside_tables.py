@@ -54,7 +54,8 @@ LIBRARIES = ["hgb", "catboost", "lightgbm"]
 def _table(package, item, tasks, categorical):
     d = datasets._categories(datasets._rdata(package, item), categorical)
     for t, kind in tasks.items():
-        d[t] = d[t].astype(float) if kind == "regression" else d[t]
+        if kind == "regression":  # integer prices and salaries
+            d[t] = d[t].astype(float)
     return tasks, datasets._tasks_out(d, tasks)
 
 
