@@ -180,8 +180,8 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         Patience of early stopping, in epochs, and the smallest decrease of the
         validation loss that counts as improvement. Where the validation loss
         in ``history_`` jumps from epoch to epoch while still falling when the
-        fit stops, raise the patience: on Ecdat's Computers (4,700 rows) 10
-        lifted its three tasks by 0.009 to 0.019, on the fifteen data sets of
+        fit stops, raise the patience: on Ecdat's Computers (4,700 training
+        rows) 10 lifted its three tasks by 0.009 to 0.019, on the fifteen data sets of
         :ref:`per-task-references` it changed nothing on average.
 
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
