@@ -821,12 +821,9 @@ def _null_normalised(kinds=None):
             null_loss(task, encoded.y[:, columns[name]], encoded.mask[:, columns[name]])
             for name, task in encoded.tasks.items()
         ]
-        kept = [
-            kinds is not None and task.type_name not in kinds for task in encoded.tasks.values()
-        ]
+        divided = [kinds is None or task.type_name in kinds for task in encoded.tasks.values()]
         task_weights = tuple(
-            w if keep else w / max(n, 1e-3)
-            for w, n, keep in zip(settings.task_weights, nulls, kept)
+            w / max(n, 1e-3) if d else w for w, n, d in zip(settings.task_weights, nulls, divided)
         )
         settings = dataclasses.replace(settings, task_weights=task_weights)
         return train(settings, X, layout, encoded, weights, extra_callbacks)

@@ -109,10 +109,6 @@ PROBE_TABLES = {
 }
 
 
-def _split(X, Y, seed):
-    return datasets.random_split(X, Y, round(0.25 * len(X)), seed)
-
-
 def run(names, out):
     done = {(r["dataset"], r["seed"]) for r in read(str(out))}
     for name in names:
@@ -120,7 +116,7 @@ def run(names, out):
         for seed in SEEDS:
             if (name, seed) in done:
                 continue
-            X, Y, Xt, Yt = _split(X_all, Y_all, seed)
+            X, Y, Xt, Yt = datasets._quarter(X_all, Y_all, seed)
             scores, fit_s, _ = fit_estimator({}, X, Y, Xt, Yt, tasks, seed)
             record = {"dataset": name, "seed": seed, "n_train": len(X),
                       "defaults": {"scores": scores, "fit_s": round(fit_s, 2)}}
@@ -142,7 +138,7 @@ def probe(names, config, params, out):
         for seed in PROBE_SEEDS:
             if (name, seed, config) in done:
                 continue
-            X, Y, Xt, Yt = _split(X_all, Y_all, seed)
+            X, Y, Xt, Yt = datasets._quarter(X_all, Y_all, seed)
             scores, fit_s, epochs = fit_estimator(params, X, Y, Xt, Yt, tasks, seed)
             record = {"dataset": name, "config": config, "params": params, "seed": seed,
                       "scores": scores, "fit_s": round(fit_s, 1), "epochs": epochs}

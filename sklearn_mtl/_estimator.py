@@ -177,12 +177,8 @@ class MultiTaskEstimator(VersionedPickleMixin, NestedParamsMixin, BaseEstimator)
         is left out of ``valid_loss``, a split without any refused (see :ref:`missing_labels`).
 
     n_iter_no_change, tol : int, float, default=4, 1e-4
-        Patience of early stopping, in epochs, and the smallest decrease of the
-        validation loss that counts as improvement. Where the validation loss
-        in ``history_`` jumps from epoch to epoch while still falling when the
-        fit stops, raise the patience: on Ecdat's Computers (4,700 training
-        rows) 10 lifted its three tasks by 0.009 to 0.019, on the fifteen data sets of
-        :ref:`per-task-references` it changed nothing on average.
+        Early stopping's patience in epochs (raise it where ``valid_loss`` in ``history_``
+        jumps yet falls at the stop: :ref:`per-task-references`) and the least decrease that counts.
 
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Where to train. ``"auto"`` picks CUDA when available, else the CPU.
