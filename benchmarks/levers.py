@@ -443,6 +443,21 @@ LEVERS = {
     # division of the learning rate too): on Ecdat's Computers, outside this
     # benchmark (outside_tables.py), it raised price's R^2 by 0.019 (3 seeds).
     "patience10_now": ({"n_iter_no_change": 10}, None),
+    # The defaults again (2026-12-07, a fifth session, a faster AMD EPYC machine),
+    # for the fit times of the levers below, which ran there.
+    "base_1207d": ({}, None),
+    # Early stopping from the first epochs, not only after 500 optimiser steps
+    # (_callbacks.MIN_STEPS, set before the bags, dropout and the plateau
+    # schedule of small data): the small data sets stop at that floor, their
+    # best epoch often far before it (Carseats: 5-7 of 57 epochs).
+    "min_steps0": ({}, lambda: setattr(_callbacks(), "MIN_STEPS", 0)),
+    "min_steps200": ({}, lambda: setattr(_callbacks(), "MIN_STEPS", 200)),
+    "min_steps1000": ({}, lambda: setattr(_callbacks(), "MIN_STEPS", 1000)),
+    # Patience counted on the trend as well: an epoch counts as improving when the
+    # validation loss reaches a new best or its exponential moving average (this
+    # weight on the newest epoch) does. On Computers (outside_tables.py) the loss
+    # falls for 100 epochs under jumps of 0.05, and patience 4 stops it at 22.
+    "smoothed_patience": ({}, lambda: _smoothed_patience(0.3)),
     # Tasks grouped by their lookahead affinity measured in the first epochs
     # (a task that does better alone, as movies rating, then trains alone).
     "task_groups_auto": ({"task_groups": "auto"}, None),
@@ -829,6 +844,36 @@ def _null_normalised(kinds=None):
         return train(settings, X, layout, encoded, weights, extra_callbacks)
 
     _fit.train = normalised
+
+
+def _smoothed_patience(alpha):
+    callbacks = _callbacks()
+    begin, improved = callbacks.EarlyStopping.on_train_begin, callbacks.EarlyStopping._improved
+
+    def on_train_begin(self, net, **kwargs):
+        begin(self, net, **kwargs)
+        self.smoothed_, self.best_smoothed_ = None, np.inf
+
+    def _improved(self, net):
+        new_best = improved(self, net)
+        score = net.history[-1, "valid_loss"]
+        if self.smoothed_ is None:
+            self.smoothed_ = score
+        else:
+            self.smoothed_ = (1 - alpha) * self.smoothed_ + alpha * score
+        trend = self.smoothed_ < self.best_smoothed_ - self.threshold
+        if trend:
+            self.best_smoothed_ = self.smoothed_
+        return new_best or trend
+
+    callbacks.EarlyStopping.on_train_begin = on_train_begin
+    callbacks.EarlyStopping._improved = _improved
+
+
+def _callbacks():
+    from sklearn_mtl._training import _callbacks
+
+    return _callbacks
 
 
 def _statistics():
