@@ -6,6 +6,7 @@ refuse, with the column's name, values that cannot be read so.
 """
 
 import numbers
+from collections.abc import Hashable
 
 import numpy as np
 import pandas as pd
@@ -21,15 +22,21 @@ def category_strings(column):
     value (``10``, ``10.0`` and ``np.int8(10)`` are all ``"10"``; ``0.5`` is
     ``"0.5"``), a bool as ``"True"`` or ``"False"``, anything else as ``str``
     writes it. A column mixing strings with other values is refused, as
-    scikit-learn's encoders refuse it: ``1`` and ``"1"`` would be one category.
+    scikit-learn's encoders refuse it: ``1`` and ``"1"`` would be one category;
+    so is one holding lists, dicts or arrays, which no category can be.
     """
     if len(column) <= FEW_ROWS:  # a request to a service: Python beats pandas' machinery
         values = _few_values(column)
+        _check_hashable(column, values)
         missing = [value is None or pd.isna(value) for value in values]
         _check_one_kind(column, [v for v, m in zip(values, missing) if not m])
         texts = [np.nan if m else _category_text(v) for v, m in zip(values, missing)]
         return np.array(texts, dtype=object).reshape(-1, 1)
-    codes, uniques = pd.factorize(column)
+    try:
+        codes, uniques = pd.factorize(column)
+    except TypeError:
+        _check_hashable(column, column.tolist())
+        raise
     uniques = list(uniques)
     _check_one_kind(column, uniques)
     texts = np.array([_category_text(value) for value in uniques] + [np.nan], dtype=object)
@@ -56,6 +63,18 @@ def _check_one_kind(column, values):
             "1 and '1' would be one category. Give the column values of one type, e.g. "
             f"X[{column.name!r}].astype(str)."
         )
+
+
+def _check_hashable(column, values):
+    """Raise when a categorical column holds values that cannot be categories (lists, dicts)."""
+    for value in values:
+        if not isinstance(value, Hashable):
+            raise TypeError(
+                f"Column {column.name!r} of X holds {type(value).__name__} values (e.g. "
+                f"{value!r}), which cannot be categories. Give each row one value, e.g. "
+                f"X[{column.name!r}].astype(str), or spread the column into columns of its "
+                "own (a MultiLabelBinarizer for lists of labels)."
+            )
 
 
 def _category_text(value):

@@ -167,6 +167,22 @@ def test_a_column_mixing_strings_and_numbers_is_refused(column):
         fit(X, {"t": np.arange(15) % 2}, max_epochs=1)
 
 
+@pytest.mark.parametrize("n_rows", [4, 40], ids=["few rows", "many rows"])
+@pytest.mark.parametrize(
+    "value", [[1, 2], {"a": 1}, np.array([1.0, 2.0])], ids=["list", "dict", "array"]
+)
+def test_a_column_of_lists_is_refused_with_its_name(value, n_rows):
+    # pandas' own "unhashable type: 'list'" named neither the column nor a fix.
+    values = [value] * (n_rows - 1) + [None]
+    X = pd.DataFrame({"x": np.arange(float(n_rows)), "tags": pd.Series(values, dtype=object)})
+    message = rf"Column 'tags' of X holds {type(value).__name__} values .*\.astype\(str\)"
+    with pytest.raises(TypeError, match=message):
+        _columns.category_strings(X["tags"])
+    if n_rows > 4:
+        with pytest.raises(TypeError, match=message):
+            fit(X, {"t": np.arange(n_rows) % 2}, max_epochs=1)
+
+
 def test_categorical_with_1000_levels_is_embedded_and_learns():
     rng = np.random.RandomState(0)
     n = 20_000
