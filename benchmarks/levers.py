@@ -847,6 +847,7 @@ def _null_normalised(kinds=None):
 
 
 def _smoothed_patience(alpha):
+    """Joint early stopping's patience also reset by a new low of the loss's moving average."""
     callbacks = _callbacks()
     begin, improved = callbacks.EarlyStopping.on_train_begin, callbacks.EarlyStopping._improved
 

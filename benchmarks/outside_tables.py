@@ -121,42 +121,47 @@ PROBE_TABLES = {
 }
 
 
+def _splits(tables, names, seeds, done):
+    """``(name, seed, tasks, X, Y, Xt, Yt)`` of each table and seed whose key is not in ``done``."""
+    for name in names:
+        tasks, (X_all, Y_all) = tables[name]()
+        for seed in seeds:
+            if (name, seed) not in done:
+                yield name, seed, tasks, *datasets._quarter(X_all, Y_all, seed)
+
+
+def _per_task(library, tasks, seed, X, Y, Xt, Yt):
+    """Scores and summed fit seconds of one ``library`` model per task."""
+    fits = {t: references.fit_one(library, kind, seed, X, Y[t], Xt, Yt[t])
+            for t, kind in tasks.items()}
+    return {"scores": {t: s for t, (s, _) in fits.items()},
+            "fit_s": round(sum(f for _, f in fits.values()), 2)}
+
+
+def _append(out, record):
+    print(json.dumps(record), flush=True)
+    with open(out, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
 def run(names, out):
     done = {(r["dataset"], r["seed"]) for r in read(str(out))}
-    for name in names:
-        tasks, (X_all, Y_all) = TABLES[name]()
-        for seed in SEEDS:
-            if (name, seed) in done:
-                continue
-            X, Y, Xt, Yt = datasets._quarter(X_all, Y_all, seed)
-            scores, fit_s, _ = fit_estimator({}, X, Y, Xt, Yt, tasks, seed)
-            record = {"dataset": name, "seed": seed, "n_train": len(X),
-                      "defaults": {"scores": scores, "fit_s": round(fit_s, 2)}}
-            for library in LIBRARIES:
-                fits = {t: references.fit_one(library, kind, seed, X, Y[t], Xt, Yt[t])
-                        for t, kind in tasks.items()}
-                record[library] = {"scores": {t: s for t, (s, _) in fits.items()},
-                                   "fit_s": round(sum(f for _, f in fits.values()), 2)}
-            print(json.dumps(record), flush=True)
-            with open(out, "a") as f:
-                f.write(json.dumps(record) + "\n")
+    for name, seed, tasks, X, Y, Xt, Yt in _splits(TABLES, names, SEEDS, done):
+        scores, fit_s, _ = fit_estimator({}, X, Y, Xt, Yt, tasks, seed)
+        record = {"dataset": name, "seed": seed, "n_train": len(X),
+                  "defaults": {"scores": scores, "fit_s": round(fit_s, 2)}}
+        for library in LIBRARIES:
+            record[library] = _per_task(library, tasks, seed, X, Y, Xt, Yt)
+        _append(out, record)
 
 
 def probe(names, config, params, out):
     """The shared model with ``params`` on the first three seeds of each table."""
-    done = {(r["dataset"], r["seed"], r["config"]) for r in read(str(out))}
-    for name in names:
-        tasks, (X_all, Y_all) = PROBE_TABLES[name]()
-        for seed in PROBE_SEEDS:
-            if (name, seed, config) in done:
-                continue
-            X, Y, Xt, Yt = datasets._quarter(X_all, Y_all, seed)
-            scores, fit_s, epochs = fit_estimator(params, X, Y, Xt, Yt, tasks, seed)
-            record = {"dataset": name, "config": config, "params": params, "seed": seed,
-                      "scores": scores, "fit_s": round(fit_s, 1), "epochs": epochs}
-            print(json.dumps(record), flush=True)
-            with open(out, "a") as f:
-                f.write(json.dumps(record) + "\n")
+    done = {(r["dataset"], r["seed"]) for r in read(str(out)) if r["config"] == config}
+    for name, seed, tasks, X, Y, Xt, Yt in _splits(PROBE_TABLES, names, PROBE_SEEDS, done):
+        scores, fit_s, epochs = fit_estimator(params, X, Y, Xt, Yt, tasks, seed)
+        _append(out, {"dataset": name, "config": config, "params": params, "seed": seed,
+                      "scores": scores, "fit_s": round(fit_s, 1), "epochs": epochs})
 
 
 def timing(names, out):
@@ -169,47 +174,26 @@ def timing(names, out):
     import os
     import time
 
-    def fits(name, seed):
-        tasks, (X_all, Y_all) = TABLES[name]()
-        X, Y, Xt, Yt = datasets._quarter(X_all, Y_all, seed)
+    def fits(seed, tasks, X, Y, Xt, Yt):
         start = time.perf_counter()
         fit_estimator({}, X, Y, Xt, Yt, tasks, seed)
         ours = time.perf_counter() - start
-        cat = sum(references.fit_one("catboost", kind, seed, X, Y[t], Xt, Yt[t])[1]
-                  for t, kind in tasks.items())
-        return ours, cat
+        return ours, _per_task("catboost", tasks, seed, X, Y, Xt, Yt)["fit_s"]
 
-    fits(names[0], 0)
+    fits(*next(_splits(TABLES, names[:1], [0], set()))[1:])
     done = {(r["dataset"], r["seed"]) for r in read(str(out))}
-    for name in names:
-        for seed in SEEDS:
-            if (name, seed) in done:
-                continue
-            ours, cat = fits(name, seed)
-            record = {"dataset": name, "seed": seed, "defaults_fit_s": round(ours, 2),
-                      "catboost_fit_s": round(cat, 2), "load": round(os.getloadavg()[0], 2)}
-            print(json.dumps(record), flush=True)
-            with open(out, "a") as f:
-                f.write(json.dumps(record) + "\n")
+    for name, seed, *split in _splits(TABLES, names, SEEDS, done):
+        ours, cat = fits(seed, *split)
+        _append(out, {"dataset": name, "seed": seed, "defaults_fit_s": round(ours, 2),
+                      "catboost_fit_s": round(cat, 2), "load": round(os.getloadavg()[0], 2)})
 
 
 def run_realmlp(names, out):
     """RealMLP at its defaults per task (``references.fit_one``), on the same splits."""
     done = {(r["dataset"], r["seed"]) for r in read(str(out))}
-    for name in names:
-        tasks, (X_all, Y_all) = TABLES[name]()
-        for seed in SEEDS:
-            if (name, seed) in done:
-                continue
-            X, Y, Xt, Yt = datasets._quarter(X_all, Y_all, seed)
-            fits = {t: references.fit_one("realmlp", kind, seed, X, Y[t], Xt, Yt[t])
-                    for t, kind in tasks.items()}
-            record = {"dataset": name, "seed": seed,
-                      "realmlp": {"scores": {t: s for t, (s, _) in fits.items()},
-                                  "fit_s": round(sum(f for _, f in fits.values()), 2)}}
-            print(json.dumps(record), flush=True)
-            with open(out, "a") as f:
-                f.write(json.dumps(record) + "\n")
+    for name, seed, tasks, X, Y, Xt, Yt in _splits(TABLES, names, SEEDS, done):
+        _append(out, {"dataset": name, "seed": seed,
+                      "realmlp": _per_task("realmlp", tasks, seed, X, Y, Xt, Yt)})
 
 
 def tables(records, timings=(), realmlp=()):
