@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from sklearn_mtl import MultiTaskEstimator, TargetDict, _predictor, _training, for_task
+from sklearn_mtl._nn import _network
 from sklearn_mtl._training import _data
 from sklearn_mtl.datasets import make_multitask
 
@@ -155,6 +156,28 @@ def test_predictions_do_not_depend_on_the_inference_batch_size():
     whole = est.predict_proba(X)
     for task in whole:
         np.testing.assert_allclose(batched[task], whole[task], rtol=1e-5, atol=1e-6)
+
+
+def test_linear_heads_stacked_in_one_product_predict_what_each_head_predicts(monkeypatch):
+    # One member, bare heads: predict computes the heads as one product
+    # (stacked_linear). A hook on each head's layer forces the general path.
+    est, X = _fit_small(numeric_embedding=None, ensemble_size=1, n_bags=1, max_epochs=5)
+    X = np.tile(X, (8, 1))  # 4,800 rows, several batches
+    est.net_.inference_rows_ = 1024
+    calls, stacked = [], _network.stacked_linear
+    monkeypatch.setattr(_network, "stacked_linear", lambda *a: calls.append(1) or stacked(*a))
+    stacked = (est.predict(X), est.predict_proba(X))
+    assert len(calls) == 10  # five batches, twice
+    heads = est.net_.module_.heads
+    handles = [head.output.register_forward_hook(lambda *args: None) for head in heads]
+    general = (est.predict(X), est.predict_proba(X))
+    assert len(calls) == 10
+    for handle in handles:
+        handle.remove()
+    for task in stacked[0]:
+        np.testing.assert_allclose(stacked[0][task], general[0][task], rtol=1e-5, atol=1e-6)
+    for task in stacked[1]:
+        np.testing.assert_allclose(stacked[1][task], general[1][task], rtol=0, atol=1e-6)
 
 
 def test_read_only_arrays_fit_and_predict_quietly_and_stay_as_they_are():

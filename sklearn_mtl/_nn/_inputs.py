@@ -5,6 +5,7 @@ flagged, categorical columns one-hot encoded or embedded.
 """
 
 import contextlib
+import math
 
 import torch
 from torch import nn
@@ -153,7 +154,7 @@ class NumericInputs(nn.Module):
             # Training batches are rows of fit, where these columns had no NaN.
             # At predict, a finite sum (one read, where the replacement reads
             # and writes) shows that there is nothing to replace.
-            if training or _tracing() or not torch.isfinite(z.sum()):
+            if training or _tracing() or not math.isfinite(z.sum()):
                 z = torch.nan_to_num_(z, nan=0.0, posinf=CLIP, neginf=-CLIP)
         return z.clamp_(-CLIP, CLIP)
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from sklearn_mtl._nn import MultiTaskNetwork
+from sklearn_mtl._nn._network import stacked_linear
 from sklearn_mtl.architectures import SharedBottom
 
 
@@ -16,18 +17,34 @@ def network(head_hidden_sizes, output_layers):
     return MultiTaskNetwork(body, names, [1, 3, 2], head_hidden_sizes, "relu", 0.0, output_layers)
 
 
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("head_hidden_sizes", [(), (4,)])
 @pytest.mark.parametrize(
     "output_layers", [None, ["linear", "ordinal", "quantile"]], ids=["linear", "every kind"]
 )
-def test_forward_gives_each_heads_own_outputs(head_hidden_sizes, output_layers):
-    net = network(head_hidden_sizes, output_layers)
+def test_forward_gives_each_heads_own_outputs(head_hidden_sizes, output_layers, training):
+    net = network(head_hidden_sizes, output_layers).train(training)
     assert all(head.bare for head in net.heads) == (head_hidden_sizes == ())
-    x = torch.randn(16, 5)
+    x = torch.randn(300, 5)
     outputs = net(x)
     representation = net.represent(x)
+    # In evaluation, linear heads are one stacked product: equal up to rounding.
+    stacked = not training and head_hidden_sizes == () and output_layers is None
+    atol = 1e-6 if stacked else 0
     for name, head in zip(net.task_names, net.heads):
-        torch.testing.assert_close(outputs[name], head(representation), rtol=0, atol=0)
+        torch.testing.assert_close(outputs[name], head(representation), rtol=0, atol=atol)
+
+
+def test_stacked_linear_heads_match_the_heads_on_many_rows_and_in_a_row():
+    net = network((), None).eval()
+    x = torch.randn(5000, 5) * 10
+    representation = net.represent(x)
+    outputs = stacked_linear(representation, [head.output for head in net.heads])
+    for out, head in zip(outputs, net.heads):
+        expected = head.output(representation)
+        torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+        (one_row,) = stacked_linear(representation[:1], [head.output])
+        torch.testing.assert_close(one_row, expected[:1])
 
 
 def test_heads_pickled_without_the_bare_flag_take_the_general_path():
@@ -42,8 +59,9 @@ def test_heads_pickled_without_the_bare_flag_take_the_general_path():
         torch.testing.assert_close(new_outputs[name], old_outputs[name], rtol=0, atol=0)
 
 
-def test_hooks_on_a_bare_heads_output_layer_still_see_every_call():
-    net = network((), None)
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_hooks_on_a_bare_heads_output_layer_still_see_every_call(training):
+    net = network((), None).train(training)
     seen = []
     for head in net.heads:
         head.output.register_forward_hook(lambda module, args, out: seen.append(out.shape))
