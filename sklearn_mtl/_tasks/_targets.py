@@ -324,6 +324,9 @@ def labelled_values(column, missing, name=None):
         return values
     if np.ma.isMaskedArray(column):
         column = column.data
+    if isinstance(column, pd.api.extensions.ExtensionArray):
+        # As in a Series (pd.array(..., dtype="Int64")): NumPy would read NA as NaN.
+        column = pd.Series(column, copy=False)
     if isinstance(column, pd.Series):
         values = column[~missing]
         if isinstance(values.dtype, pd.CategoricalDtype):

@@ -113,6 +113,8 @@ def test_many_class_numeric_target_warns():
         ([3, 1, 2], [1, 2, 3]),
         (pd.Series(["lo", "hi", "lo"], dtype="category"), ["hi", "lo"]),
         (pd.Series([1, None, 2], dtype="Int64"), [1, 2]),
+        (pd.array([1, None, 2], dtype="Int64"), [1, 2]),
+        (pd.array([True, None, False], dtype="boolean"), [False, True]),
     ],
 )
 def test_class_labels_of_every_type(labels, classes):
@@ -124,6 +126,8 @@ def test_class_labels_of_every_type(labels, classes):
     y, mask = encode_targets(targets, {"t": task})
     decoded = task.classes_[y[mask[:, 0], 0].astype(int)]
     assert list(decoded) == [v for v in labels if not pd.isna(v)]
+    # Integer labels stay integers (not 1.0 and 2.0), with missing labels among them too.
+    assert task.classes_.dtype.kind in {bool: "b", int: "iu", str: "UO"}[type(classes[0])]
 
 
 #: Labels on both sides of every shortcut distinct_labels and infer_task_type take.
