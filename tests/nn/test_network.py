@@ -69,6 +69,20 @@ def test_hooks_on_a_bare_heads_output_layer_still_see_every_call(training):
     assert seen == [(16, 1), (16, 3), (16, 2)]
 
 
+def test_a_global_forward_hook_sees_each_head_in_evaluation_too():
+    net = network((), None).eval()
+    outputs = {head.output for head in net.heads}
+    seen = []
+    handle = torch.nn.modules.module.register_module_forward_hook(
+        lambda module, args, out: seen.append(out.shape) if module in outputs else None
+    )
+    try:
+        net(torch.randn(16, 5))
+    finally:
+        handle.remove()
+    assert seen == [(16, 1), (16, 3), (16, 2)]
+
+
 def test_a_head_replaced_by_another_module_is_called_as_it_is():
     net = network((), None)
     net.heads[1] = torch.nn.Sequential(torch.nn.Linear(8, 3), torch.nn.Tanh())
