@@ -295,8 +295,6 @@ def _embed_discrete_only(max_values=48):
     other one enters as the estimator gives a column without an embedding
     (scaled, and logged if non-negative and skewed).
     """
-    import torch
-
     def discrete(self, z):
         counts = [len(torch.unique(z[:, j])) for j in range(z.shape[1])]
         return [j for j, count in enumerate(counts) if 2 < count <= max_values]
@@ -312,8 +310,6 @@ def _embed_only(columns, beside=False):
     them; the columns not picked enter as they are, and with ``beside`` every
     column does, the picked ones beside their embeddings.
     """
-    import torch
-
     from sklearn_mtl._nn import _inputs
 
     def embed(self, embedding, values):
@@ -559,7 +555,6 @@ def _tree_bins(min_leaf):
     fitted on it against them all. A screen: the validation rows' targets
     shape the bins too.
     """
-    import torch
     from sklearn.tree import DecisionTreeRegressor
 
     from sklearn_mtl._features._statistics import statistics_rows
@@ -771,8 +766,6 @@ def _pwl_unlogged():
     without an embedding, and neither they nor their logs are embedded; the
     other columns of more than two values are.
     """
-    import torch
-
     def unlogged(self, z):
         logged = [] if self.logged is None else self.logged.tolist()
         skip = set(logged) | set(range(z.shape[1] - len(logged), z.shape[1]))
@@ -788,8 +781,6 @@ def _embed_with_skip():
     The embedded columns' scaled values (and logs) enter beside their
     embeddings, as the columns of two values do without one.
     """
-    import torch
-
     def varying(self, z):
         return [j for j in range(z.shape[1]) if len(torch.unique(z[:, j])) > 2]
 
@@ -812,8 +803,6 @@ def _null_normalised(kinds=None):
     ``kinds``: the task types (``"count"``, ...) whose weights are divided; None, all.
     """
     import dataclasses
-
-    import torch
 
     from sklearn_mtl._training import _fit
 

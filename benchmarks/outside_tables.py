@@ -47,6 +47,7 @@ for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import time  # noqa: E402
 
 import datasets  # noqa: E402
 import numpy as np  # noqa: E402
@@ -171,9 +172,6 @@ def timing(names, out):
     and seed is fitted again, the defaults then CatBoost's models, in one
     process that runs nothing else (after one fit of each to load them).
     """
-    import os
-    import time
-
     def fits(seed, tasks, X, Y, Xt, Yt):
         start = time.perf_counter()
         fit_estimator({}, X, Y, Xt, Yt, tasks, seed)
